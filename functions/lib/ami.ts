@@ -1,0 +1,177 @@
+/**
+ * The AMI domain: names, versions, tags, ownership and ordering. Pure functions only, so
+ * the rules that decide what is listed, what is newest and what may be deleted are tested
+ * without any AWS at all.
+ */
+import type { Image, Tag } from '@aws-sdk/client-ec2';
+import { VERSION_PATTERN } from './validation';
+
+export const NAME_PREFIX = 'pulsar-base-';
+export const MANAGED_BY = 'pulsar-ami';
+
+/** Tag keys, as DESIGN.md section 3 lists them. */
+export const TAG = {
+  name: 'Name',
+  version: 'PulsarVersion',
+  buildDate: 'BuildDate',
+  managedBy: 'ManagedBy',
+  project: 'Project',
+  environment: 'Environment',
+  buildExecution: 'BuildExecutionArn',
+  validated: 'Validated',
+  validationDate: 'ValidationDate',
+  validationExecution: 'ValidationExecutionArn',
+  protected: 'Protected',
+} as const;
+
+/** Why an image counts as this tool's: tagged by it, or named by the guide's convention. */
+export type Ownership = 'managed' | 'legacy';
+
+export interface Ami {
+  imageId: string;
+  name: string;
+  version: string | null;
+  state: string;
+  createdAt: string | null;
+  ownerId: string | null;
+  ownership: Ownership;
+  validated: boolean | null;
+  validationDate: string | null;
+  protected: boolean;
+  snapshotIds: string[];
+  tags: Record<string, string>;
+}
+
+export type Version = readonly [number, number, number];
+
+export function parseVersion(value: string): Version | null {
+  const match = VERSION_PATTERN.exec(value);
+  if (!match) return null;
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/** Numeric, part by part: 2.11.0 is newer than 2.9.0. Unparseable versions sort last. */
+export function compareVersions(a: string | null, b: string | null): number {
+  const pa = a === null ? null : parseVersion(a);
+  const pb = b === null ? null : parseVersion(b);
+  if (pa === null || pb === null) return pa === pb ? 0 : pa === null ? -1 : 1;
+  for (let i = 0; i < 3; i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
+}
+
+const NAME_PATTERN = /^pulsar-base-(\d+\.\d+\.\d+)-(\d{8,14})$/;
+
+export function versionFromName(name: string): string | null {
+  const match = NAME_PATTERN.exec(name);
+  return match?.[1] !== undefined && parseVersion(match[1]) ? match[1] : null;
+}
+
+/** `pulsar-base-{VERSION}-{YYYYMMDDhhmmss}` in UTC. */
+export function amiName(version: string, at: Date): string {
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, '')
+    .replace(/[-:T]/g, '');
+  return `${NAME_PREFIX}${version}-${stamp}`;
+}
+
+export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags ?? []) {
+    if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
+  }
+  return record;
+}
+
+export function recordToTags(record: Record<string, string>): Tag[] {
+  return Object.entries(record).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** The tags every image this tool builds carries (DESIGN.md section 3). */
+export function buildTags(input: {
+  name: string;
+  version: string;
+  builtAt: Date;
+  executionArn?: string;
+}): Record<string, string> {
+  return {
+    [TAG.name]: input.name,
+    [TAG.version]: input.version,
+    [TAG.buildDate]: input.builtAt.toISOString(),
+    [TAG.managedBy]: MANAGED_BY,
+    [TAG.project]: 'pulsar-aws-lab',
+    [TAG.environment]: 'lab',
+    ...(input.executionArn ? { [TAG.buildExecution]: input.executionArn } : {}),
+  };
+}
+
+/**
+ * Only images tagged ManagedBy=pulsar-ami, or named pulsar-base-*, are this tool's.
+ * Everything else is never listed, changed or deleted.
+ */
+export function ownershipOf(image: Pick<Image, 'Name' | 'Tags'>): Ownership | null {
+  const tags = tagsToRecord(image.Tags);
+  if (tags[TAG.managedBy] === MANAGED_BY) return 'managed';
+  if (image.Name?.startsWith(NAME_PREFIX)) return 'legacy';
+  return null;
+}
+
+export function isProtected(image: Pick<Image, 'Tags' | 'DeregistrationProtection'>): boolean {
+  const tags = tagsToRecord(image.Tags);
+  if (tags[TAG.protected]?.toLowerCase() === 'true') return true;
+  return image.DeregistrationProtection?.startsWith('enabled') ?? false;
+}
+
+function parseValidated(value: string | undefined): boolean | null {
+  if (value === undefined) return null;
+  return value.toLowerCase() === 'true';
+}
+
+/** Maps an EC2 image to this tool's view of it, or null when the image is not this tool's. */
+export function toAmi(image: Image): Ami | null {
+  const ownership = ownershipOf(image);
+  if (ownership === null || image.ImageId === undefined) return null;
+  const tags = tagsToRecord(image.Tags);
+  const name = image.Name ?? tags[TAG.name] ?? '';
+  const tagged = tags[TAG.version];
+  const version = tagged !== undefined && parseVersion(tagged) ? tagged : versionFromName(name);
+  return {
+    imageId: image.ImageId,
+    name,
+    version,
+    state: image.State ?? 'unknown',
+    createdAt: image.CreationDate ?? null,
+    ownerId: image.OwnerId ?? null,
+    ownership,
+    validated: parseValidated(tags[TAG.validated]),
+    validationDate: tags[TAG.validationDate] ?? null,
+    protected: isProtected(image),
+    snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) =>
+      m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
+    ),
+    tags,
+  };
+}
+
+function timeOf(ami: Pick<Ami, 'createdAt'>): number {
+  const t = ami.createdAt === null ? Number.NaN : Date.parse(ami.createdAt);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+}
+
+/**
+ * Newest first: by creation time, then by version (numerically), then by id so the order
+ * is total and stable across pages.
+ */
+export function newestFirst(
+  a: Pick<Ami, 'createdAt' | 'version' | 'imageId'>,
+  b: Pick<Ami, 'createdAt' | 'version' | 'imageId'>,
+): number {
+  const byTime = timeOf(b) - timeOf(a);
+  if (byTime !== 0 && !Number.isNaN(byTime)) return Math.sign(byTime);
+  const byVersion = compareVersions(b.version, a.version);
+  if (byVersion !== 0) return byVersion;
+  return a.imageId < b.imageId ? -1 : a.imageId > b.imageId ? 1 : 0;
+}

@@ -1,0 +1,9 @@
+/** SDK clients, created once per Lambda container. Endpoints come from the standard AWS_ENDPOINT_URL*. */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { config } from './config';
+
+const common = { region: config.region, maxAttempts: config.maxAttempts };
+
+export const ec2 = new EC2Client(common);
+export const ssm = new SSMClient(common);

@@ -1,0 +1,130 @@
+/**
+ * Named errors. State machines Retry/Catch them by `name`; the HTTP layer maps `status`
+ * to an application/problem+json response (RFC 9457).
+ */
+import type { FieldProblem } from './validation';
+
+export abstract class ProblemError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  /** Extra members for the problem document (e.g. the instances using an AMI). */
+  readonly extensions: Record<string, unknown> = {};
+
+  /** `AmiInUseError` → `urn:pulsar-ami:problem:ami-in-use`. */
+  get type(): string {
+    const slug = this.name
+      .replace(/Error$/, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .toLowerCase();
+    return `urn:pulsar-ami:problem:${slug}`;
+  }
+}
+
+export class InvalidInputError extends ProblemError {
+  override name = 'InvalidInputError';
+  readonly status = 400;
+  readonly title = 'Invalid input';
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((p) => p.message).join('; '));
+    this.extensions.field = problems[0]?.field;
+    this.extensions.errors = problems;
+  }
+}
+
+export class AmiNotFoundError extends ProblemError {
+  override name = 'AmiNotFoundError';
+  readonly status = 404;
+  readonly title = 'AMI not found';
+  constructor(
+    readonly imageId: string,
+    region: string,
+  ) {
+    super(`AMI ${imageId} was not found in ${region} (or is not owned by this account)`);
+    this.extensions.imageId = imageId;
+  }
+}
+
+export class NoAmiFoundError extends ProblemError {
+  override name = 'NoAmiFoundError';
+  readonly status = 404;
+  readonly title = 'No AMI found';
+  constructor(region: string, criteria: string) {
+    super(`No Pulsar AMI${criteria ? ` ${criteria}` : ''} found in ${region}`);
+  }
+}
+
+export class AmiNotManagedError extends ProblemError {
+  override name = 'AmiNotManagedError';
+  readonly status = 403;
+  readonly title = 'AMI not managed by pulsar-ami';
+  constructor(readonly imageId: string) {
+    super(
+      `AMI ${imageId} is not a pulsar-ami image (not tagged ManagedBy=pulsar-ami nor named pulsar-base-*); it is left untouched`,
+    );
+    this.extensions.imageId = imageId;
+  }
+}
+
+export class AmiProtectedError extends ProblemError {
+  override name = 'AmiProtectedError';
+  readonly status = 409;
+  readonly title = 'AMI is protected';
+  constructor(readonly imageId: string) {
+    super(
+      `AMI ${imageId} is protected (tag Protected=true or deregistration protection); remove the protection to delete it`,
+    );
+    this.extensions.imageId = imageId;
+  }
+}
+
+export class AmiInUseError extends ProblemError {
+  override name = 'AmiInUseError';
+  readonly status = 409;
+  readonly title = 'AMI in use';
+  constructor(
+    readonly imageId: string,
+    readonly instanceIds: string[],
+  ) {
+    super(`AMI ${imageId} is used by ${instanceIds.length} instance(s): ${instanceIds.join(', ')}`);
+    this.extensions.imageId = imageId;
+    this.extensions.instanceIds = instanceIds;
+  }
+}
+
+export class AwsThrottledError extends ProblemError {
+  override name = 'AwsThrottledError';
+  readonly status = 503;
+  readonly title = 'AWS is throttling requests';
+  constructor(service: string, code: string) {
+    super(`${service} kept throttling requests (${code}) after retries; try again in a moment`);
+    this.extensions.awsError = code;
+  }
+}
+
+export class AwsCallError extends ProblemError {
+  override name = 'AwsCallError';
+  readonly status = 502;
+  readonly title = 'AWS call failed';
+  constructor(service: string, code: string, message: string) {
+    super(`${service} answered ${code}: ${message}`);
+    this.extensions.awsError = code;
+  }
+}
+
+const THROTTLING = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'ThrottledException',
+]);
+
+/** Turns an AWS SDK error into a named problem; anything that is not an AWS error passes through. */
+export function fromAwsError(service: string, error: unknown): unknown {
+  if (error instanceof ProblemError || !(error instanceof Error)) return error;
+  const code = (error as { Code?: string }).Code ?? error.name;
+  const fault = (error as { $fault?: string }).$fault;
+  if (THROTTLING.has(code)) return new AwsThrottledError(service, code);
+  if (fault === 'client' || fault === 'server') return new AwsCallError(service, code, error.message);
+  return error;
+}

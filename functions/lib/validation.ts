@@ -1,0 +1,53 @@
+/**
+ * Input rules shared by the API and the CLI. Each schema names what it accepts in its
+ * message, so a rejected value tells the user what a good one looks like.
+ */
+import { z } from 'zod';
+import { isAwsRegion } from './regions';
+
+/** `ami-` followed by 8 or 17 lowercase hex digits, as EC2 issues them. */
+export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const SNAPSHOT_ID_PATTERN = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const INSTANCE_ID_PATTERN = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** MAJOR.MINOR.PATCH, numbers without leading zeros. */
+export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
+/** family.size, e.g. t3.micro, m7g.2xlarge, c6in.metal, u-6tb1.112xlarge. */
+export const INSTANCE_TYPE_PATTERN =
+  /^[a-z][a-z0-9-]{0,15}\.(?:nano|micro|small|medium|large|xlarge|[1-9]\d{0,2}xlarge|metal(?:-\d{1,3}xl)?)$/;
+
+const short = (value: string) => (value.length > 40 ? `${value.slice(0, 40)}…` : value);
+
+export const amiIdSchema = z.string({ error: 'is required' }).refine((v) => AMI_ID_PATTERN.test(v), {
+  error: (issue) =>
+    `must look like ami-0123456789abcdef0 (ami- and 8 or 17 hex digits), got '${short(String(issue.input))}'`,
+});
+
+export const versionSchema = z.string({ error: 'is required' }).refine((v) => VERSION_PATTERN.test(v), {
+  error: (issue) => `must be MAJOR.MINOR.PATCH, e.g. 3.0.0, got '${short(String(issue.input))}'`,
+});
+
+export const instanceTypeSchema = z
+  .string({ error: 'is required' })
+  .refine((v) => INSTANCE_TYPE_PATTERN.test(v), {
+    error: (issue) => `must be an EC2 instance type such as t3.micro, got '${short(String(issue.input))}'`,
+  });
+
+export const regionSchema = z.string({ error: 'is required' }).refine((v) => isAwsRegion(v), {
+  error: (issue) => `must be an AWS region such as us-west-2, got '${short(String(issue.input))}'`,
+});
+
+/** Query-string booleans: only `true` and `false`, so a typo is an error, not a silent false. */
+export const booleanFlagSchema = z.enum(['true', 'false'], { error: "must be 'true' or 'false'" });
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Turns a zod error into one message per field: `field must …`. */
+export function fieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
+    return { field, message: `${field} ${issue.message}` };
+  });
+}
