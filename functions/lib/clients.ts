@@ -7,3 +7,5 @@ const common = { region: config.region, maxAttempts: config.maxAttempts };
 
 export const ec2 = new EC2Client(common);
 export const ssm = new SSMClient(common);
+
+export const clients = { ec2, ssm };

@@ -128,3 +128,12 @@ export function fromAwsError(service: string, error: unknown): unknown {
   if (fault === 'client' || fault === 'server') return new AwsCallError(service, code, error.message);
   return error;
 }
+
+/** Awaits an AWS call, turning its failure into a named problem. */
+export async function awsCall<T>(service: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw fromAwsError(service, error);
+  }
+}

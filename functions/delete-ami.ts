@@ -1,0 +1,22 @@
+/** DELETE /amis/{id}?keepSnapshots=&dryRun= — deregister an AMI and delete its snapshots. */
+import { z } from 'zod';
+import { deleteAmi } from './lib/ami-deletion';
+import { clients } from './lib/clients';
+import { config } from './lib/config';
+import { apiHandler, json, parseInput } from './lib/http';
+import { amiIdSchema, booleanFlagSchema } from './lib/validation';
+
+const input = z.object({
+  id: amiIdSchema,
+  keepSnapshots: booleanFlagSchema.default('false'),
+  dryRun: booleanFlagSchema.default('false'),
+});
+
+export const handler = apiHandler(async (event) => {
+  const { id, keepSnapshots, dryRun } = parseInput(input, {
+    ...event.queryStringParameters,
+    id: event.pathParameters?.id,
+  });
+  const options = { keepSnapshots: keepSnapshots === 'true', dryRun: dryRun === 'true' };
+  return json(200, await deleteAmi(clients, config, id, options));
+});

@@ -1,0 +1,110 @@
+/**
+ * Reading the catalogue: this tool's AMIs in the account, newest first. Images are read
+ * in pages (MaxResults = config.listPageSize) and only this tool's are kept, as compact
+ * summaries, so memory grows with the tool's AMIs, not with the account's.
+ */
+import {
+  DescribeImagesCommand,
+  type DescribeImagesCommandInput,
+  type DescribeImagesCommandOutput,
+  type EC2Client,
+  type Filter,
+} from '@aws-sdk/client-ec2';
+import { type Ami, MANAGED_BY, NAME_PREFIX, newestFirst, TAG, toAmi } from './ami';
+import { AmiNotFoundError, AmiNotManagedError, awsCall, fromAwsError } from './errors';
+
+export type Ec2 = Pick<EC2Client, 'send'>;
+
+/** The two ways an image is this tool's; EC2 ANDs filters, so each is its own query. */
+const OWNERSHIP_QUERIES: Filter[][] = [
+  [{ Name: `tag:${TAG.managedBy}`, Values: [MANAGED_BY] }],
+  [{ Name: 'name', Values: [`${NAME_PREFIX}*`] }],
+];
+
+async function* describePages(ec2: Ec2, input: DescribeImagesCommandInput) {
+  let NextToken: string | undefined;
+  do {
+    const page = await awsCall('EC2', ec2.send(new DescribeImagesCommand({ ...input, NextToken })));
+    yield page.Images ?? [];
+    NextToken = page.NextToken;
+  } while (NextToken);
+}
+
+/** Every AMI of this tool owned by the account, newest first. `extra` narrows both queries (e.g. state). */
+export async function scanAmis(ec2: Ec2, pageSize: number, extra: Filter[] = []): Promise<Ami[]> {
+  const found = new Map<string, Ami>();
+  for (const filters of OWNERSHIP_QUERIES) {
+    const input = { Owners: ['self'], Filters: [...filters, ...extra], MaxResults: pageSize };
+    for await (const images of describePages(ec2, input)) {
+      for (const image of images) {
+        const ami = toAmi(image);
+        if (ami) found.set(ami.imageId, ami);
+      }
+    }
+  }
+  return [...found.values()].sort(newestFirst);
+}
+
+interface Cursor {
+  createdAt: string | null;
+  version: string | null;
+  imageId: string;
+}
+
+export function encodeCursor(ami: Cursor): string {
+  const { createdAt, version, imageId } = ami;
+  return Buffer.from(JSON.stringify({ createdAt, version, imageId })).toString('base64url');
+}
+
+/** Returns null for a token this API did not issue. */
+export function decodeCursor(token: string): Cursor | null {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof value.imageId !== 'string') return null;
+    return {
+      imageId: value.imageId,
+      createdAt: typeof value.createdAt === 'string' ? value.createdAt : null,
+      version: typeof value.version === 'string' ? value.version : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One page of the newest-first list. The token is a position in the order (the last item
+ * returned), so a page stays correct when images are added or removed between requests.
+ */
+export function pageOf(
+  amis: Ami[],
+  limit: number,
+  after: Cursor | null,
+): { items: Ami[]; nextToken?: string } {
+  const start = after === null ? 0 : amis.findIndex((ami) => newestFirst(ami, after) > 0);
+  const items = start < 0 ? [] : amis.slice(start, start + limit);
+  const last = items.at(-1);
+  const more = start >= 0 && start + limit < amis.length;
+  return more && last ? { items, nextToken: encodeCursor(last) } : { items };
+}
+
+/**
+ * One image by id, only if this tool's: an image the account owns that is not this tool's
+ * is refused by name (AmiNotManagedError), and its details are not returned.
+ */
+export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise<Ami> {
+  let page: DescribeImagesCommandOutput;
+  try {
+    page = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'] }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'InvalidAMIID.NotFound' || name === 'InvalidAMIID.Unavailable') {
+      throw new AmiNotFoundError(imageId, region);
+    }
+    throw fromAwsError('EC2', error);
+  }
+  const image = page.Images?.[0];
+  if (!image) throw new AmiNotFoundError(imageId, region);
+  const ami = toAmi(image);
+  if (!ami) throw new AmiNotManagedError(imageId);
+  return ami;
+}

@@ -1,0 +1,166 @@
+/**
+ * Retiring an AMI: refuse what is not ours, protected or in use; then deregister and delete
+ * each snapshot, reporting each one. A dry run checks the same rules and EC2's own DryRun
+ * answer, and changes nothing.
+ */
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { type Ami, MANAGED_BY, TAG } from './ami';
+import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
+import type { DeleteAmiResponse, SnapshotResult } from './api-types';
+import { AmiInUseError, AmiProtectedError, awsCall, fromAwsError } from './errors';
+import { readPublishedLatest, type Ssm } from './latest-ami';
+
+/** Every state in which an instance still holds on to its AMI. */
+export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+
+export interface DeleteOptions {
+  keepSnapshots: boolean;
+  dryRun: boolean;
+}
+
+export interface DeletionSettings {
+  region: string;
+  latestAmiParameter: string;
+  listPageSize: number;
+}
+
+const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
+
+export async function instancesUsing(ec2: Ec2, imageId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2Call(
+      ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: 'image-id', Values: [imageId] },
+            { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+          ],
+          MaxResults: 1000,
+          NextToken,
+        }),
+      ),
+    );
+    for (const reservation of page.Reservations ?? []) {
+      for (const instance of reservation.Instances ?? []) {
+        if (instance.InstanceId) ids.push(instance.InstanceId);
+      }
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return ids;
+}
+
+/** Throws unless EC2 says the deregistration would succeed. */
+async function checkDeregisterAllowed(ec2: Ec2, imageId: string): Promise<void> {
+  try {
+    await ec2.send(new DeregisterImageCommand({ ImageId: imageId, DryRun: true }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'DryRunOperation') return;
+    throw fromAwsError('EC2', error);
+  }
+}
+
+async function deleteSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
+  const results: SnapshotResult[] = [];
+  for (const snapshotId of ami.snapshotIds) {
+    if (keep) {
+      results.push({ snapshotId, status: 'kept' });
+      continue;
+    }
+    try {
+      await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      results.push({ snapshotId, status: 'deleted' });
+    } catch (error) {
+      const e = error as { name?: string; message?: string };
+      results.push({ snapshotId, status: 'failed', error: `${e.name ?? 'Error'}: ${e.message ?? ''}` });
+    }
+  }
+  return results;
+}
+
+/** When the deleted AMI was the published latest, publish the newest validated one left, or unpublish. */
+async function republishLatest(
+  clients: { ec2: Ec2; ssm: Ssm },
+  settings: DeletionSettings,
+  deleted: string,
+): Promise<string | null | undefined> {
+  const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
+  if (published !== deleted) return undefined;
+  const available = await scanAmis(clients.ec2, settings.listPageSize, [
+    { Name: 'state', Values: ['available'] },
+  ]);
+  const next = available.find((ami) => ami.validated === true && ami.imageId !== deleted);
+  try {
+    if (next) {
+      await clients.ssm.send(
+        new PutParameterCommand({
+          Name: settings.latestAmiParameter,
+          Value: next.imageId,
+          Type: 'String',
+          DataType: 'aws:ec2:image',
+          Overwrite: true,
+        }),
+      );
+    } else {
+      await clients.ssm.send(new DeleteParameterCommand({ Name: settings.latestAmiParameter }));
+    }
+  } catch (error) {
+    throw fromAwsError('SSM', error);
+  }
+  return next ? next.imageId : null;
+}
+
+export async function deleteAmi(
+  clients: { ec2: Ec2; ssm: Ssm },
+  settings: DeletionSettings,
+  imageId: string,
+  options: DeleteOptions,
+): Promise<DeleteAmiResponse> {
+  const ami = await getAmi(clients.ec2, imageId, settings.region);
+  if (ami.protected) throw new AmiProtectedError(imageId);
+  const users = await instancesUsing(clients.ec2, imageId);
+  if (users.length > 0) throw new AmiInUseError(imageId, users);
+
+  const summary = { imageId, name: ami.name, state: ami.state };
+  if (options.dryRun) {
+    await checkDeregisterAllowed(clients.ec2, imageId);
+    const status = options.keepSnapshots ? 'kept' : 'would-delete';
+    return {
+      ...summary,
+      dryRun: true,
+      deregistered: false,
+      snapshots: ami.snapshotIds.map((snapshotId) => ({ snapshotId, status })),
+    };
+  }
+
+  if (ami.ownership === 'legacy') {
+    // Images named pulsar-base-* from before the tool carry no ManagedBy tag; tagging them
+    // first is what lets the deletion permissions, scoped to that tag, apply to them.
+    await ec2Call(
+      clients.ec2.send(
+        new CreateTagsCommand({
+          Resources: [imageId, ...ami.snapshotIds],
+          Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
+        }),
+      ),
+    );
+  }
+  await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
+  const snapshots = await deleteSnapshots(clients.ec2, ami, options.keepSnapshots);
+  const latestRepublished = await republishLatest(clients, settings, imageId);
+  return {
+    ...summary,
+    dryRun: false,
+    deregistered: true,
+    snapshots,
+    ...(latestRepublished !== undefined ? { latestRepublished } : {}),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Packages the service once per test run (`serverless package`, offline, no credentials)
+ * and hands the CloudFormation template's path to the tests that assert on it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    packageDir: string;
+  }
+}
+
+const run = promisify(execFile);
+
+export default async function setup(project: TestProject) {
+  const packageDir = await mkdtemp(join(tmpdir(), 'pulsar-ami-package-'));
+  await run('npx', ['serverless', 'package', '--stage', 'test', '--package', packageDir], {
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  project.provide('packageDir', packageDir);
+  return async () => {
+    await rm(packageDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,124 @@
+import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { decodeCursor, getAmi, pageOf, scanAmis } from '../../functions/lib/ami-catalogue';
+import { AmiNotManagedError, NoAmiFoundError } from '../../functions/lib/errors';
+import { latestAmi } from '../../functions/lib/latest-ami';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const ec2 = new EC2Client({ region: 'us-west-2' });
+const ssm = new SSMClient({ region: 'us-west-2' });
+
+const hex = (n: number) => n.toString(16).padStart(17, '0');
+const img = (n: number, extra: Partial<Image> = {}): Image => ({
+  ImageId: `ami-${hex(n)}`,
+  Name: `pulsar-base-3.0.${n}-20250101000000`,
+  State: 'available',
+  CreationDate: new Date(Date.UTC(2025, 0, 1) + n * 60_000).toISOString(),
+  Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+  ...extra,
+});
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+});
+
+describe('scanAmis', () => {
+  it('asks for both ownership rules, follows every page, dedupes, keeps only this tool’s, newest first', async () => {
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input) => {
+      const byTag = input.Filters?.[0]?.Name === 'tag:ManagedBy';
+      if (byTag)
+        return input.NextToken ? { Images: [img(3)] } : { Images: [img(1), img(2)], NextToken: 'p2' };
+      return { Images: [img(2), img(4, { Tags: [] }), img(5, { Name: 'not-ours', Tags: [] })] };
+    });
+    const amis = await scanAmis(ec2, 1000);
+    expect(amis.map((a) => a.imageId)).toEqual([img(4), img(3), img(2), img(1)].map((i) => i.ImageId));
+    expect(amis.find((a) => a.imageId === img(4).ImageId)?.ownership).toBe('legacy');
+    const inputs = ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
+    expect(inputs).toHaveLength(3);
+    for (const input of inputs) {
+      expect(input.Owners).toEqual(['self']);
+      expect(input.MaxResults).toBe(1000);
+    }
+    expect(inputs.map((i) => i.Filters)).toContainEqual([{ Name: 'name', Values: ['pulsar-base-*'] }]);
+  });
+});
+
+describe('pageOf', () => {
+  it('walks the newest-first list in pages without gaps or repeats, even when an item is removed between pages', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 7 }, (_, i) => img(i + 1)) });
+    const all = await scanAmis(ec2, 1000);
+    const first = pageOf(all, 3, null);
+    expect(first.items.map((a) => a.imageId)).toEqual(all.slice(0, 3).map((a) => a.imageId));
+    const token = first.nextToken;
+    expect(token).toBeDefined();
+    const cursor = decodeCursor(token ?? '');
+    const withoutLast = all.filter((a) => a.imageId !== first.items.at(-1)?.imageId);
+    const second = pageOf(withoutLast, 3, cursor);
+    expect(second.items.map((a) => a.imageId)).toEqual(all.slice(3, 6).map((a) => a.imageId));
+    const third = pageOf(all, 3, decodeCursor(second.nextToken ?? ''));
+    expect(third.items.map((a) => a.imageId)).toEqual([all[6]?.imageId]);
+    expect(third.nextToken).toBeUndefined();
+  });
+
+  it('rejects tokens it did not issue', () => {
+    expect(decodeCursor('garbage!!')).toBeNull();
+    expect(decodeCursor(Buffer.from('{"x":1}').toString('base64url'))).toBeNull();
+  });
+});
+
+describe('getAmi', () => {
+  it('refuses an account image that is not this tool’s', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1, { Name: 'ubuntu', Tags: [] })] });
+    await expect(getAmi(ec2, img(1).ImageId ?? '', 'us-west-2')).rejects.toBeInstanceOf(AmiNotManagedError);
+  });
+});
+
+describe('latestAmi', () => {
+  const settings = {
+    region: 'us-west-2',
+    latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
+    listPageSize: 1000,
+  };
+
+  it('answers from the published parameter with one SSM read and no EC2 call', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0123456789abcdef0' } });
+    const latest = await latestAmi({ ec2, ssm }, settings, {});
+    expect(latest).toEqual({ imageId: 'ami-0123456789abcdef0', source: 'parameter' });
+    expect(ssmMock.calls()).toHaveLength(1);
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it('falls back to the newest available image when nothing is published', async () => {
+    ssmMock
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error('missing'), { name: 'ParameterNotFound' }));
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1), img(2)] });
+    const latest = await latestAmi({ ec2, ssm }, settings, {});
+    expect(latest).toMatchObject({ imageId: img(2).ImageId, source: 'search' });
+    for (const call of ec2Mock.commandCalls(DescribeImagesCommand)) {
+      expect(call.args[0].input.Filters).toContainEqual({ Name: 'state', Values: ['available'] });
+    }
+  });
+
+  it('filters by version and validation, and says what it looked for when nothing matches', async () => {
+    const validated = [
+      { Key: 'ManagedBy', Value: 'pulsar-ami' },
+      { Key: 'Validated', Value: 'true' },
+    ];
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1, { Tags: validated }), img(2), img(3)] });
+    const latest = await latestAmi({ ec2, ssm }, settings, { validated: true });
+    expect(latest.imageId).toBe(img(1).ImageId);
+    expect(ssmMock.calls()).toHaveLength(0);
+    const byVersion = await latestAmi({ ec2, ssm }, settings, { version: '3.0.2' });
+    expect(byVersion.imageId).toBe(img(2).ImageId);
+    const error = await latestAmi({ ec2, ssm }, settings, { version: '9.9.9', validated: true }).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(NoAmiFoundError);
+    expect(error.message).toBe('No Pulsar AMI for version 9.9.9 that is validated found in us-west-2');
+  });
+});

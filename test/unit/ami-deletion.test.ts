@@ -1,0 +1,230 @@
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  type Image,
+} from '@aws-sdk/client-ec2';
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deleteAmi } from '../../functions/lib/ami-deletion';
+import {
+  AmiInUseError,
+  AmiNotFoundError,
+  AmiNotManagedError,
+  AmiProtectedError,
+  AwsThrottledError,
+} from '../../functions/lib/errors';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const clients = { ec2: new EC2Client({ region: 'us-west-2' }), ssm: new SSMClient({ region: 'us-west-2' }) };
+const settings = {
+  region: 'us-west-2',
+  latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
+  listPageSize: 1000,
+};
+const ID = 'ami-0aaaaaaaaaaaaaaa1';
+
+const managed = (overrides: Partial<Image> = {}): Image => ({
+  ImageId: ID,
+  Name: 'pulsar-base-3.0.0-20251006142300',
+  State: 'available',
+  CreationDate: '2025-10-06T14:23:00.000Z',
+  Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+  BlockDeviceMappings: [
+    { Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' } },
+    { Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' } },
+  ],
+  ...overrides,
+});
+
+const destructive = () => [
+  ...ec2Mock.commandCalls(DeregisterImageCommand).filter((c) => !c.args[0].input.DryRun),
+  ...ec2Mock.commandCalls(DeleteSnapshotCommand),
+  ...ec2Mock.commandCalls(CreateTagsCommand),
+];
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+  ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0bbbbbbbbbbbbbbb1' } });
+});
+
+describe('deleteAmi refuses, changing nothing', () => {
+  it('an AMI that does not exist', async () => {
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'InvalidAMIID.NotFound', $fault: 'client' }));
+    await expect(
+      deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }),
+    ).rejects.toBeInstanceOf(AmiNotFoundError);
+    expect(destructive()).toHaveLength(0);
+  });
+
+  it('an AMI that is not this tool’s', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Name: 'ubuntu-custom', Tags: [] })] });
+    await expect(
+      deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }),
+    ).rejects.toBeInstanceOf(AmiNotManagedError);
+    expect(destructive()).toHaveLength(0);
+  });
+
+  it('a protected AMI', async () => {
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .resolves({ Images: [managed({ DeregistrationProtection: 'enabled' })] });
+    await expect(
+      deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }),
+    ).rejects.toBeInstanceOf(AmiProtectedError);
+    expect(destructive()).toHaveLength(0);
+  });
+
+  it('an AMI used by an instance that is not terminated, naming the instances', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        { Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1' }, { InstanceId: 'i-0aaaaaaaaaaaaaaa2' }] },
+      ],
+    });
+    const error = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(AmiInUseError);
+    expect(error.instanceIds).toEqual(['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2']);
+    expect(error.message).toContain('i-0aaaaaaaaaaaaaaa1, i-0aaaaaaaaaaaaaaa2');
+    const filters = ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters;
+    expect(filters).toEqual([
+      { Name: 'image-id', Values: [ID] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
+    ]);
+    expect(destructive()).toHaveLength(0);
+  });
+
+  it('when EC2 keeps throttling, with a named error', async () => {
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejects(
+        Object.assign(new Error('Request limit exceeded.'), {
+          name: 'RequestLimitExceeded',
+          $fault: 'client',
+        }),
+      );
+    await expect(
+      deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }),
+    ).rejects.toBeInstanceOf(AwsThrottledError);
+    expect(destructive()).toHaveLength(0);
+  });
+});
+
+describe('deleteAmi', () => {
+  it('dry run: asks EC2 with DryRun, reports the plan, changes nothing', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock
+      .on(DeregisterImageCommand)
+      .rejects(Object.assign(new Error('Request would have succeeded'), { name: 'DryRunOperation' }));
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: true });
+    expect(result).toEqual({
+      imageId: ID,
+      name: 'pulsar-base-3.0.0-20251006142300',
+      state: 'available',
+      dryRun: true,
+      deregistered: false,
+      snapshots: [
+        { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'would-delete' },
+        { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'would-delete' },
+      ],
+    });
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)[0]?.args[0].input).toEqual({
+      ImageId: ID,
+      DryRun: true,
+    });
+    expect(destructive()).toHaveLength(0);
+  });
+
+  it('deregisters, then deletes each snapshot, reporting a failure per snapshot', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' })
+      .rejects(Object.assign(new Error('snapshot in use'), { name: 'InvalidSnapshot.InUse' }))
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' })
+      .resolves({});
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(result.deregistered).toBe(true);
+    expect(result.snapshots).toEqual([
+      {
+        snapshotId: 'snap-0aaaaaaaaaaaaaaa1',
+        status: 'failed',
+        error: 'InvalidSnapshot.InUse: snapshot in use',
+      },
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
+    ]);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(result).not.toHaveProperty('latestRepublished');
+  });
+
+  it('keeps snapshots when asked', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: false });
+    expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('tags a legacy pulsar-base-* image ManagedBy before deregistering it', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
+      Resources: [ID, 'snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'],
+      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+    });
+  });
+
+  it('republishes the newest validated AMI when the published latest is deleted', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: ID } });
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input) =>
+      input.ImageIds
+        ? { Images: [managed()] }
+        : {
+            Images: [
+              managed({ ImageId: 'ami-0ccccccccccccccc1', CreationDate: '2025-11-01T00:00:00.000Z' }),
+              managed({
+                ImageId: 'ami-0ccccccccccccccc2',
+                CreationDate: '2025-10-01T00:00:00.000Z',
+                Tags: [
+                  { Key: 'ManagedBy', Value: 'pulsar-ami' },
+                  { Key: 'Validated', Value: 'true' },
+                ],
+              }),
+            ],
+          },
+    );
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(result.latestRepublished).toBe('ami-0ccccccccccccccc2');
+    expect(ssmMock.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
+      Name: '/pulsar-ami/dev/latest-ami-id',
+      Value: 'ami-0ccccccccccccccc2',
+      Overwrite: true,
+    });
+  });
+
+  it('unpublishes when no validated AMI is left', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: ID } });
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .callsFake(async (input) => (input.ImageIds ? { Images: [managed()] } : { Images: [] }));
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(result.latestRepublished).toBeNull();
+    expect(ssmMock.commandCalls(DeleteParameterCommand)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { actionsOf, iamStatements, loadTemplate, resourcesOfType } from '../support/template';
+
+const template = loadTemplate();
+
+describe('CloudFormation from serverless package', () => {
+  it('puts every API method behind AWS_IAM', () => {
+    const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
+    const routes = methods.map(([, m]) => `${m.Properties?.HttpMethod} ${m.Properties?.AuthorizationType}`);
+    expect(routes.sort()).toEqual(['DELETE AWS_IAM', 'GET AWS_IAM', 'GET AWS_IAM', 'GET AWS_IAM']);
+  });
+
+  it('runs every function on nodejs22.x', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const [name, fn] of functions) expect([name, fn.Properties?.Runtime]).toEqual([name, 'nodejs22.x']);
+  });
+
+  it('never allows DeregisterImage or DeleteSnapshot on * or without the ManagedBy tag condition', () => {
+    const destructive = iamStatements(template).filter((s) =>
+      actionsOf(s).some((a) => ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:*', '*'].includes(a)),
+    );
+    expect(destructive.length).toBeGreaterThanOrEqual(2);
+    for (const statement of destructive) {
+      expect(actionsOf(statement)).not.toContain('ec2:*');
+      expect(statement.Resource).not.toBe('*');
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"/);
+      expect(statement.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy']).toBe('pulsar-ami');
+    }
+  });
+
+  it('lets the API tag an image only with ManagedBy=pulsar-ami', () => {
+    const tagging = iamStatements(template).filter((s) => actionsOf(s).includes('ec2:CreateTags'));
+    for (const statement of tagging) {
+      const request = statement.Condition?.StringEquals?.['aws:RequestTag/ManagedBy'];
+      const keys = statement.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'];
+      const createAction = statement.Condition?.StringEquals?.['ec2:CreateAction'];
+      expect(
+        createAction !== undefined || (request === 'pulsar-ami' && JSON.stringify(keys) === '["ManagedBy"]'),
+      ).toBe(true);
+    }
+  });
+
+  it('scopes SSM parameter access to the stage path', () => {
+    const ssm = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
+    const parameterStatements = ssm.filter((s) => actionsOf(s).includes('ssm:PutParameter'));
+    expect(parameterStatements).toHaveLength(1);
+    expect(JSON.stringify(parameterStatements[0]?.Resource)).toContain('parameter/pulsar-ami/test/*');
+  });
+
+  it('publishes the API endpoint the CLI discovers', () => {
+    expect(template.Outputs).toHaveProperty('ServiceEndpoint');
+  });
+});
