@@ -1,0 +1,206 @@
+/**
+ * The HTTP API, signed: one method per call the commands need. Maps every failure to a
+ * `CliError` with one clear line: unreachable API, API Gateway's own 403s, problem documents.
+ */
+
+import type { Ami } from '../../functions/lib/ami';
+import type {
+  AmiListResponse,
+  DeleteAmiResponse,
+  LatestAmiResponse,
+  Problem,
+} from '../../functions/lib/api-types';
+import type { AwsCredentials, FetchLike } from '../deps';
+import { CliError } from '../errors';
+import type { Printer } from '../printer';
+import { signHeaders } from './signer';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  region: string;
+  credentials: AwsCredentials;
+  fetch: FetchLike;
+  printer: Printer;
+  timeoutMs: number;
+  now: () => number;
+  signal?: AbortSignal;
+}
+
+/** An error answer of the API, with its problem document when it sent one. */
+export class ApiError extends CliError {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+    problem: Record<string, unknown>,
+  ) {
+    super(message, problem);
+  }
+}
+
+/** Pages followed at most by `listAll`: a guard against an API that never stops paging. */
+const MAX_PAGES = 10_000;
+
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  /** Every AMI, newest first, following `nextToken` to the end. */
+  async listAll(): Promise<Ami[]> {
+    const items: Ami[] = [];
+    const seen = new Set<string>();
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const body = await this.request<AmiListResponse>('GET', '/amis', nextToken ? { nextToken } : {});
+      items.push(...body.items);
+      nextToken = body.nextToken;
+      if (!nextToken) return items;
+      if (seen.has(nextToken))
+        throw new CliError('The API returned the same nextToken twice while listing AMIs');
+      seen.add(nextToken);
+    }
+    throw new CliError(`The API kept paging after ${MAX_PAGES} pages while listing AMIs`);
+  }
+
+  latest(): Promise<LatestAmiResponse> {
+    return this.request<LatestAmiResponse>('GET', '/amis/latest');
+  }
+
+  get(imageId: string): Promise<Ami> {
+    return this.request<Ami>('GET', `/amis/${encodeURIComponent(imageId)}`);
+  }
+
+  delete(imageId: string, options: { keepSnapshots: boolean; dryRun: boolean }): Promise<DeleteAmiResponse> {
+    return this.request<DeleteAmiResponse>('DELETE', `/amis/${encodeURIComponent(imageId)}`, {
+      keepSnapshots: String(options.keepSnapshots),
+      dryRun: String(options.dryRun),
+    });
+  }
+
+  async request<T>(method: string, path: string, query: Record<string, string> = {}): Promise<T> {
+    const { printer, fetch, timeoutMs, now } = this.options;
+    const url = new URL(`${this.options.baseUrl}${path}`);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    const headers = await signHeaders({
+      method,
+      url,
+      region: this.options.region,
+      credentials: this.options.credentials,
+      headers: { accept: 'application/json, application/problem+json' },
+    });
+    const signals = [AbortSignal.timeout(timeoutMs), ...(this.options.signal ? [this.options.signal] : [])];
+    const started = now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url.toString(), { method, headers, signal: AbortSignal.any(signals) });
+      text = await response.text();
+    } catch (error) {
+      printer.debug(
+        `${method} ${url} → failed after ${now() - started} ms: ${describeFetchError(error, timeoutMs)}`,
+      );
+      if (this.options.signal?.aborted) throw error;
+      throw new CliError(
+        `Cannot reach the pulsar-ami API at ${this.options.baseUrl}: ${describeFetchError(error, timeoutMs)}`,
+        { title: 'API unreachable', apiUrl: this.options.baseUrl },
+        { cause: error },
+      );
+    }
+    const requestId = response.headers.get('x-amzn-requestid') ?? '-';
+    printer.debug(
+      `${method} ${url} → ${response.status} in ${now() - started} ms (x-amzn-RequestId ${requestId})`,
+    );
+    if (response.ok) {
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new CliError(
+          `The API answered ${response.status} with a body that is not JSON: ${snippet(text)}`,
+          {
+            requestId,
+          },
+        );
+      }
+    }
+    throw toApiError(response, text, requestId);
+  }
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)';
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toApiError(response: Response, text: string, requestId: string): ApiError {
+  const status = response.status;
+  const body = parseJson(text);
+  const contentType = response.headers.get('content-type') ?? '';
+  if (body && (contentType.includes('problem+json') || typeof body.title === 'string')) {
+    const problem = body as Partial<Problem>;
+    const detail = problem.detail ?? problem.title ?? `status ${status}`;
+    return new ApiError(detail, status, { ...body, status, requestId });
+  }
+  const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
+  const message =
+    typeof body?.message === 'string'
+      ? body.message
+      : typeof body?.Message === 'string'
+        ? body.Message
+        : undefined;
+  if (status === 403 || gatewayType) {
+    return new ApiError(
+      `The API refused the request (${status}${gatewayType ? ` ${gatewayType}` : ''}): ${message ?? snippet(text)}`,
+      status,
+      {
+        title: 'Request refused',
+        status,
+        detail: message ?? snippet(text),
+        awsError: gatewayType,
+        requestId,
+      },
+    );
+  }
+  const detail = message ?? snippet(text);
+  return new ApiError(
+    `The API answered ${status} ${response.statusText}: ${detail}`.replace(/ +:/, ':'),
+    status,
+    {
+      title: 'API error',
+      status,
+      detail,
+      requestId,
+    },
+  );
+}
+
+/** ECONNREFUSED, DNS failure, timeout… in a few words. */
+export function describeFetchError(error: unknown, timeoutMs: number): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (timed out)`;
+  const code = e?.cause?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'host not found (DNS)',
+    EAI_AGAIN: 'host name lookup failed (DNS)',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+  };
+  if (code) return `${reasons[code] ?? e.cause?.message ?? 'network error'} (${code})`;
+  return e?.cause?.message ?? e?.message ?? String(error);
+}

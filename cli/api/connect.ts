@@ -1,0 +1,25 @@
+/** Builds the API client: credentials first (none → no call at all), then the API URL. */
+import type { CommandContext } from '../context';
+import { ApiClient } from './client';
+import { defaultCredentials, resolveCredentials } from './credentials';
+import { discoverFromStack, resolveApiUrl } from './discovery';
+
+export async function connect(ctx: CommandContext): Promise<ApiClient> {
+  const { deps, printer, region, source } = ctx;
+  const credentials = await resolveCredentials(deps.credentials ?? (() => defaultCredentials(deps.env)));
+  printer.debug(`credentials: access key ${credentials.accessKeyId.slice(0, 4)}…`);
+  const baseUrl = await resolveApiUrl(source, region, credentials, deps.discoverApiUrl ?? discoverFromStack);
+  printer.debug(
+    `API: ${baseUrl} (${source.kind === 'url' ? (source.from === 'flag' ? '--api-url' : 'PULSAR_AMI_API_URL') : `stack ${source.stackName} output`})`,
+  );
+  return new ApiClient({
+    baseUrl,
+    region,
+    credentials,
+    fetch: deps.fetch,
+    printer,
+    timeoutMs: ctx.timeoutMs,
+    now: deps.now,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+}

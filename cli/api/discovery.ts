@@ -1,0 +1,112 @@
+/**
+ * Where the API is: `--api-url`, else PULSAR_AMI_API_URL, else the `ServiceEndpoint` output
+ * of the deployed stack `pulsar-ami-{stage}` in the region (CloudFormation DescribeStacks).
+ */
+import type { AwsCredentials } from '../deps';
+import { CliError, UsageError } from '../errors';
+
+export const STACK_OUTPUT = 'ServiceEndpoint';
+
+export type ApiSource =
+  | { kind: 'url'; url: string; from: 'flag' | 'env' }
+  | { kind: 'stack'; stackName: string };
+
+const STAGE_PATTERN = /^[a-z0-9-]{1,16}$/;
+
+/** A base URL without a trailing slash; throws `message` when it is not http(s). */
+export function normalizeApiUrl(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(
+      `${what} must be an http(s) URL such as https://abc.execute-api.us-west-2.amazonaws.com/dev, got '${value}'`,
+    );
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw new UsageError(`${what} must be an http(s) URL without query or credentials, got '${value}'`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Decides where the API comes from, without any network call (so the cache can be keyed by it). */
+export function apiSource(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): ApiSource {
+  if (flag !== undefined) return { kind: 'url', url: normalizeApiUrl(flag, '--api-url'), from: 'flag' };
+  const fromEnv = env.PULSAR_AMI_API_URL;
+  if (fromEnv) return { kind: 'url', url: normalizeApiUrl(fromEnv, 'PULSAR_AMI_API_URL'), from: 'env' };
+  const stage = env.PULSAR_AMI_STAGE || 'dev';
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new UsageError(`PULSAR_AMI_STAGE must be 1-16 lowercase letters, digits or dashes, got '${stage}'`);
+  }
+  return { kind: 'stack', stackName: `pulsar-ami-${stage}` };
+}
+
+/** The key the cache files answers under: the URL, or the stack it will be discovered from. */
+export function apiSourceKey(source: ApiSource): string {
+  return source.kind === 'url' ? source.url : `stack:${source.stackName}`;
+}
+
+function notFound(stackName: string, region: string, why: string): CliError {
+  return new CliError(
+    `Cannot find the pulsar-ami API in ${region}: ${why}. Pass --api-url URL or set PULSAR_AMI_API_URL`,
+    { title: 'API not found', stackName, region },
+  );
+}
+
+/** CloudFormation lookup; resolves undefined when the stack or its output does not exist. */
+export async function discoverFromStack(input: {
+  stackName: string;
+  region: string;
+  credentials: AwsCredentials;
+}): Promise<string | undefined> {
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const client = new CloudFormationClient({
+    region: input.region,
+    credentials: input.credentials,
+    maxAttempts: 2,
+  });
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: input.stackName }));
+    const outputs = out.Stacks?.[0]?.Outputs ?? [];
+    return outputs.find((o) => o.OutputKey === STACK_OUTPUT)?.OutputValue;
+  } catch (error) {
+    const e = error as Error;
+    if (e.name === 'ValidationError' && /does not exist/i.test(e.message)) return undefined;
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function resolveApiUrl(
+  source: ApiSource,
+  region: string,
+  credentials: AwsCredentials,
+  discover: typeof discoverFromStack,
+): Promise<string> {
+  if (source.kind === 'url') return source.url;
+  let found: string | undefined;
+  try {
+    found = await discover({ stackName: source.stackName, region, credentials });
+  } catch (error) {
+    throw notFound(
+      source.stackName,
+      region,
+      `CloudFormation DescribeStacks failed (${(error as Error).message})`,
+    );
+  }
+  if (!found)
+    throw notFound(
+      source.stackName,
+      region,
+      `stack ${source.stackName} does not exist or has no ${STACK_OUTPUT} output`,
+    );
+  try {
+    return normalizeApiUrl(found, `Output ${STACK_OUTPUT} of ${source.stackName}`);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
