@@ -111,14 +111,12 @@ describe('deleteAmi refuses, changing nothing', () => {
   });
 
   it('when EC2 keeps throttling, with a named error', async () => {
-    ec2Mock
-      .on(DescribeImagesCommand)
-      .rejects(
-        Object.assign(new Error('Request limit exceeded.'), {
-          name: 'RequestLimitExceeded',
-          $fault: 'client',
-        }),
-      );
+    ec2Mock.on(DescribeImagesCommand).rejects(
+      Object.assign(new Error('Request limit exceeded.'), {
+        name: 'RequestLimitExceeded',
+        $fault: 'client',
+      }),
+    );
     await expect(
       deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }),
     ).rejects.toBeInstanceOf(AwsThrottledError);

@@ -80,7 +80,13 @@ describe('bad input is a 400 naming the field, before any AWS call', () => {
   });
 
   it('GET /amis with a bad limit or a forged token', async () => {
-    for (const query of [{ limit: '0' }, { limit: 'ten' }, { limit: '1001' }, { nextToken: 'forged' }]) {
+    const queries: Record<string, string>[] = [
+      { limit: '0' },
+      { limit: 'ten' },
+      { limit: '1001' },
+      { nextToken: 'forged' },
+    ];
+    for (const query of queries) {
       const response = await listAmis(apiEvent({ method: 'GET', path: '/amis', query }), lambdaContext());
       expect(response.statusCode).toBe(400);
       expect(problemOf(response).field).toBe(Object.keys(query)[0]);
