@@ -1,20 +1,39 @@
 /** GET /amis — this tool's AMIs, newest first, paginated (`limit`, `nextToken`). */
 import { z } from 'zod';
+import type { Ami } from './lib/ami';
 import { decodeCursor, pageOf, scanAmis } from './lib/ami-catalogue';
 import { ec2 } from './lib/clients';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { apiHandler, json, parseInput } from './lib/http';
 
+const LIMIT_MESSAGE = { error: 'must be a whole number from 1 to 1000' };
+
 const query = z.object({
   limit: z.coerce
-    .number({ error: 'must be a whole number from 1 to 1000' })
-    .int({ error: 'must be a whole number from 1 to 1000' })
-    .min(1, { error: 'must be a whole number from 1 to 1000' })
-    .max(1000, { error: 'must be a whole number from 1 to 1000' })
+    .number(LIMIT_MESSAGE)
+    .int(LIMIT_MESSAGE)
+    .min(1, LIMIT_MESSAGE)
+    .max(1000, LIMIT_MESSAGE)
     .default(100),
   nextToken: z.string().max(2048, { error: 'is not a token this API issued' }).optional(),
 });
+
+/**
+ * A first page scans the account afresh; the pages that follow within a few seconds reuse
+ * that scan, so walking N pages costs one scan, not N. A container that lost the scan just
+ * scans again: tokens are positions in the order, not indexes into the scan.
+ */
+const SCAN_REUSE_MS = 15_000;
+let lastScan: { at: number; amis: Ami[] } | undefined;
+
+async function amisFor(continuing: boolean): Promise<Ami[]> {
+  const now = Date.now();
+  if (continuing && lastScan && now - lastScan.at < SCAN_REUSE_MS) return lastScan.amis;
+  const amis = await scanAmis(ec2, config.listPageSize);
+  lastScan = { at: now, amis };
+  return amis;
+}
 
 export const handler = apiHandler(async (event) => {
   const input = parseInput(query, event.queryStringParameters ?? {});
@@ -24,6 +43,5 @@ export const handler = apiHandler(async (event) => {
       { field: 'nextToken', message: 'nextToken is not a token this API issued' },
     ]);
   }
-  const amis = await scanAmis(ec2, config.listPageSize);
-  return json(200, pageOf(amis, input.limit, cursor));
+  return json(200, pageOf(await amisFor(cursor !== null), input.limit, cursor));
 });

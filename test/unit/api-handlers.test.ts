@@ -128,3 +128,29 @@ describe('errors map to problem documents', () => {
     expect(JSON.parse(response.body)).toEqual({ items: [] });
   });
 });
+
+describe('GET /amis paging', () => {
+  it('scans once for a walk through the pages, and afresh for a new first page', async () => {
+    const images = Array.from({ length: 5 }, (_, i) => ({
+      ImageId: `ami-${String(i + 1).padStart(17, '0')}`,
+      Name: `pulsar-base-3.0.${i}-20250101000000`,
+      State: 'available',
+      CreationDate: new Date(Date.UTC(2025, 0, 1 + i)).toISOString(),
+      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+    }));
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: images });
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const query: Record<string, string> = { limit: '2', ...(nextToken ? { nextToken } : {}) };
+      const response = await listAmis(apiEvent({ method: 'GET', path: '/amis', query }), lambdaContext());
+      const body = JSON.parse(response.body) as { items: { imageId: string }[]; nextToken?: string };
+      seen.push(...body.items.map((i) => i.imageId));
+      nextToken = body.nextToken;
+    } while (nextToken);
+    expect(seen).toEqual(images.map((i) => i.ImageId).reverse());
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)).toHaveLength(2);
+    await listAmis(apiEvent({ method: 'GET', path: '/amis' }), lambdaContext());
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)).toHaveLength(4);
+  });
+});
