@@ -15,11 +15,14 @@ export class UsageError extends Error {
 export class CliError extends Error {
   override name = 'CliError';
   readonly exitCode = EXIT.failure;
+  /** Printed as is, without the `Error: ` prefix (for the guide's own lines). */
+  readonly bare: boolean;
   constructor(
     message: string,
     readonly problem: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    options: { cause?: unknown; bare?: boolean } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.bare = options.bare === true;
   }
 }

@@ -5,6 +5,9 @@ import type { OutputStream } from './deps';
 
 export const PROGRAM = 'pulsar-ami';
 
+/** Wide enough that no option description wraps, so each flag's help reads on one line. */
+const HELP = { showGlobalOptions: true, helpWidth: 120 };
+
 export interface Invocation {
   module: CommandModule;
   /** The command's own options merged with the global ones. */
@@ -40,12 +43,12 @@ export function buildProgram(
     .option('--json', 'Print machine-readable JSON on stdout (errors as JSON on stderr)')
     .option(
       '--api-url <URL>',
-      'pulsar-ami API base URL (default: $PULSAR_AMI_API_URL, else the ServiceEndpoint output of stack pulsar-ami-$PULSAR_AMI_STAGE)',
+      'pulsar-ami API base URL (default: $PULSAR_AMI_API_URL, else the deployed stack output)',
     )
     .helpCommand(false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp(HELP)
     .configureOutput({
       writeOut: (s) => out.write(s),
       // Errors are reported by the caller, as one line.
@@ -59,7 +62,7 @@ export function buildProgram(
       .command(module.name)
       .description(module.summary)
       .exitOverride()
-      .configureHelp({ showGlobalOptions: true })
+      .configureHelp(HELP)
       .configureOutput({
         writeOut: (s) => out.write(s),
         writeErr: () => undefined,

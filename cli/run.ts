@@ -130,7 +130,7 @@ function report(error: unknown, printer: Printer, signal: AbortSignal | undefine
       }),
     );
   } else {
-    printer.error(`Error: ${message}`);
+    printer.error(known && error.bare ? message : `Error: ${message}`);
   }
   if (printer.options.debug && error instanceof Error && error.stack) {
     printer.debug(known && error.cause instanceof Error ? (error.cause.stack ?? '') : error.stack);

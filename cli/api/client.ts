@@ -33,6 +33,8 @@ export class ApiError extends CliError {
     message: string,
     readonly status: number,
     problem: Record<string, unknown>,
+    /** True when the body was a problem document of the API itself (not a gateway or proxy answer). */
+    readonly isProblem = false,
   ) {
     super(message, problem);
   }
@@ -152,7 +154,7 @@ function toApiError(response: Response, text: string, requestId: string): ApiErr
   if (body && (contentType.includes('problem+json') || typeof body.title === 'string')) {
     const problem = body as Partial<Problem>;
     const detail = problem.detail ?? problem.title ?? `status ${status}`;
-    return new ApiError(detail, status, { ...body, status, requestId });
+    return new ApiError(detail, status, { ...body, status, requestId }, true);
   }
   const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
   const message =

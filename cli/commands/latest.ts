@@ -5,7 +5,10 @@ import type { CommandModule } from '../command';
 import { CliError } from '../errors';
 
 const isNotFound = (error: unknown): error is ApiError =>
-  error instanceof CliError && error.name === 'ApiError' && (error as ApiError).status === 404;
+  error instanceof CliError &&
+  error.name === 'ApiError' &&
+  (error as ApiError).status === 404 &&
+  (error as ApiError).isProblem;
 
 export const latest: CommandModule = {
   name: 'latest',
@@ -26,10 +29,11 @@ export const latest: CommandModule = {
         answer = await api.latest();
       } catch (error) {
         if (isNotFound(error)) {
-          throw new CliError(`No Pulsar AMIs found in ${ctx.region}`, {
-            ...error.problem,
-            region: ctx.region,
-          });
+          throw new CliError(
+            `No Pulsar AMIs found in ${ctx.region}`,
+            { ...error.problem, region: ctx.region },
+            { bare: true },
+          );
         }
         throw error;
       }
