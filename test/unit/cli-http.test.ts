@@ -1,0 +1,319 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { credentialsFromEnv, NO_CREDENTIALS } from '../../cli/api/credentials';
+import { discoverFromStack } from '../../cli/api/discovery';
+import type { AwsCredentials } from '../../cli/deps';
+import { API, Harness, json, TEST_CREDENTIALS } from './cli-harness';
+
+const ID = 'ami-0a1b2c3d4e5f67890';
+const realFetch = (input: string, init: RequestInit) => fetch(input, init);
+
+interface Captured {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+/** A tiny local HTTP server; `answer` null means never answer. */
+async function serve(
+  answer: ((req: Captured) => { status: number; body: string; headers?: Record<string, string> }) | null,
+): Promise<{ url: string; seen: Captured[] }> {
+  const seen: Captured[] = [];
+  const server = createServer((req, res) => {
+    const captured = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
+    seen.push(captured);
+    if (answer === null) return;
+    const { status, body, headers } = answer(captured);
+    res.writeHead(status, { 'x-amzn-RequestId': 'local-1', ...headers }).end(body);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+function only<T>(items: T[]): T {
+  expect(items).toHaveLength(1);
+  return items[0] as T;
+}
+
+function parseAmzDate(value: string): Date {
+  const iso = value.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z');
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) throw new Error(`bad x-amz-date ${value}`);
+  return date;
+}
+
+/** Signs the captured request again, as API Gateway would verify it, and returns the expected authorization. */
+async function expectedAuthorization(
+  req: Captured,
+  credentials: AwsCredentials,
+  region: string,
+): Promise<string> {
+  const auth = String(req.headers.authorization);
+  const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders) headers[name] = String(req.headers[name]);
+  const url = new URL(req.url, `http://${req.headers.host}`);
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
+  const signed = await signer.sign(
+    {
+      method: req.method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers,
+    },
+    { signingDate: parseAmzDate(String(req.headers['x-amz-date'])) },
+  );
+  return String(signed.headers.authorization);
+}
+
+describe('SigV4', () => {
+  it('signs GET with a stage path: execute-api scope, region, host, date and session token', async () => {
+    const server = await serve(() => ({
+      status: 200,
+      body: JSON.stringify({ imageId: ID, source: 'parameter' }),
+    }));
+    const credentials = { ...TEST_CREDENTIALS, sessionToken: 'session-token-1' };
+    const h = new Harness({
+      env: { PULSAR_AMI_API_URL: `${server.url}/dev` },
+      fetch: realFetch,
+      credentials: async () => credentials,
+    });
+    h.now = Date.now();
+    const r = await h.run('--region', 'eu-central-1', 'latest');
+    expect(r).toEqual({ code: 0, stdout: `Latest AMI: ${ID}\n`, stderr: '' });
+    const req = only(server.seen);
+    expect(req.url).toBe('/dev/amis/latest');
+    const auth = String(req.headers.authorization);
+    expect(auth).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-central-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(auth).toContain('x-amz-date');
+    expect(auth).toContain('x-amz-security-token');
+    expect(req.headers['x-amz-security-token']).toBe('session-token-1');
+    expect(auth).toBe(await expectedAuthorization(req, credentials, 'eu-central-1'));
+    // The check can fail: a different secret gives a different signature.
+    expect(auth).not.toBe(
+      await expectedAuthorization(req, { ...credentials, secretAccessKey: 'other' }, 'eu-central-1'),
+    );
+  });
+
+  it('signs DELETE with its query string (no stage path)', async () => {
+    const server = await serve(() => ({
+      status: 200,
+      body: JSON.stringify({
+        imageId: ID,
+        name: 'n',
+        state: 'available',
+        dryRun: true,
+        deregistered: false,
+        snapshots: [],
+      }),
+    }));
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: server.url }, fetch: realFetch });
+    const r = await h.run('delete', '--ami-id', ID, '--keep-snapshots', '--dry-run');
+    expect(r.code).toBe(0);
+    const req = only(server.seen);
+    expect(req.method).toBe('DELETE');
+    expect(req.url).toBe(`/amis/${ID}?keepSnapshots=true&dryRun=true`);
+    expect(req.headers['x-amz-security-token']).toBeUndefined();
+    expect(String(req.headers.authorization)).toBe(
+      await expectedAuthorization(req, TEST_CREDENTIALS, 'us-west-2'),
+    );
+  });
+});
+
+describe('unreachable API', () => {
+  it('a closed port: exit 1, "Cannot reach the pulsar-ami API at URL: connection refused"', async () => {
+    const server = await serve(null);
+    const url = server.url;
+    const s = only(servers.splice(0));
+    await new Promise((resolve) => s.close(resolve));
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: url }, fetch: realFetch });
+    const r = await h.run('latest');
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error: Cannot reach the pulsar-ami API at ${url}: connection refused (ECONNREFUSED)\n`,
+    });
+  });
+
+  it('no answer within PULSAR_AMI_HTTP_TIMEOUT_MS: exit 1, timed out', async () => {
+    const server = await serve(null);
+    const h = new Harness({
+      env: { PULSAR_AMI_API_URL: server.url, PULSAR_AMI_HTTP_TIMEOUT_MS: '100' },
+      fetch: realFetch,
+    });
+    const r = await h.run('list');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `Error: Cannot reach the pulsar-ami API at ${server.url}: no answer within 100 ms (timed out)\n`,
+    );
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('a DNS failure names it', async () => {
+    const h = new Harness({
+      fetch: async () => {
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }),
+        });
+      },
+    });
+    const r = await h.run('latest');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `Error: Cannot reach the pulsar-ami API at ${API}: host not found (DNS) (ENOTFOUND)\n`,
+    );
+  });
+
+  it('--debug adds the failure detail and the stack, otherwise no stack trace', async () => {
+    const h = new Harness({
+      fetch: async () => {
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) });
+      },
+    });
+    const quiet = await h.run('latest');
+    expect(quiet.stderr).not.toMatch(/\n\s+at /);
+    const loud = await h.run('latest', '--debug');
+    expect(loud.stderr).toMatch(/\[debug\] GET .* failed after \d+ ms: connection reset \(ECONNRESET\)/);
+    expect(loud.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('credentials', () => {
+  it('none found: exit 1 with the one-line hint, and no HTTP call at all', async () => {
+    const h = new Harness({
+      env: {},
+      credentials: async () => {
+        throw Object.assign(new Error('Could not load credentials from any providers'), {
+          name: 'CredentialsProviderError',
+        });
+      },
+      discoverApiUrl: async () => {
+        throw new Error('discovery must not run without credentials');
+      },
+    });
+    const r = await h.run('latest');
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `Error: ${NO_CREDENTIALS}\n` });
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('other credential failures are shown as they are', async () => {
+    const h = new Harness({
+      credentials: async () => {
+        throw Object.assign(new Error('The SSO session has expired'), { name: 'CredentialsProviderError' });
+      },
+    });
+    const r = await h.run('list');
+    expect(r.stderr).toBe('Error: Could not load AWS credentials: The SSO session has expired\n');
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('reads static keys from the environment like the chain’s first link (not when AWS_PROFILE is set)', () => {
+    expect(credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S' })).toEqual({
+      accessKeyId: 'A',
+      secretAccessKey: 'S',
+    });
+    expect(
+      credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S', AWS_SESSION_TOKEN: 'T' }),
+    ).toEqual({
+      accessKeyId: 'A',
+      secretAccessKey: 'S',
+      sessionToken: 'T',
+    });
+    expect(
+      credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S', AWS_PROFILE: 'p' }),
+    ).toBeUndefined();
+    expect(credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'A' })).toBeUndefined();
+  });
+});
+
+describe('API discovery', () => {
+  it('without --api-url or PULSAR_AMI_API_URL: the stack pulsar-ami-$PULSAR_AMI_STAGE output', async () => {
+    const asked: unknown[] = [];
+    const h = new Harness({
+      env: { PULSAR_AMI_STAGE: 'prod' },
+      routes: { 'GET /amis/latest': () => json(200, { imageId: ID, source: 'parameter' }) },
+      discoverApiUrl: async (input) => {
+        asked.push(input);
+        return `${API}/`;
+      },
+    });
+    const r = await h.run('--region', 'us-east-1', 'latest');
+    expect(r.code).toBe(0);
+    expect(asked).toEqual([
+      { stackName: 'pulsar-ami-prod', region: 'us-east-1', credentials: TEST_CREDENTIALS },
+    ]);
+    expect(h.calls[0]?.url.toString()).toBe(`${API}/amis/latest`);
+  });
+
+  it('not found: exit 1 telling how to set the URL, no API call', async () => {
+    const h = new Harness({ env: {}, discoverApiUrl: async () => undefined });
+    const r = await h.run('list');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: Cannot find the pulsar-ami API in us-west-2: stack pulsar-ami-dev does not exist or has no ServiceEndpoint output. Pass --api-url URL or set PULSAR_AMI_API_URL\n',
+    );
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('a bad PULSAR_AMI_STAGE is a usage error', async () => {
+    const h = new Harness({ env: { PULSAR_AMI_STAGE: 'Prod!' } });
+    const r = await h.run('list');
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      "pulsar-ami: PULSAR_AMI_STAGE must be 1-16 lowercase letters, digits or dashes, got 'Prod!'",
+    );
+  });
+
+  it('discoverFromStack reads the ServiceEndpoint output with the real SDK (AWS_ENDPOINT_URL honoured)', async () => {
+    const outputs = `<Outputs><member><OutputKey>ServiceEndpoint</OutputKey><OutputValue>${API}</OutputValue></member></Outputs>`;
+    const server = await serve((req) =>
+      req.method === 'POST'
+        ? {
+            status: 200,
+            headers: { 'content-type': 'text/xml' },
+            body: `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>pulsar-ami-dev</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime>${outputs}</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+          }
+        : { status: 405, body: '' },
+    );
+    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    const found = await discoverFromStack({
+      stackName: 'pulsar-ami-dev',
+      region: 'us-west-2',
+      credentials: TEST_CREDENTIALS,
+    });
+    expect(found).toBe(API);
+    expect(String(server.seen[0]?.headers.authorization)).toContain('/us-west-2/cloudformation/aws4_request');
+  });
+
+  it('discoverFromStack: a stack that does not exist resolves undefined', async () => {
+    const server = await serve(() => ({
+      status: 400,
+      headers: { 'content-type': 'text/xml' },
+      body: '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id pulsar-ami-dev does not exist</Message></Error><RequestId>r2</RequestId></ErrorResponse>',
+    }));
+    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    await expect(
+      discoverFromStack({ stackName: 'pulsar-ami-dev', region: 'us-west-2', credentials: TEST_CREDENTIALS }),
+    ).resolves.toBeUndefined();
+  });
+});
