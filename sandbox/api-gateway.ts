@@ -1,0 +1,362 @@
+/**
+ * The project's HTTP API as API Gateway (REST, v1) would serve it: routes from serverless.yml,
+ * SigV4 (`execute-api`) checked against the local credentials for `aws_iam` routes, a Lambda
+ * proxy event and context for the handler, imported in-process, and its answer sent back.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { CallLog } from './calls';
+import {
+  SANDBOX_ACCESS_KEY_ID,
+  SANDBOX_CALLER_ARN,
+  SANDBOX_SECRET_ACCESS_KEY,
+  SANDBOX_USER_ID,
+} from './credentials';
+import { type ApiRoute, loadServerlessApi, matchRoute, type ServerlessApi } from './serverless-config';
+import type { SandboxInfo } from './services';
+import { verifySigV4 } from './sigv4';
+
+export interface ApiRequest {
+  method: string;
+  /** Path and query as sent. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+  sourceIp: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+type Handler = (event: APIGatewayProxyEvent, context: Context, callback?: unknown) => unknown;
+
+const API_ID = 'sandboxapi';
+
+function gatewayError(status: number, message: string, errorType?: string): ApiResponse {
+  const requestId = randomUUID();
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json',
+      'x-amzn-RequestId': requestId,
+      ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}),
+    },
+    body: Buffer.from(JSON.stringify({ message })),
+  };
+}
+
+const missingToken = () =>
+  gatewayError(403, 'Missing Authentication Token', 'MissingAuthenticationTokenException');
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+export class ApiGateway {
+  private api: ServerlessApi | null = null;
+  private envApplied = false;
+  private readonly modules = new Map<string, Promise<Handler>>();
+
+  constructor(
+    private readonly serverlessYml: string,
+    private readonly info: SandboxInfo,
+    private readonly accountId: string,
+    private readonly calls: CallLog,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Loaded on first use, so the sandbox starts even before serverless.yml exists. */
+  private config(): ServerlessApi {
+    if (!this.api) {
+      this.api = loadServerlessApi(this.serverlessYml, {
+        stage: this.info.stage,
+        region: this.info.apiRegion,
+        accountId: this.accountId,
+      });
+    }
+    return this.api;
+  }
+
+  serviceName(): string | null {
+    try {
+      return this.config().serviceName;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The Lambdas' environment, set once before the first handler module is imported. */
+  private applyEnvironment(): void {
+    if (this.envApplied) return;
+    this.envApplied = true;
+    Object.assign(process.env, this.config().environment, {
+      AWS_ENDPOINT_URL: this.info.url,
+      AWS_REGION: this.info.apiRegion,
+      AWS_DEFAULT_REGION: this.info.apiRegion,
+      AWS_ACCESS_KEY_ID: SANDBOX_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SANDBOX_SECRET_ACCESS_KEY,
+      STAGE: this.info.stage,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+
+  private handlerFor(route: ApiRoute): Promise<Handler> {
+    let loaded = this.modules.get(route.modulePath + route.exportName);
+    if (!loaded) {
+      this.applyEnvironment();
+      loaded = import(pathToFileURL(route.modulePath).href).then((mod: Record<string, unknown>) => {
+        const handler =
+          mod[route.exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[route.exportName];
+        if (typeof handler !== 'function')
+          throw new Error(`${route.modulePath} has no export ${route.exportName}`);
+        return handler as Handler;
+      });
+      loaded.catch(() => this.modules.delete(route.modulePath + route.exportName));
+      this.modules.set(route.modulePath + route.exportName, loaded);
+    }
+    return loaded;
+  }
+
+  async handle(request: ApiRequest): Promise<ApiResponse> {
+    const url = new URL(request.url, 'http://sandbox');
+    let segments = url.pathname.split('/').filter(Boolean).map(safeDecode);
+    let api: ServerlessApi;
+    try {
+      api = this.config();
+    } catch (error) {
+      this.log(`api: cannot load ${this.serverlessYml}: ${(error as Error).message}`);
+      return missingToken();
+    }
+    // The stage may lead the path, as in API Gateway's own URLs (…/dev/amis).
+    if (segments[0] === this.info.stage && !matchRoute(api.routes, request.method, segments)) {
+      segments = segments.slice(1);
+    }
+    const match = matchRoute(api.routes, request.method, segments);
+    if (!match) return missingToken();
+    const { route } = match;
+
+    if (route.authorizer === 'aws_iam') {
+      const query: Record<string, string | string[]> = {};
+      for (const [key, value] of url.searchParams) {
+        const existing = query[key];
+        query[key] =
+          existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+      }
+      const auth = await verifySigV4({
+        method: request.method,
+        path: url.pathname,
+        query,
+        headers: request.headers,
+        body: request.body,
+      });
+      if (!auth.ok) {
+        if (auth.reason === 'missing') return missingToken();
+        if (auth.reason === 'unknown-key') {
+          return gatewayError(
+            403,
+            'The security token included in the request is invalid.',
+            'UnrecognizedClientException',
+          );
+        }
+        if (auth.reason === 'malformed') {
+          return gatewayError(
+            403,
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=" +
+              (request.headers.authorization ?? ''),
+            'IncompleteSignatureException',
+          );
+        }
+        return gatewayError(
+          403,
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+          'InvalidSignatureException',
+        );
+      }
+      if (auth.scope.service !== 'execute-api') {
+        return gatewayError(
+          403,
+          "Credential should be scoped to correct service: 'execute-api'. ",
+          'InvalidSignatureException',
+        );
+      }
+      if (auth.scope.region !== this.info.apiRegion) {
+        return gatewayError(
+          403,
+          `Credential should be scoped to a valid region, not '${auth.scope.region}'. `,
+          'InvalidSignatureException',
+        );
+      }
+    }
+
+    const response = await this.invoke(route, match.pathParameters, url, request);
+    this.calls.add({
+      service: 'execute-api',
+      action: `${route.method} ${route.resource}`,
+      region: this.info.apiRegion,
+      dryRun: url.searchParams.get('dryRun') === 'true',
+      status: response.status,
+      path: url.pathname,
+    });
+    return response;
+  }
+
+  private buildEvent(
+    route: ApiRoute,
+    pathParameters: Record<string, string>,
+    url: URL,
+    request: ApiRequest,
+    requestId: string,
+  ): APIGatewayProxyEvent {
+    const headers: Record<string, string> = {};
+    const multiValueHeaders: Record<string, string[]> = {};
+    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+      const name = request.rawHeaders[i] ?? '';
+      const value = request.rawHeaders[i + 1] ?? '';
+      headers[name] = value;
+      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    }
+    const query: Record<string, string> = {};
+    const multiQuery: Record<string, string[]> = {};
+    for (const [key, value] of url.searchParams) {
+      query[key] = value;
+      multiQuery[key] = [...(multiQuery[key] ?? []), value];
+    }
+    const hasQuery = Object.keys(query).length > 0;
+    const hasParams = Object.keys(pathParameters).length > 0;
+    const now = Date.now();
+    const signed = route.authorizer === 'aws_iam';
+    return {
+      resource: route.resource,
+      path: url.pathname,
+      httpMethod: request.method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: hasQuery ? query : null,
+      multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+      pathParameters: hasParams ? pathParameters : null,
+      stageVariables: null,
+      body: request.body.length > 0 ? request.body.toString('utf8') : null,
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: this.accountId,
+        apiId: API_ID,
+        authorizer: null,
+        domainName: typeof request.headers.host === 'string' ? request.headers.host : 'localhost',
+        domainPrefix: API_ID,
+        extendedRequestId: requestId,
+        httpMethod: request.method,
+        path: `/${this.info.stage}${url.pathname}`,
+        protocol: 'HTTP/1.1',
+        requestId,
+        requestTime: new Date(now).toUTCString(),
+        requestTimeEpoch: now,
+        resourceId: route.functionKey,
+        resourcePath: route.resource,
+        stage: this.info.stage,
+        identity: {
+          accessKey: signed ? SANDBOX_ACCESS_KEY_ID : null,
+          accountId: signed ? this.accountId : null,
+          apiKey: null,
+          apiKeyId: null,
+          caller: signed ? SANDBOX_USER_ID : null,
+          clientCert: null,
+          cognitoAuthenticationProvider: null,
+          cognitoAuthenticationType: null,
+          cognitoIdentityId: null,
+          cognitoIdentityPoolId: null,
+          principalOrgId: null,
+          sourceIp: request.sourceIp,
+          user: signed ? SANDBOX_USER_ID : null,
+          userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+          userArn: signed ? SANDBOX_CALLER_ARN : null,
+        },
+      },
+    };
+  }
+
+  private async invoke(
+    route: ApiRoute,
+    pathParameters: Record<string, string>,
+    url: URL,
+    request: ApiRequest,
+  ): Promise<ApiResponse> {
+    const requestId = randomUUID();
+    const awsRequestId = randomUUID();
+    const event = this.buildEvent(route, pathParameters, url, request, requestId);
+    const timeoutMs = Math.min(route.timeoutSeconds, 29) * 1000;
+    const deadline = Date.now() + timeoutMs;
+    const context: Context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: route.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:${this.info.apiRegion}:${this.accountId}:function:${route.functionName}`,
+      memoryLimitInMB: String(route.memorySize),
+      awsRequestId,
+      logGroupName: `/aws/lambda/${route.functionName}`,
+      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${awsRequestId.replaceAll('-', '')}`,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const handler = await this.handlerFor(route);
+      const result = await Promise.race([
+        new Promise<unknown>((resolve, reject) => {
+          const returned = handler(event, context, (error: unknown, value: unknown) =>
+            error ? reject(error) : resolve(value),
+          );
+          if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+            (returned as Promise<unknown>).then(resolve, reject);
+          }
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+      return this.toResponse(result as APIGatewayProxyResult, requestId);
+    } catch (error) {
+      this.log(`api: ${route.functionName} failed: ${(error as Error).stack ?? String(error)}`);
+      return gatewayError(502, 'Internal server error', 'InternalServerErrorException');
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private toResponse(result: APIGatewayProxyResult | undefined, requestId: string): ApiResponse {
+    if (!result || typeof result.statusCode !== 'number') {
+      this.log('api: handler returned a malformed proxy result');
+      return gatewayError(502, 'Internal server error', 'InternalServerErrorException');
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+      headers[name.toLowerCase()] = values.map(String);
+    }
+    for (const [name, value] of Object.entries(result.headers ?? {}))
+      headers[name.toLowerCase()] = String(value);
+    headers['content-type'] ??= 'application/json';
+    headers['x-amzn-requestid'] ??= requestId;
+    const body =
+      result.body === undefined || result.body === null
+        ? Buffer.alloc(0)
+        : result.isBase64Encoded
+          ? Buffer.from(result.body, 'base64')
+          : Buffer.from(result.body, 'utf8');
+    return { status: result.statusCode, headers, body };
+  }
+}

@@ -1,0 +1,13 @@
+/** An error the sandbox answers with, in AWS's own terms: a code, a message and an HTTP status. */
+export class AwsError extends Error {
+  override name = 'AwsError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export const isAwsError = (error: unknown): error is AwsError => error instanceof AwsError;

@@ -1,0 +1,184 @@
+/**
+ * `POST /` for AWS clients: SigV4 first, then the JSON protocol (by `X-Amz-Target`) or the
+ * query protocol (service from the credential scope), with the region from the same scope;
+ * every authenticated call is logged, and may be throttled by a fault.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { AwsError } from './aws-error';
+import type { CallLog } from './calls';
+import { cloudFormationService } from './cloudformation';
+import { ec2Service } from './ec2/index';
+import type { Faults } from './faults';
+import { jsonServiceFor, renderJsonError, renderJsonResult } from './json-protocol';
+import { QueryParams } from './query';
+import type { AwsCallContext, QueryService, SandboxInfo, ServiceResponse } from './services';
+import { type AuthOutcome, verifySigV4 } from './sigv4';
+import type { World } from './state';
+import { renderQueryError, stsService } from './sts';
+
+export const QUERY_SERVICES: Record<string, QueryService> = {
+  ec2: ec2Service,
+  sts: stsService,
+  cloudformation: cloudFormationService,
+};
+
+export interface AwsRequest {
+  method: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  requestId: string;
+}
+
+export interface AwsRuntime {
+  world: World;
+  faults: Faults;
+  calls: CallLog;
+  info: SandboxInfo;
+  log: (line: string) => void;
+}
+
+const genericQueryError = renderQueryError('https://sts.amazonaws.com/doc/2011-06-15/');
+
+function authError(outcome: Exclude<AuthOutcome, { ok: true }>, json: boolean): AwsError {
+  switch (outcome.reason) {
+    case 'missing':
+      return json
+        ? new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403)
+        : new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+    case 'malformed':
+      return new AwsError(
+        json ? 'IncompleteSignatureException' : 'IncompleteSignature',
+        "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.",
+        403,
+      );
+    case 'unknown-key':
+      return new AwsError(
+        json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
+        'The security token included in the request is invalid.',
+        403,
+      );
+    case 'bad-signature':
+      return new AwsError(
+        json ? 'InvalidSignatureException' : 'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        403,
+      );
+  }
+}
+
+function throttled(service: string): AwsError {
+  if (service === 'ec2') return new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+  return new AwsError('Throttling', 'Rate exceeded', 400);
+}
+
+export async function handleAwsRequest(request: AwsRequest, runtime: AwsRuntime): Promise<ServiceResponse> {
+  const target = request.headers['x-amz-target'];
+  const targetName = Array.isArray(target) ? target[0] : target;
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of request.url.searchParams) query[key] = value;
+  const auth = await verifySigV4({
+    method: request.method,
+    path: request.url.pathname,
+    query,
+    headers: request.headers,
+    body: request.body,
+  });
+  if (targetName !== undefined) return handleJson(targetName, auth, request, runtime);
+
+  const body = request.method === 'GET' ? request.url.searchParams.toString() : request.body.toString('utf8');
+  const params = new QueryParams(body);
+  const scopeService = auth.scope?.service;
+  const service =
+    scopeService !== undefined && Object.hasOwn(QUERY_SERVICES, scopeService)
+      ? QUERY_SERVICES[scopeService]
+      : undefined;
+  const renderError = service?.renderError ?? genericQueryError;
+  if (!auth.ok) return renderError(authError(auth, false), request.requestId);
+  if (!service) {
+    return renderError(
+      new AwsError('InvalidAction', `The sandbox does not serve the ${auth.scope.service} service`),
+      request.requestId,
+    );
+  }
+  const action = params.action ?? '';
+  const dryRun = service === QUERY_SERVICES.ec2 && params.bool('DryRun');
+  const ctx: AwsCallContext = {
+    world: runtime.world,
+    regionName: auth.scope.region,
+    requestId: request.requestId,
+    sandbox: runtime.info,
+  };
+  let response: ServiceResponse;
+  try {
+    if (runtime.faults.takeThrottle(service.signingName, action)) throw throttled(service.signingName);
+    response = await service.handle(params, ctx);
+  } catch (error) {
+    response = renderError(asAwsError(error, runtime, 'InternalError'), request.requestId);
+  }
+  runtime.calls.add({
+    service: service.signingName,
+    action,
+    region: ctx.regionName,
+    dryRun,
+    status: response.status,
+  });
+  return response;
+}
+
+async function handleJson(
+  target: string,
+  auth: AuthOutcome,
+  request: AwsRequest,
+  runtime: AwsRuntime,
+): Promise<ServiceResponse> {
+  const { service, operation } = jsonServiceFor(target);
+  const contentType = service?.contentType ?? 'application/x-amz-json-1.1';
+  if (!auth.ok) return renderJsonError(authError(auth, true), contentType);
+  const fn =
+    service && Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
+  if (!service || !fn) {
+    return renderJsonError(
+      new AwsError('UnknownOperationException', `Unknown operation ${target}`),
+      contentType,
+    );
+  }
+  const ctx: AwsCallContext = {
+    world: runtime.world,
+    regionName: auth.scope.region,
+    requestId: request.requestId,
+    sandbox: runtime.info,
+  };
+  let response: ServiceResponse;
+  try {
+    if (runtime.faults.takeThrottle(service.name, operation)) {
+      throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
+    }
+    let input: unknown;
+    try {
+      input = request.body.length === 0 ? {} : JSON.parse(request.body.toString('utf8'));
+    } catch {
+      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
+    }
+    response = renderJsonResult(await fn(input as Record<string, unknown>, ctx), contentType);
+  } catch (error) {
+    response = renderJsonError(asAwsError(error, runtime, 'InternalFailure'), contentType);
+  }
+  runtime.calls.add({
+    service: service.name,
+    action: operation,
+    region: ctx.regionName,
+    dryRun: false,
+    status: response.status,
+  });
+  return response;
+}
+
+function asAwsError(error: unknown, runtime: AwsRuntime, internalCode: string): AwsError {
+  if (error instanceof AwsError) return error;
+  runtime.log(`aws: internal error: ${(error as Error).stack ?? String(error)}`);
+  return new AwsError(internalCode, 'An internal error has occurred', 500);
+}

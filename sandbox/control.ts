@@ -1,0 +1,135 @@
+/**
+ * The unsigned control interface under `/_sandbox/` (see README.md): health, reset, seeding
+ * images and instances, faults, the calls log and a state dump.
+ */
+import { z } from 'zod';
+import { AwsError } from './aws-error';
+import type { CallLog } from './calls';
+import { createImage, createImageBatch, launchInstance } from './factory';
+import type { Faults } from './faults';
+import type { World } from './state';
+
+export interface ControlRuntime {
+  world: World;
+  faults: Faults;
+  calls: CallLog;
+  /** Region used when a request names none (the API region). */
+  defaultRegion: string;
+  reset(seed: boolean): void;
+}
+
+export interface ControlResponse {
+  status: number;
+  body: unknown;
+}
+
+const tags = z.record(z.string(), z.string());
+
+const imageSpec = z.strictObject({
+  name: z.string().min(1).max(128),
+  version: z.string().optional(),
+  state: z.enum(['available', 'pending', 'failed']).optional(),
+  createdAt: z.iso.datetime({ offset: true }).optional(),
+  tags: tags.optional(),
+  owner: z.union([z.literal('self'), z.literal('amazon'), z.string().regex(/^\d{12}$/)]).optional(),
+  snapshots: z.number().int().min(0).max(16).optional(),
+  deregistrationProtection: z.boolean().optional(),
+  managed: z.boolean().optional(),
+  architecture: z.enum(['x86_64', 'arm64']).optional(),
+  description: z.string().optional(),
+});
+
+const imagesBody = z
+  .strictObject({
+    region: z.string().optional(),
+    images: z.array(imageSpec).optional(),
+    count: z.number().int().min(1).max(100_000).optional(),
+  })
+  .refine((b) => b.count !== undefined || (b.images?.length ?? 0) > 0, 'images or count is required');
+
+const batchTemplate = imageSpec.partial();
+
+const instanceBody = z.strictObject({
+  region: z.string().optional(),
+  imageId: z.string(),
+  state: z.enum(['pending', 'running', 'stopped', 'terminated']).optional(),
+  instanceType: z.string().optional(),
+  tags: tags.optional(),
+});
+
+const faultsBody = z
+  .object({
+    throttle: z
+      .strictObject({
+        service: z.string().min(1),
+        actions: z.array(z.string()).optional(),
+        times: z.number().int().min(1).optional(),
+      })
+      .optional(),
+  })
+  .loose();
+
+const resetBody = z.strictObject({ seed: z.boolean().optional() });
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    throw new AwsError('BadRequest', message);
+  }
+  return parsed.data;
+}
+
+export function handleControl(
+  method: string,
+  path: string,
+  body: unknown,
+  rt: ControlRuntime,
+): ControlResponse {
+  const route = `${method} ${path.replace(/\/+$/, '')}`;
+  try {
+    switch (route) {
+      case 'GET /_sandbox/health':
+        return { status: 200, body: { ok: true } };
+      case 'POST /_sandbox/reset': {
+        const { seed } = parse(resetBody, body);
+        rt.reset(seed ?? true);
+        return { status: 200, body: { ok: true } };
+      }
+      case 'POST /_sandbox/images': {
+        const input = parse(imagesBody, body);
+        const region = input.region ?? rt.defaultRegion;
+        const created =
+          input.count !== undefined
+            ? createImageBatch(rt.world, region, parse(batchTemplate, input.images?.[0] ?? {}), input.count)
+            : (input.images ?? []).map((spec) => createImage(rt.world, region, spec));
+        return { status: 200, body: { images: created } };
+      }
+      case 'POST /_sandbox/instances': {
+        const input = parse(instanceBody, body);
+        const instance = launchInstance(rt.world, input.region ?? rt.defaultRegion, input);
+        return { status: 200, body: { instanceId: instance.instanceId } };
+      }
+      case 'GET /_sandbox/faults':
+        return { status: 200, body: rt.faults.get() };
+      case 'PUT /_sandbox/faults':
+        rt.faults.set(parse(faultsBody, body));
+        return { status: 200, body: rt.faults.get() };
+      case 'DELETE /_sandbox/faults':
+        rt.faults.clear();
+        return { status: 200, body: {} };
+      case 'GET /_sandbox/calls':
+        return { status: 200, body: { calls: rt.calls.list() } };
+      case 'DELETE /_sandbox/calls':
+        rt.calls.clear();
+        return { status: 200, body: { calls: [] } };
+      case 'GET /_sandbox/state':
+        return { status: 200, body: rt.world.dump() };
+      default:
+        return { status: 404, body: { error: `No control route ${route}` } };
+    }
+  } catch (error) {
+    if (error instanceof AwsError) return { status: 400, body: { error: error.message, code: error.code } };
+    throw error;
+  }
+}

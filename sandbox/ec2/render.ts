@@ -1,0 +1,142 @@
+/** EC2's XML for each resource, with the element names the SDK's EC2 deserializer reads. */
+import {
+  type ImageRecord,
+  INSTANCE_STATE_CODES,
+  type InstanceRecord,
+  type SnapshotRecord,
+  type SubnetRecord,
+  type Tags,
+  type VpcRecord,
+} from '../state';
+import { items, type XmlObject, type XmlValue } from '../xml';
+
+export function tagSet(tags: Tags): XmlValue {
+  const entries = Object.entries(tags);
+  return entries.length === 0 ? undefined : items(entries.map(([key, value]) => ({ key, value })));
+}
+
+export function renderImage(image: ImageRecord): XmlObject {
+  return {
+    imageId: image.imageId,
+    imageLocation: `${image.ownerAlias ?? image.ownerId}/${image.name}`,
+    imageState: image.state,
+    imageOwnerId: image.ownerId,
+    creationDate: image.creationDate,
+    isPublic: image.isPublic,
+    architecture: image.architecture,
+    imageType: 'machine',
+    sriovNetSupport: 'simple',
+    imageOwnerAlias: image.ownerAlias,
+    name: image.name,
+    description: image.description,
+    rootDeviceType: 'ebs',
+    rootDeviceName: image.rootDeviceName,
+    blockDeviceMapping: items(
+      image.blockDevices.map((device) => ({
+        deviceName: device.deviceName,
+        ebs: {
+          snapshotId: device.snapshotId,
+          volumeSize: device.volumeSize,
+          deleteOnTermination: device.deleteOnTermination,
+          volumeType: device.volumeType,
+          encrypted: device.encrypted,
+        },
+      })),
+    ),
+    virtualizationType: image.virtualizationType,
+    tagSet: tagSet(image.tags),
+    hypervisor: 'xen',
+    enaSupport: true,
+    bootMode: 'uefi-preferred',
+    platformDetails: 'Linux/UNIX',
+    usageOperation: 'RunInstances',
+    imdsSupport: 'v2.0',
+    deregistrationProtection: image.deregistrationProtection ? 'enabled' : 'disabled',
+    sourceImageId: image.sourceImageId,
+    sourceImageRegion: image.sourceImageRegion,
+  };
+}
+
+export function renderSnapshot(snapshot: SnapshotRecord): XmlObject {
+  return {
+    snapshotId: snapshot.snapshotId,
+    volumeId: snapshot.volumeId,
+    status: snapshot.state,
+    startTime: snapshot.startTime,
+    progress: snapshot.state === 'completed' ? '100%' : '0%',
+    ownerId: snapshot.ownerId,
+    ownerAlias: snapshot.ownerAlias,
+    volumeSize: snapshot.volumeSize,
+    description: snapshot.description,
+    encrypted: snapshot.encrypted,
+    storageTier: 'standard',
+    tagSet: tagSet(snapshot.tags),
+  };
+}
+
+export function renderInstance(instance: InstanceRecord, region: string): XmlObject {
+  const ipDashed = instance.privateIpAddress.replaceAll('.', '-');
+  return {
+    instanceId: instance.instanceId,
+    imageId: instance.imageId,
+    instanceState: { code: INSTANCE_STATE_CODES[instance.state], name: instance.state },
+    privateDnsName: instance.state === 'terminated' ? '' : `ip-${ipDashed}.${region}.compute.internal`,
+    dnsName: '',
+    reason: instance.state === 'terminated' ? 'User initiated' : '',
+    amiLaunchIndex: 0,
+    instanceType: instance.instanceType,
+    launchTime: instance.launchTime,
+    placement: { availabilityZone: instance.availabilityZone, groupName: '', tenancy: 'default' },
+    monitoring: { state: 'disabled' },
+    subnetId: instance.state === 'terminated' ? undefined : instance.subnetId,
+    vpcId: instance.state === 'terminated' ? undefined : instance.vpcId,
+    privateIpAddress: instance.state === 'terminated' ? undefined : instance.privateIpAddress,
+    sourceDestCheck: true,
+    groupSet: items([]),
+    architecture: instance.architecture,
+    rootDeviceType: 'ebs',
+    rootDeviceName: '/dev/xvda',
+    virtualizationType: 'hvm',
+    clientToken: instance.clientToken,
+    tagSet: tagSet(instance.tags),
+    hypervisor: 'xen',
+    ebsOptimized: false,
+    enaSupport: true,
+  };
+}
+
+export function renderVpc(vpc: VpcRecord, ownerId: string): XmlObject {
+  return {
+    vpcId: vpc.vpcId,
+    ownerId,
+    state: vpc.state,
+    cidrBlock: vpc.cidrBlock,
+    cidrBlockAssociationSet: items([
+      {
+        cidrBlock: vpc.cidrBlock,
+        associationId: `${vpc.vpcId}-cidr`,
+        cidrBlockState: { state: 'associated' },
+      },
+    ]),
+    dhcpOptionsId: vpc.dhcpOptionsId,
+    instanceTenancy: 'default',
+    isDefault: vpc.isDefault,
+  };
+}
+
+export function renderSubnet(subnet: SubnetRecord, ownerId: string, region: string): XmlObject {
+  return {
+    subnetId: subnet.subnetId,
+    subnetArn: `arn:aws:ec2:${region}:${ownerId}:subnet/${subnet.subnetId}`,
+    state: subnet.state,
+    ownerId,
+    vpcId: subnet.vpcId,
+    cidrBlock: subnet.cidrBlock,
+    availableIpAddressCount: subnet.availableIpAddressCount,
+    availabilityZone: subnet.availabilityZone,
+    availabilityZoneId: subnet.availabilityZoneId,
+    defaultForAz: subnet.defaultForAz,
+    mapPublicIpOnLaunch: subnet.mapPublicIpOnLaunch,
+    assignIpv6AddressOnCreation: false,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Makes images (with their snapshots) and instances the way AWS would have them, for the seed,
+ * the control interface and the AWS actions that create resources.
+ */
+import { amiName, buildTags, NAME_PREFIX, versionFromName } from '../functions/lib/ami';
+import { AwsError } from './aws-error';
+import { AMAZON_OWNER_ID } from './credentials';
+import type { ImageRecord, InstanceRecord, InstanceStateName, Tags, World } from './state';
+
+export interface ImageSpec {
+  name: string;
+  version?: string;
+  state?: 'available' | 'pending' | 'failed';
+  /** ISO 8601; defaults to the name's timestamp for `pulsar-base-*` names, else now. */
+  createdAt?: string;
+  /** Exactly these tags on the image and its snapshots. */
+  tags?: Tags;
+  /** `self` (default), `amazon`, or a 12-digit account id. */
+  owner?: string;
+  /** Snapshots (EBS block devices); default 1. */
+  snapshots?: number;
+  deregistrationProtection?: boolean;
+  /** With no `tags`: give `pulsar-base-*` images the standard build tags unless false. */
+  managed?: boolean;
+  architecture?: 'x86_64' | 'arm64';
+  description?: string;
+  sourceImageId?: string;
+  sourceImageRegion?: string;
+}
+
+export interface CreatedImage {
+  imageId: string;
+  snapshotIds: string[];
+}
+
+/** `pulsar-base-3.0.0-20250615103000` → 2025-06-15T10:30:00.000Z */
+export function dateFromName(name: string): Date | null {
+  const m = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(name);
+  if (!m) return null;
+  const d = new Date(
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])),
+  );
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function ownerOf(world: World, owner: string | undefined): { ownerId: string; ownerAlias?: string } {
+  if (owner === undefined || owner === 'self') return { ownerId: world.accountId };
+  if (owner === 'amazon') return { ownerId: AMAZON_OWNER_ID, ownerAlias: 'amazon' };
+  if (/^\d{12}$/.test(owner)) return { ownerId: owner };
+  throw new AwsError(
+    'InvalidParameterValue',
+    `owner must be self, amazon or a 12-digit account id, got '${owner}'`,
+  );
+}
+
+function tagsFor(spec: ImageSpec, createdAt: Date): Tags {
+  if (spec.tags) return { ...spec.tags };
+  const version = spec.version ?? versionFromName(spec.name);
+  const managed = spec.managed ?? spec.name.startsWith(NAME_PREFIX);
+  if (managed && version) return buildTags({ name: spec.name, version, builtAt: createdAt });
+  return {};
+}
+
+export function createImage(world: World, regionName: string, spec: ImageSpec): CreatedImage {
+  const region = world.region(regionName);
+  const createdAt = spec.createdAt ? new Date(spec.createdAt) : (dateFromName(spec.name) ?? new Date());
+  if (Number.isNaN(createdAt.getTime())) {
+    throw new AwsError(
+      'InvalidParameterValue',
+      `createdAt must be an ISO 8601 time, got '${spec.createdAt}'`,
+    );
+  }
+  const owner = ownerOf(world, spec.owner);
+  const tags = tagsFor(spec, createdAt);
+  const count = spec.snapshots ?? 1;
+  const blockDevices = Array.from({ length: count }, (_, index) => {
+    const snapshotId = world.ids.next('snap');
+    const volumeSize = index === 0 ? 8 : 20;
+    region.snapshots.set(snapshotId, {
+      snapshotId,
+      volumeId: 'vol-ffffffff',
+      ownerId: owner.ownerId,
+      ownerAlias: owner.ownerAlias,
+      state: spec.state === 'pending' ? 'pending' : 'completed',
+      startTime: createdAt.toISOString(),
+      volumeSize,
+      description: `Created by CreateImage for ${spec.name}`,
+      encrypted: false,
+      tags: { ...tags },
+    });
+    return {
+      deviceName: index === 0 ? '/dev/xvda' : `/dev/sd${String.fromCharCode(98 + index - 1)}`,
+      snapshotId,
+      volumeSize,
+      volumeType: 'gp3',
+      deleteOnTermination: true,
+      encrypted: false,
+    };
+  });
+  const image: ImageRecord = {
+    imageId: world.ids.next('ami'),
+    name: spec.name,
+    description: spec.description,
+    state: spec.state ?? 'available',
+    ownerId: owner.ownerId,
+    ownerAlias: owner.ownerAlias,
+    isPublic: owner.ownerAlias === 'amazon',
+    creationDate: createdAt.toISOString(),
+    architecture: spec.architecture ?? 'x86_64',
+    rootDeviceName: '/dev/xvda',
+    virtualizationType: 'hvm',
+    blockDevices,
+    tags,
+    deregistrationProtection: spec.deregistrationProtection ?? false,
+    sourceImageId: spec.sourceImageId,
+    sourceImageRegion: spec.sourceImageRegion,
+  };
+  region.images.set(image.imageId, image);
+  return { imageId: image.imageId, snapshotIds: blockDevices.map((d) => d.snapshotId) };
+}
+
+const BULK_VERSIONS = ['2.10.0', '2.10.1', '2.10.2', '2.11.0', '2.11.1', '3.0.0', '3.0.1', '3.1.0'];
+
+/**
+ * `count` images from one template: names `pulsar-base-{version}-{timestamp}` one minute apart,
+ * going back from the template's `createdAt` (default now); versions cycle unless given.
+ */
+export function createImageBatch(
+  world: World,
+  regionName: string,
+  template: Omit<ImageSpec, 'name'> & { name?: string },
+  count: number,
+): CreatedImage[] {
+  const newest = template.createdAt ? new Date(template.createdAt) : new Date();
+  newest.setUTCSeconds(0, 0);
+  const created: CreatedImage[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = new Date(newest.getTime() - i * 60_000);
+    const version = template.version ?? BULK_VERSIONS[i % BULK_VERSIONS.length] ?? '3.0.0';
+    created.push(
+      createImage(world, regionName, {
+        ...template,
+        name: amiName(version, at),
+        version,
+        createdAt: at.toISOString(),
+      }),
+    );
+  }
+  return created;
+}
+
+export interface InstanceSpec {
+  imageId: string;
+  state?: InstanceStateName;
+  instanceType?: string;
+  tags?: Tags;
+  clientToken?: string;
+}
+
+export function launchInstance(world: World, regionName: string, spec: InstanceSpec): InstanceRecord {
+  const region = world.region(regionName);
+  const image = region.images.get(spec.imageId);
+  if (!image) throw new AwsError('InvalidAMIID.NotFound', `The image id '[${spec.imageId}]' does not exist`);
+  const subnet = region.defaultSubnet();
+  if (!subnet) throw new AwsError('MissingInput', 'No default subnet');
+  const n = region.instances.size + 10;
+  const base = Number(subnet.cidrBlock.split('.')[2] ?? 0);
+  const instance: InstanceRecord = {
+    instanceId: world.ids.next('i'),
+    reservationId: world.ids.next('r'),
+    imageId: image.imageId,
+    instanceType: spec.instanceType ?? 't3.micro',
+    state: spec.state ?? 'running',
+    launchTime: new Date().toISOString(),
+    availabilityZone: subnet.availabilityZone,
+    subnetId: subnet.subnetId,
+    vpcId: subnet.vpcId,
+    privateIpAddress: `172.31.${base + Math.floor(n / 256)}.${n % 256}`,
+    architecture: image.architecture,
+    clientToken: spec.clientToken,
+    tags: { ...(spec.tags ?? {}) },
+  };
+  region.instances.set(instance.instanceId, instance);
+  return instance;
+}

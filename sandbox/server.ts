@@ -1,0 +1,201 @@
+/**
+ * The sandbox's HTTP server: `/_sandbox/…` → control interface, `POST /` → AWS services,
+ * anything else → the project's HTTP API.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ApiGateway } from './api-gateway';
+import { handleAwsRequest } from './aws';
+import { CallLog } from './calls';
+import { handleControl } from './control';
+import { Faults } from './faults';
+import { seedWorld } from './seed';
+import type { SandboxInfo } from './services';
+import { World } from './state';
+
+export interface SandboxOptions {
+  /** 0 = a random free port (default 0). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Seed the default world (default true). */
+  seed?: boolean;
+  log?: (line: string) => void;
+  /** The stage whose API and stack the sandbox serves (default `dev`). */
+  stage?: string;
+  /** The API's region (default `us-west-2`). */
+  apiRegion?: string;
+  /** serverless.yml to take the API's routes from (default: the repository's). */
+  serverlessYml?: string;
+}
+
+export interface Sandbox {
+  url: string;
+  port: number;
+  /** The in-memory world, for tests that want to look or change directly. */
+  world: World;
+  calls: CallLog;
+  faults: Faults;
+  /** Empties every region; seeds again unless `seed` is false. */
+  reset(seed?: boolean): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+const DEFAULT_SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | string,
+): void {
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  res.writeHead(status, { ...headers, 'content-length': String(payload.length) });
+  res.end(payload);
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const stage = options.stage ?? 'dev';
+  const apiRegion = options.apiRegion ?? 'us-west-2';
+  const world = new World();
+  const faults = new Faults();
+  const calls = new CallLog();
+  const info: SandboxInfo = { url: '', stage, apiRegion, serviceName: 'pulsar-ami' };
+  const api = new ApiGateway(
+    options.serverlessYml ?? DEFAULT_SERVERLESS_YML,
+    info,
+    world.accountId,
+    calls,
+    log,
+  );
+
+  const reset = (seed = true) => {
+    world.clear();
+    if (seed) seedWorld(world, { region: apiRegion, stage });
+  };
+  reset(options.seed ?? true);
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const started = Date.now();
+      const url = new URL(req.url ?? '/', 'http://sandbox');
+      const method = req.method ?? 'GET';
+      try {
+        const body = await readBody(req);
+        if (url.pathname.startsWith('/_sandbox/')) {
+          let parsed: unknown;
+          try {
+            parsed = body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
+          } catch {
+            send(
+              res,
+              400,
+              { 'content-type': 'application/json' },
+              JSON.stringify({ error: 'body is not JSON' }),
+            );
+            return;
+          }
+          const out = handleControl(method, url.pathname, parsed, {
+            world,
+            faults,
+            calls,
+            defaultRegion: apiRegion,
+            reset,
+          });
+          send(res, out.status, { 'content-type': 'application/json' }, JSON.stringify(out.body));
+          return;
+        }
+        const isAws =
+          url.pathname === '/' && (method === 'POST' || (method === 'GET' && url.searchParams.has('Action')));
+        if (isAws) {
+          const requestId = randomUUID();
+          const out = await handleAwsRequest(
+            { method, url, headers: req.headers, body, requestId },
+            { world, faults, calls, info, log },
+          );
+          send(
+            res,
+            out.status,
+            { 'content-type': out.contentType, 'x-amzn-RequestId': requestId, ...(out.headers ?? {}) },
+            out.body,
+          );
+          log(
+            `${method} / ${req.headers['x-amz-target'] ?? ''} → ${out.status} (${Date.now() - started} ms)`,
+          );
+          return;
+        }
+        const out = await api.handle({
+          method,
+          url: req.url ?? '/',
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          body,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        });
+        send(res, out.status, out.headers, out.body);
+        log(`${method} ${url.pathname} → ${out.status} (${Date.now() - started} ms)`);
+      } catch (error) {
+        log(`sandbox: ${method} ${url.pathname} failed: ${(error as Error).stack ?? String(error)}`);
+        if (!res.headersSent) {
+          send(
+            res,
+            500,
+            { 'content-type': 'application/json' },
+            JSON.stringify({ message: 'Internal server error' }),
+          );
+        } else {
+          res.destroy();
+        }
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  info.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  info.serviceName = api.serviceName() ?? info.serviceName;
+  log(`sandbox listening on ${info.url}`);
+
+  return {
+    url: info.url,
+    port,
+    world,
+    calls,
+    faults,
+    reset,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
