@@ -1,0 +1,138 @@
+/** The built executable, spawned as a user would run it: exit codes, lazy chunks, default credential chain. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_CREDENTIALS } from '../../cli/api/credentials';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const BIN = join(root, 'dist', 'cli', 'pulsar-ami.mjs');
+const ID = 'ami-0a1b2c3d4e5f67890';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string>): Promise<Result> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+let server: Server;
+let apiUrl: string;
+const hits: string[] = [];
+
+beforeAll(async () => {
+  // `npm test` builds first; a plain `vitest run` of this file builds if needed.
+  if (!existsSync(BIN)) {
+    const built = await new Promise<number>((done) =>
+      execFile(process.execPath, [join(root, 'scripts', 'build.mjs')], (error) => done(error ? 1 : 0)),
+    );
+    expect(built).toBe(0);
+  }
+  server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    const ok =
+      typeof req.headers.authorization === 'string' &&
+      req.headers.authorization.startsWith('AWS4-HMAC-SHA256');
+    res
+      .writeHead(ok ? 200 : 403, { 'content-type': 'application/json', 'x-amzn-RequestId': 'bin-1' })
+      .end(
+        JSON.stringify(
+          ok ? { imageId: ID, source: 'parameter' } : { message: 'Missing Authentication Token' },
+        ),
+      );
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((closed) => server?.close(closed));
+});
+
+/** A clean environment: a fresh HOME, no AWS config, no instance metadata. */
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const home = mkdtempSync(join(tmpdir(), 'pulsar-ami-bin-'));
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    PULSAR_AMI_API_URL: apiUrl,
+    ...extra,
+  };
+}
+
+describe('dist/cli/pulsar-ami.mjs', () => {
+  it('--help: exit 0, every command listed', async () => {
+    const r = await run(['--help'], cleanEnv());
+    expect(r.code).toBe(0);
+    for (const text of ['list', 'latest', 'delete', '--region <REGION>', '--dry-run', '--debug', '--json']) {
+      expect(r.stdout).toContain(text);
+    }
+  });
+
+  it.each([
+    [
+      ['--region', 'us-weast-2', 'latest'],
+      "pulsar-ami: --region must be an AWS region such as us-west-2, got 'us-weast-2'",
+    ],
+    [['delete', '--ami-id', 'ami-1'], 'pulsar-ami: --ami-id must look like ami-0123456789abcdef0'],
+    [['frobnicate'], "pulsar-ami: unknown command 'frobnicate'"],
+  ])('usage error %j: exit 2, one line and the help hint, no request', async (args, message) => {
+    const before = hits.length;
+    const r = await run(args, cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIDBIN', AWS_SECRET_ACCESS_KEY: 's' }));
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]?.startsWith(message)).toBe(true);
+    expect(r.stderr).toContain("Run 'pulsar-ami --help' for usage.");
+    expect(hits.length).toBe(before);
+  });
+
+  it('no credentials anywhere (default chain): exit 1, the hint, no request', async () => {
+    const before = hits.length;
+    const r = await run(['latest'], cleanEnv());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: ${NO_CREDENTIALS}\n`);
+    expect(hits.length).toBe(before);
+  });
+
+  it('latest with env credentials, then from the cache without any request', async () => {
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIDBIN', AWS_SECRET_ACCESS_KEY: 's' });
+    const first = await run(['latest'], env);
+    expect(first).toEqual({ code: 0, stdout: `Latest AMI: ${ID}\n`, stderr: '' });
+    expect(hits.at(-1)).toBe('GET /amis/latest');
+    const before = hits.length;
+    const cached = await run(['latest', '--debug'], env);
+    expect(cached.code).toBe(0);
+    expect(cached.stdout).toBe(`Latest AMI: ${ID}\n`);
+    expect(cached.stderr).toContain('latest answered from cache');
+    expect(hits.length).toBe(before);
+  });
+
+  it('an unreachable API (a closed port): exit 1', async () => {
+    const probe = createServer();
+    await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+    const closed = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise((done) => probe.close(done));
+    const r = await run(
+      ['list'],
+      cleanEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 's', PULSAR_AMI_API_URL: closed }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('Fetching AMI list from AWS...\n');
+    expect(r.stderr).toBe(
+      `Error: Cannot reach the pulsar-ami API at ${closed}: connection refused (ECONNREFUSED)\n`,
+    );
+  });
+});
