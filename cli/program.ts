@@ -21,7 +21,7 @@ Environment:
   PULSAR_AMI_HTTP_TIMEOUT_MS  timeout of each API request (default: 30000)
   AWS_ACCESS_KEY_ID, AWS_PROFILE, ...  the standard AWS credential chain
 
-Exit codes: 0 success, 1 failure (not found, API error, no credentials, ...), 2 usage error
+Exit codes: 0 success, 1 failure (not found, API error, no credentials, ...), 2 usage error, 130 interrupted
 
 Cache: ~/.pulsar-aws-lab/ami-cache/ (list 5 minutes, latest 60 seconds; --no-cache to refresh)`;
 

@@ -2,9 +2,8 @@
  * The HTTP API, signed: one method per call the commands need. Maps every failure to a
  * `CliError` with one clear line: unreachable API, API Gateway's own 403s, problem documents.
  */
-
-import type { Ami } from '../../functions/lib/ami';
 import type {
+  Ami,
   AmiListResponse,
   DeleteAmiResponse,
   LatestAmiResponse,
@@ -69,10 +68,6 @@ export class ApiClient {
 
   latest(): Promise<LatestAmiResponse> {
     return this.request<LatestAmiResponse>('GET', '/amis/latest');
-  }
-
-  get(imageId: string): Promise<Ami> {
-    return this.request<Ami>('GET', `/amis/${encodeURIComponent(imageId)}`);
   }
 
   delete(imageId: string, options: { keepSnapshots: boolean; dryRun: boolean }): Promise<DeleteAmiResponse> {
