@@ -15,6 +15,17 @@ const schema = z.object({
     .optional(),
   AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   LIST_PAGE_SIZE: z.coerce.number().int().min(5).max(1000).default(1000),
+  VALIDATION_INSTANCE_PROFILE: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,128}$/)
+    .optional(),
+  VALIDATION_SUBNET_ID: z
+    .string()
+    .regex(/^subnet-[0-9a-f]{8,17}$/)
+    .optional(),
+  VALIDATION_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(5).max(1440).default(90),
+  VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+  EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
 });
 
 export interface Config {
@@ -25,6 +36,19 @@ export interface Config {
   maxAttempts: number;
   /** MaxResults for each DescribeImages page. */
   listPageSize: number;
+  /** ValidateAmi: where and how test instances run (see functions/lib/validate-ami-input.ts). */
+  validation: {
+    /** Instance profile (name) of the test instance; it needs AmazonSSMManagedInstanceCore. */
+    instanceProfileName: string;
+    /** Subnet for test instances; null launches into the default VPC. */
+    subnetId: string | null;
+    /** The instance shuts itself down (and terminates) after this; the sweeper uses it too. */
+    maxLifetimeMinutes: number;
+    /** Pause between polls of instance state, SSM agent and command status. */
+    pollIntervalSeconds: number;
+    /** Name or ARN of the Evaluate Check Results Lambda. */
+    evaluateFunction: string;
+  };
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -43,6 +67,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     latestAmiParameter: e.LATEST_AMI_PARAMETER ?? `/pulsar-ami/${e.STAGE}/latest-ami-id`,
     maxAttempts: e.AWS_MAX_ATTEMPTS,
     listPageSize: e.LIST_PAGE_SIZE,
+    validation: {
+      instanceProfileName: e.VALIDATION_INSTANCE_PROFILE ?? `pulsar-ami-${e.STAGE}-validation`,
+      subnetId: e.VALIDATION_SUBNET_ID ?? null,
+      maxLifetimeMinutes: e.VALIDATION_MAX_LIFETIME_MINUTES,
+      pollIntervalSeconds: e.VALIDATION_POLL_INTERVAL_SECONDS,
+      evaluateFunction: e.EVALUATE_CHECK_RESULTS_FUNCTION ?? `pulsar-ami-${e.STAGE}-evaluateCheckResults`,
+    },
   };
 }
 

@@ -1,0 +1,476 @@
+/**
+ * The ValidateAmi machine, validated (asl-validator) and run locally (aws-local-stepfunctions)
+ * with every aws-sdk Task overridden by state name. Errors thrown by an override reach
+ * Retry/Catch by the Error's `name`, so the fakes throw what Step Functions raises for AWS:
+ * EC2 errors as `Ec2.Ec2Exception` with the code and message in the Cause, modelled SSM
+ * errors as `Ssm.<Name>Exception`. Every scenario asserts who TerminateInstances was called
+ * for (exactly the launched instance, or nobody when nothing launched) and the final status.
+ */
+import { readFileSync } from 'node:fs';
+import aslValidator from 'asl-validator';
+import {
+  ExecutionError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { handler as evaluateCheckResults } from '../../functions/evaluate-check-results';
+import { CHECK_NAMES, readCheckScript } from '../../functions/lib/checks';
+import { buildValidateAmiInput, type ValidateAmiInput } from '../../functions/lib/validate-ami-input';
+
+const FILE = 'statemachines/validate-ami.asl.yml';
+const definition = parse(readFileSync(FILE, 'utf8')) as StateMachineDefinition & {
+  States: Record<string, Record<string, unknown>>;
+  TimeoutSeconds?: number;
+};
+
+const IMAGE_ID = 'ami-0a1b2c3d4e5f67890';
+const INSTANCE_ID = 'i-0123456789abcdef0';
+const EXECUTION_NAME = '5f0c6f7e-2a8e-4c47-9d55-0d3f1d7f2b11';
+const EXECUTION_ARN = `arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-test-validate-ami:${EXECUTION_NAME}`;
+
+const POLLING = { intervalSeconds: 10, maxInstanceChecks: 4, maxAgentChecks: 5, maxCommandChecks: 6 };
+
+function executionInput(overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
+  const input = buildValidateAmiInput(
+    { imageId: IMAGE_ID, instanceType: 't3.micro', expectedVersion: '3.0.0' },
+    {
+      instanceProfileName: 'pulsar-ami-test-validation',
+      subnetId: null,
+      maxLifetimeMinutes: 90,
+      pollIntervalSeconds: 10,
+      evaluateFunction: 'pulsar-ami-test-evaluateCheckResults',
+    },
+    readCheckScript(),
+  );
+  return { ...input, polling: POLLING, ...overrides };
+}
+
+/** The error Step Functions raises for a failed aws-sdk call. */
+function awsError(name: string, cause: string): Error {
+  const error = new Error(cause);
+  error.name = name;
+  return error;
+}
+
+const ec2Error = (code: string, message: string) =>
+  awsError('Ec2.Ec2Exception', `${message} (Service: Ec2, Status Code: 400, Request ID: 1f2e) ${code}`);
+
+function checkOutput(failed: string[] = []): string {
+  return CHECK_NAMES.map((name) =>
+    JSON.stringify({ name, passed: !failed.includes(name), detail: failed.includes(name) ? 'broken' : 'ok' }),
+  ).join('\n');
+}
+
+type Handlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+type Handler = Handlers[string];
+type Behaviour = (input: Record<string, unknown>, call: number) => unknown;
+
+interface Outcome {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: Record<string, unknown>;
+  error?: string;
+  cause?: string;
+  calls: Record<string, Record<string, unknown>[]>;
+  visited: string[];
+}
+
+const healthy: Record<string, Behaviour> = {
+  'Launch Test Instance': () => ({ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }),
+  'Find Instances From Failed Launch': () => ({ Reservations: [] }),
+  'Describe Test Instance': (_, call) => ({
+    Reservations: [
+      { Instances: [{ InstanceId: INSTANCE_ID, State: { Name: call < 2 ? 'pending' : 'running' } }] },
+    ],
+  }),
+  'Describe SSM Agent': (_, call) => ({
+    InstanceInformationList: call < 2 ? [] : [{ InstanceId: INSTANCE_ID, PingStatus: 'Online' }],
+  }),
+  'Run Validation Checks': () => ({ Command: { CommandId: 'c0ffee00-1111-2222-3333-444455556666' } }),
+  'Get Check Results': (_, call) =>
+    call < 2
+      ? { Status: 'InProgress', StandardOutputContent: '' }
+      : {
+          Status: 'Success',
+          ResponseCode: 0,
+          StandardOutputContent: checkOutput(),
+          StandardErrorContent: '',
+        },
+  'Evaluate Check Results': async (input) => ({
+    StatusCode: 200,
+    Payload: await evaluateCheckResults(input.Payload),
+  }),
+  'Record Validation Result': () => ({}),
+  'Terminate Test Instance': (input) => ({
+    TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({
+      InstanceId,
+      CurrentState: { Name: 'shutting-down' },
+    })),
+  }),
+};
+
+const taskStates = Object.entries(definition.States)
+  .filter(([, s]) => s.Type === 'Task')
+  .map(([name]) => name);
+const waitStates = Object.entries(definition.States)
+  .filter(([, s]) => s.Type === 'Wait')
+  .map(([name]) => name);
+
+async function run(
+  behaviours: Record<string, Behaviour> = {},
+  input: ValidateAmiInput = executionInput(),
+): Promise<Outcome> {
+  const calls: Record<string, Record<string, unknown>[]> = {};
+  const handlers: Handlers = {};
+  for (const state of taskStates) {
+    const behaviour = behaviours[state] ?? healthy[state];
+    if (!behaviour) throw new Error(`no fake for Task state ${state}`);
+    const handler = async (taskInput: Record<string, unknown>) => {
+      const seen = calls[state] ?? [];
+      calls[state] = seen;
+      seen.push(taskInput);
+      return behaviour(taskInput, seen.length);
+    };
+    handlers[state] = handler as unknown as Handler;
+  }
+  const machine = new StateMachine(definition);
+  const execution = machine.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: Object.fromEntries(waitStates.map((s) => [s, 0])),
+      retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, 0])),
+    },
+    context: { Execution: { Id: EXECUTION_ARN, Name: EXECUTION_NAME } },
+  });
+  const visited: string[] = [];
+  const events = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') visited.push(event.state.name);
+    }
+  })();
+  try {
+    const output = (await execution.result) as Record<string, unknown>;
+    await events;
+    return { status: 'SUCCEEDED', output, calls, visited };
+  } catch (error) {
+    await events;
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = error.cause as Error;
+    return { status: 'FAILED', error: cause.name, cause: cause.message, calls, visited };
+  }
+}
+
+const terminated = (outcome: Outcome) =>
+  (outcome.calls['Terminate Test Instance'] ?? []).map((c) => c.InstanceIds);
+
+describe('validate-ami.asl.yml', () => {
+  it('is valid ASL with a top-level TimeoutSeconds and Title-Case names', () => {
+    const { isValid, errorsText } = aslValidator(definition);
+    expect(errorsText('\n'), errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    for (const name of Object.keys(definition.States))
+      expect(name).toMatch(/^([A-Z][A-Za-z]*|SSM)( [A-Z][A-Za-z]*|SSM)*\??$/);
+    for (const [name, state] of Object.entries(definition.States)) {
+      if (state.Type === 'Choice') expect(name.endsWith('?'), name).toBe(true);
+      for (const retrier of (state.Retry as Record<string, unknown>[] | undefined) ?? []) {
+        expect(retrier, name).toMatchObject({ JitterStrategy: 'FULL', MaxAttempts: expect.any(Number) });
+        expect(retrier.ErrorEquals, name).not.toContain('States.ALL');
+      }
+    }
+  });
+
+  it('passes a healthy image: tags it, terminates the instance, returns the checks', async () => {
+    const outcome = await run();
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.output).toMatchObject({
+      imageId: IMAGE_ID,
+      instanceId: INSTANCE_ID,
+      passed: true,
+      failedChecks: [],
+      summary: `All ${CHECK_NAMES.length} checks passed`,
+    });
+    const checks = (outcome.output?.checks ?? []) as { name: string }[];
+    expect(checks.map((c) => c.name)).toEqual([...CHECK_NAMES]);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+    expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
+    expect(outcome.calls['Find Instances From Failed Launch']).toBeUndefined();
+
+    const tags = outcome.calls['Record Validation Result']?.[0];
+    const today = new Date().toISOString().slice(0, 10);
+    expect(tags).toEqual({
+      Resources: [IMAGE_ID],
+      Tags: [
+        { Key: 'Validated', Value: 'true' },
+        { Key: 'ValidationDate', Value: today },
+        { Key: 'ValidationExecutionArn', Value: EXECUTION_ARN },
+      ],
+    });
+  });
+
+  it('launches idempotently, tagged at creation, with a timed shutdown and no subnet by default', async () => {
+    const outcome = await run();
+    const request = outcome.calls['Launch Test Instance']?.[0] as Record<string, unknown>;
+    expect(request).toMatchObject({
+      ImageId: IMAGE_ID,
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: EXECUTION_NAME,
+      IamInstanceProfile: { Name: 'pulsar-ami-test-validation' },
+      InstanceInitiatedShutdownBehavior: 'terminate',
+    });
+    expect(request).not.toHaveProperty('SubnetId');
+    expect(Buffer.from(request.UserData as string, 'base64').toString()).toBe(
+      '#!/bin/bash\nshutdown -h +90\n',
+    );
+    const specs = request.TagSpecifications as {
+      ResourceType: string;
+      Tags: { Key: string; Value: string }[];
+    }[];
+    expect(specs.map((s) => s.ResourceType)).toEqual(['instance', 'volume']);
+    for (const spec of specs) {
+      expect(spec.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'Name', Value: `pulsar-ami-validation-${IMAGE_ID}` },
+          { Key: 'Purpose', Value: 'AMI-Validation' },
+          { Key: 'ManagedBy', Value: 'pulsar-ami' },
+          { Key: 'ValidationExecutionArn', Value: EXECUTION_ARN },
+        ]),
+      );
+    }
+    const send = outcome.calls['Run Validation Checks']?.[0] as Record<string, unknown>;
+    expect(send).toMatchObject({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [INSTANCE_ID],
+      Parameters: { commands: executionInput().checks.commands, executionTimeout: ['600'] },
+    });
+  });
+
+  it('launches into the configured subnet when there is one', async () => {
+    const outcome = await run({}, executionInput({ subnetId: 'subnet-0123456789abcdef0' }));
+    expect(outcome.calls['Launch Test Instance']?.[0]).toMatchObject({
+      SubnetId: 'subnet-0123456789abcdef0',
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('fails naming the failed checks, tags the AMI Validated=false, terminates', async () => {
+    const outcome = await run({
+      'Get Check Results': () => ({
+        Status: 'Failed',
+        ResponseCode: 1,
+        StandardOutputContent: checkOutput(['Java 17', 'Pulsar version matches']),
+      }),
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('ValidationChecksFailed');
+    expect(outcome.cause).toBe('Validation checks failed: ["Pulsar version matches","Java 17"]');
+    expect(outcome.calls['Record Validation Result']?.[0]?.Tags).toContainEqual({
+      Key: 'Validated',
+      Value: 'false',
+    });
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates and fails when the instance never runs', async () => {
+    const outcome = await run({
+      'Describe Test Instance': () => ({ Reservations: [{ Instances: [{ State: { Name: 'pending' } }] }] }),
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('InstanceNotRunningError');
+    expect(outcome.cause).toBe(`Test instance ${INSTANCE_ID} was not running after 4 checks`);
+    expect(outcome.calls['Describe Test Instance']).toHaveLength(POLLING.maxInstanceChecks + 1);
+    expect(outcome.calls['Describe SSM Agent']).toBeUndefined();
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('keeps polling while EC2 does not list the instance yet', async () => {
+    const outcome = await run({
+      'Describe Test Instance': (_, call) => ({
+        Reservations: call < 3 ? [] : [{ Instances: [{ State: { Name: 'running' } }] }],
+      }),
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Describe Test Instance']).toHaveLength(3);
+  });
+
+  it('retries DescribeInstances while EC2 does not know the new id, then goes on', async () => {
+    const outcome = await run({
+      'Describe Test Instance': (_, call) => {
+        if (call === 1)
+          throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${INSTANCE_ID}' does not exist`);
+        return { Reservations: [{ Instances: [{ State: { Name: 'running' } }] }] };
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates and fails when the instance stops before running', async () => {
+    const outcome = await run({
+      'Describe Test Instance': () => ({
+        Reservations: [{ Instances: [{ State: { Name: 'terminated' } }] }],
+      }),
+    });
+    expect(outcome.error).toBe('InstanceStoppedError');
+    expect(outcome.cause).toBe(`Test instance ${INSTANCE_ID} went terminated before it was running`);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates and fails when the SSM agent never comes online', async () => {
+    const outcome = await run({
+      'Describe SSM Agent': (_, call) => ({
+        InstanceInformationList: call % 2 ? [] : [{ InstanceId: INSTANCE_ID, PingStatus: 'ConnectionLost' }],
+      }),
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('SsmAgentOfflineError');
+    expect(outcome.calls['Describe SSM Agent']).toHaveLength(POLLING.maxAgentChecks + 1);
+    expect(outcome.calls['Run Validation Checks']).toBeUndefined();
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates and fails when the command times out on the instance', async () => {
+    const outcome = await run({
+      'Get Check Results': () => ({
+        Status: 'TimedOut',
+        StatusDetails: 'ExecutionTimedOut',
+        ResponseCode: -1,
+      }),
+    });
+    expect(outcome.error).toBe('ChecksNotCompletedError');
+    expect(outcome.cause).toContain('ended TimedOut');
+    expect(outcome.calls['Evaluate Check Results']).toBeUndefined();
+    expect(outcome.calls['Record Validation Result']).toBeUndefined();
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates and fails when the command never finishes', async () => {
+    const outcome = await run({ 'Get Check Results': () => ({ Status: 'InProgress' }) });
+    expect(outcome.error).toBe('ChecksTimedOutError');
+    expect(outcome.calls['Get Check Results']).toHaveLength(POLLING.maxCommandChecks + 1);
+    expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('treats InvocationDoesNotExist right after SendCommand as normal', async () => {
+    const outcome = await run({
+      'Get Check Results': (input, call) => {
+        if (call <= 2) throw awsError('Ssm.InvocationDoesNotExistException', 'Invocation does not exist');
+        return healthy['Get Check Results']?.(input, call);
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
+    expect(outcome.calls['Get Check Results']).toHaveLength(3);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('fails without terminating anything when the launch is refused', async () => {
+    const outcome = await run({
+      'Launch Test Instance': () => {
+        throw ec2Error(
+          'InsufficientInstanceCapacity',
+          'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested',
+        );
+      },
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('Ec2.Ec2Exception');
+    expect(outcome.cause).toContain('InsufficientInstanceCapacity');
+    expect(outcome.calls['Launch Test Instance']).toHaveLength(4);
+    expect(outcome.calls['Find Instances From Failed Launch']?.[0]).toEqual({
+      Filters: [
+        { Name: 'tag:ValidationExecutionArn', Values: [EXECUTION_ARN] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    });
+    expect(outcome.calls['Terminate Test Instance']).toBeUndefined();
+    expect(outcome.calls['Describe Test Instance']).toBeUndefined();
+  });
+
+  it('retries a refused launch and goes on when capacity comes back', async () => {
+    const outcome = await run({
+      'Launch Test Instance': (input, call) => {
+        if (call === 1) throw awsError('Ec2.InsufficientInstanceCapacityException', 'no capacity');
+        return healthy['Launch Test Instance']?.(input, call);
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Launch Test Instance']?.map((c) => c.ClientToken)).toEqual([
+      EXECUTION_NAME,
+      EXECUTION_NAME,
+    ]);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('terminates an instance a failed launch started anyway', async () => {
+    const outcome = await run({
+      'Launch Test Instance': () => {
+        throw awsError('States.Timeout', 'Task timed out');
+      },
+      'Find Instances From Failed Launch': () => ({
+        Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }],
+      }),
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('States.Timeout');
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('retries a throttled terminate with backoff and succeeds on the third try', async () => {
+    const outcome = await run({
+      'Terminate Test Instance': (input, call) => {
+        if (call <= 2) throw ec2Error('RequestLimitExceeded', 'Request limit exceeded.');
+        return healthy['Terminate Test Instance']?.(input, call);
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID], [INSTANCE_ID], [INSTANCE_ID]]);
+  });
+
+  it('counts an instance EC2 no longer knows as terminated', async () => {
+    const outcome = await run({
+      'Terminate Test Instance': () => {
+        throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${INSTANCE_ID}' does not exist`);
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Terminate Test Instance']?.length).toBeGreaterThan(1);
+  });
+
+  it('fails loudly when the instance cannot be terminated', async () => {
+    const outcome = await run({
+      'Terminate Test Instance': () => {
+        throw ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+      },
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('TestInstanceNotTerminatedError');
+    expect(outcome.cause).toContain(`["${INSTANCE_ID}"]`);
+    expect(outcome.cause).toContain('not authorized');
+    expect(outcome.calls['Terminate Test Instance']).toHaveLength(6);
+  });
+
+  it.each([
+    ['Describe Test Instance', ec2Error('UnauthorizedOperation', 'You are not authorized')],
+    ['Describe SSM Agent', awsError('Ssm.SsmException', 'Rate exceeded')],
+    ['Run Validation Checks', awsError('Ssm.InvalidDocumentException', 'bad document')],
+    ['Get Check Results', awsError('Ssm.InvalidCommandIdException', 'no such command')],
+    ['Evaluate Check Results', awsError('InvalidInputError', 'invocation is required')],
+    ['Record Validation Result', ec2Error('UnauthorizedOperation', 'You are not authorized')],
+  ])('terminates and fails with the error when %s fails', async (state, error) => {
+    const outcome = await run({
+      [state]: () => {
+        throw error;
+      },
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe(error.name);
+    expect(outcome.cause).toBe(error.message);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+});
