@@ -1,0 +1,14 @@
+/** Scheduled: terminates validation test instances that have outlived their maximum lifetime. */
+import { clients } from './lib/clients';
+import { config } from './lib/config';
+import { logger } from './lib/logger';
+import { type SweepResult, sweepValidationInstances } from './lib/validation-instances';
+
+export async function handler(): Promise<SweepResult> {
+  const result = await sweepValidationInstances(clients.ec2, {
+    now: new Date(),
+    maxLifetimeMinutes: config.validation.maxLifetimeMinutes,
+  });
+  logger.info('Validation instances swept', { inspected: result.inspected, terminated: result.terminated });
+  return result;
+}
