@@ -2,7 +2,7 @@
  * SigV4 verification: parse the Authorization header, sign the same request again with the
  * sandbox secret (same signed headers, same X-Amz-Date, same body) and compare signatures.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -86,6 +86,11 @@ export async function verifySigV4(request: SignedRequest): Promise<AuthOutcome> 
   if (!signingDate || !amzDate?.startsWith(auth.date) || !auth.signedHeaders.includes('host')) {
     return { ok: false, reason: 'bad-signature', scope };
   }
+  // The payload hash is always the body's: a client-sent x-amz-content-sha256 must agree with it.
+  const payloadHash = createHash('sha256').update(request.body).digest('hex');
+  const declared = headerValue(request.headers, 'x-amz-content-sha256');
+  if (declared !== undefined && declared !== payloadHash)
+    return { ok: false, reason: 'bad-signature', scope };
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     const value = headerValue(request.headers, name);
