@@ -40,7 +40,7 @@ describe('EC2 filters', () => {
     expect(wildcard('a+(b)')('a+(b)')).toBe(true);
   });
   it('ORs values within a filter and ANDs filters; tag filters read the tags', () => {
-    const items = [
+    const items: { id: string; state: string; tags: Record<string, string> }[] = [
       { id: '1', state: 'available', tags: { Env: 'lab' } },
       { id: '2', state: 'pending', tags: { Env: 'prod' } },
       { id: '3', state: 'available', tags: {} },
@@ -134,7 +134,7 @@ describe('serverless.yml routes', () => {
 });
 
 describe('SigV4 verification', () => {
-  async function signed(body: string, secret = sandboxCredentials.secretAccessKey) {
+  async function signed(body: string, secret: string = sandboxCredentials.secretAccessKey) {
     const signer = new SignatureV4({
       credentials: { ...sandboxCredentials, secretAccessKey: secret },
       region: 'us-west-2',
