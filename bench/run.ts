@@ -1,0 +1,145 @@
+/**
+ * Budgets from DESIGN.md section 7, measured as ratios against a baseline in the same run:
+ *  - `pulsar-ami latest` and cached `list`, per process, against a bare `node -e 0`;
+ *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000).
+ * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { sandboxCredentials } from '../sandbox/credentials';
+import { startSandbox } from '../sandbox/server';
+
+const CLI = resolve(import.meta.dirname, '../dist/cli/pulsar-ami.mjs');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+
+interface Call {
+  service: string;
+  action: string;
+}
+
+function time(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = process.hrtime.bigint();
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (code !== 0) fail(new Error(`${args.join(' ')} exited ${code}: ${stderr}`));
+      else done(Number(process.hrtime.bigint() - started) / 1e6);
+    });
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/** Interleaves the cases run by run, so machine noise hits each of them alike. */
+async function measure(cases: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, run] of Object.entries(cases)) samples[name]?.push(await run());
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+async function main() {
+  const sandbox = await startSandbox({ port: 0, log: () => undefined });
+  const home = await mkdtemp(join(tmpdir(), 'pulsar-ami-bench-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_ACCESS_KEY_ID: sandboxCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    PULSAR_AMI_API_URL: sandbox.url,
+  };
+  const control = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`${path}: ${response.status}`);
+    return response.json() as Promise<{ calls: Call[] }>;
+  };
+  try {
+    await time([CLI, 'list'], env); // fills the cache
+    const perProcess = await measure({
+      baseline: () => time(['-e', '0'], env),
+      cachedList: () => time([CLI, 'list'], env),
+      cachedLatest: () => time([CLI, 'latest'], env),
+      latest: () => time([CLI, 'latest', '--no-cache'], env),
+    });
+
+    await control('POST', 'images', {
+      count: 10_000,
+      images: [{ name: 'pulsar-base-3.1.0-20251101000000' }],
+    });
+    await control('DELETE', 'calls');
+    await time([CLI, 'latest', '--no-cache'], env);
+    const latestCalls = (await control('GET', 'calls')).calls.filter((c) => c.service !== 'execute-api');
+
+    await control('DELETE', 'calls');
+    const memoryBefore = process.memoryUsage().rss;
+    const listMs = await time([CLI, 'list', '--no-cache'], env);
+    const listCalls = (await control('GET', 'calls')).calls.filter((c) => c.service !== 'execute-api');
+    const memoryAfter = process.memoryUsage().rss;
+
+    const ratio = (ms: number | undefined) =>
+      ((ms ?? Number.NaN) / (perProcess.baseline ?? Number.NaN)).toFixed(2);
+    const row = (...cells: string[]) => console.log(`| ${cells.join(' | ')} |`);
+    console.log(`\nMedian of ${RUNS} runs per case, interleaved; node ${process.version}.\n`);
+    row('case', 'median ms', 'ratio to `node -e 0`', 'budget');
+    row('---', '---', '---', '---');
+    row('`node -e 0` (baseline)', perProcess.baseline?.toFixed(1) ?? '', '1.00', '');
+    row(
+      '`pulsar-ami list` (cached)',
+      perProcess.cachedList?.toFixed(1) ?? '',
+      ratio(perProcess.cachedList),
+      '< 100 ms',
+    );
+    row(
+      '`pulsar-ami latest` (cached)',
+      perProcess.cachedLatest?.toFixed(1) ?? '',
+      ratio(perProcess.cachedLatest),
+      '< 100 ms',
+    );
+    row(
+      '`pulsar-ami latest --no-cache` (API + one SSM read)',
+      perProcess.latest?.toFixed(1) ?? '',
+      ratio(perProcess.latest),
+      '< 100 ms',
+    );
+    console.log('');
+    row('with 10,000 images', 'AWS calls', 'detail', 'budget');
+    row('---', '---', '---', '---');
+    row(
+      '`latest --no-cache`',
+      String(latestCalls.length),
+      latestCalls.map((c) => `${c.service}:${c.action}`).join(', '),
+      'O(1)',
+    );
+    row(
+      '`list --no-cache`',
+      String(listCalls.length),
+      `${listMs.toFixed(0)} ms end to end; sandbox process (with the in-process Lambda) RSS growth ${((memoryAfter - memoryBefore) / 2 ** 20).toFixed(0)} MiB`,
+      'pages of 1,000; seconds',
+    );
+  } finally {
+    await sandbox.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
