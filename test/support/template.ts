@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { parse } from 'yaml';
 
 export interface Resource {
   Type: string;
@@ -45,3 +46,16 @@ export function iamStatements(template: Template): Statement[] {
 }
 
 export const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+interface ServerlessYml {
+  functions: Record<
+    string,
+    { handler: string; events?: { http?: unknown; eventBridge?: unknown; schedule?: unknown }[] }
+  >;
+}
+
+/** serverless.yml as written (variables unresolved), to compare the template against. */
+export function serverlessYml(): ServerlessYml {
+  const file = join(import.meta.dirname, '../../serverless.yml');
+  return parse(readFileSync(file, 'utf8')) as ServerlessYml;
+}
