@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -131,7 +131,7 @@ describe('errors map to problem documents', () => {
 
 describe('GET /amis paging', () => {
   it('scans once for a walk through the pages, and afresh for a new first page', async () => {
-    const images = Array.from({ length: 5 }, (_, i) => ({
+    const images: Image[] = Array.from({ length: 5 }, (_, i) => ({
       ImageId: `ami-${String(i + 1).padStart(17, '0')}`,
       Name: `pulsar-base-3.0.${i}-20250101000000`,
       State: 'available',
