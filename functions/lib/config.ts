@@ -26,6 +26,10 @@ const schema = z.object({
   VALIDATION_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(5).max(1440).default(90),
   VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
+  VALIDATE_AMI_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
+    .optional(),
 });
 
 export interface Config {
@@ -49,6 +53,8 @@ export interface Config {
     /** Name or ARN of the Evaluate Check Results Lambda. */
     evaluateFunction: string;
   };
+  /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
+  validateAmiStateMachineArn: string | null;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -74,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollIntervalSeconds: e.VALIDATION_POLL_INTERVAL_SECONDS,
       evaluateFunction: e.EVALUATE_CHECK_RESULTS_FUNCTION ?? `pulsar-ami-${e.STAGE}-evaluateCheckResults`,
     },
+    validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
   };
 }
 

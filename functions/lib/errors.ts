@@ -91,6 +91,57 @@ export class AmiInUseError extends ProblemError {
   }
 }
 
+export class AmiNotAvailableError extends ProblemError {
+  override name = 'AmiNotAvailableError';
+  readonly status = 409;
+  readonly title = 'AMI not available';
+  constructor(
+    readonly imageId: string,
+    state: string,
+  ) {
+    super(`AMI ${imageId} is ${state}, not available; only an available AMI can be validated`);
+    this.extensions.imageId = imageId;
+    this.extensions.state = state;
+  }
+}
+
+export class ValidationNotFoundError extends ProblemError {
+  override name = 'ValidationNotFoundError';
+  readonly status = 404;
+  readonly title = 'Validation not found';
+  constructor(readonly validationId: string) {
+    super(
+      `No validation ${validationId} exists (its execution is unknown or past Step Functions' retention)`,
+    );
+    this.extensions.validationId = validationId;
+  }
+}
+
+export class IdempotencyKeyReusedError extends ProblemError {
+  override name = 'IdempotencyKeyReusedError';
+  readonly status = 409;
+  readonly title = 'Idempotency key reused';
+  constructor(validationId: string, executionArn: string) {
+    super(
+      `This Idempotency-Key already started validation ${validationId} with a different request; use a new key`,
+    );
+    this.extensions.validationId = validationId;
+    this.extensions.executionArn = executionArn;
+  }
+}
+
+/** A deployment without the ValidateAmi machine (VALIDATE_AMI_STATE_MACHINE_ARN unset). */
+export class ValidationNotConfiguredError extends ProblemError {
+  override name = 'ValidationNotConfiguredError';
+  readonly status = 500;
+  readonly title = 'Validation not configured';
+  constructor() {
+    super(
+      'This deployment has no ValidateAmi state machine (VALIDATE_AMI_STATE_MACHINE_ARN is not set); redeploy the stack',
+    );
+  }
+}
+
 export class AwsThrottledError extends ProblemError {
   override name = 'AwsThrottledError';
   readonly status = 503;

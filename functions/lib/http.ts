@@ -14,10 +14,12 @@ import { fieldProblems } from './validation';
 export interface ApiResult {
   status: number;
   body: unknown;
+  /** Extra response headers (e.g. `location`). */
+  headers?: Record<string, string>;
 }
 
-export function json(status: number, body: unknown): ApiResult {
-  return { status, body };
+export function json(status: number, body: unknown, headers?: Record<string, string>): ApiResult {
+  return headers ? { status, body, headers } : { status, body };
 }
 
 /** Validates before any AWS call: a bad value is a 400 that names the field. */
@@ -71,7 +73,11 @@ export function apiHandler(fn: (event: APIGatewayProxyEvent) => Promise<ApiResul
       const result = await fn(event);
       return {
         statusCode: result.status,
-        headers: { 'content-type': 'application/json', 'x-amzn-requestid': context.awsRequestId },
+        headers: {
+          ...result.headers,
+          'content-type': 'application/json',
+          'x-amzn-requestid': context.awsRequestId,
+        },
         body: JSON.stringify(result.body),
       };
     });

@@ -1,0 +1,476 @@
+/**
+ * Where a ValidateAmi execution is, read from its Step Functions history: the story steps
+ * with their times, the guide's stages (launch … terminate), the test instance, the check
+ * results and the error. Pure: the history events and the DescribeExecution answer in, the
+ * progress out. The state names here are statemachines/validate-ami.asl.yml's; a test
+ * asserts every state of that file is placed.
+ */
+import type {
+  CheckResult,
+  ValidationError,
+  ValidationPhaseName,
+  ValidationPhaseStatus,
+  ValidationResponse,
+  ValidationStatus,
+  ValidationStep,
+} from './api-types';
+
+/** The parts of a Step Functions history event this reads (the SDK's HistoryEvent fits). */
+export interface HistoryEventLike {
+  id?: number | undefined;
+  type?: string | undefined;
+  timestamp?: Date | string | number | undefined;
+  stateEnteredEventDetails?: { name?: string | undefined; input?: string | undefined } | undefined;
+  stateExitedEventDetails?: { name?: string | undefined; output?: string | undefined } | undefined;
+  executionSucceededEventDetails?: { output?: string | undefined } | undefined;
+  executionFailedEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
+  executionAbortedEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
+  executionTimedOutEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
+}
+
+/** The parts of a DescribeExecution answer this reads. */
+export interface ExecutionLike {
+  executionArn?: string | undefined;
+  name?: string | undefined;
+  status?: string | undefined;
+  startDate?: Date | string | number | undefined;
+  stopDate?: Date | string | number | undefined;
+  input?: string | undefined;
+  output?: string | undefined;
+  error?: string | undefined;
+  cause?: string | undefined;
+}
+
+export const PHASES: readonly ValidationPhaseName[] = [
+  'launch',
+  'instanceRunning',
+  'ssmAgent',
+  'checks',
+  'terminate',
+];
+
+/** The story steps, in order, each with the helper states (choices, counters, flags) folded into it. */
+export const STORY: readonly {
+  step: string;
+  phase: ValidationPhaseName | null;
+  states: readonly string[];
+}[] = [
+  {
+    step: 'Launch Test Instance',
+    phase: 'launch',
+    states: [
+      'Prepare Launch Request',
+      'Subnet Configured?',
+      'Use Configured Subnet',
+      'Launch Test Instance',
+      'Find Instances From Failed Launch',
+      'Instance Launched Anyway?',
+      'Collect Launched Instances',
+    ],
+  },
+  {
+    step: 'Wait For Instance Running',
+    phase: 'instanceRunning',
+    states: [
+      'Wait For Instance Running',
+      'Describe Test Instance',
+      'Instance Running?',
+      'Keep Waiting For Instance?',
+      'Count Instance Check',
+      'Flag Instance Stopped',
+      'Flag Instance Not Running',
+    ],
+  },
+  {
+    step: 'Wait For SSM Agent',
+    phase: 'ssmAgent',
+    states: [
+      'Wait For SSM Agent',
+      'Describe SSM Agent',
+      'SSM Agent Online?',
+      'Keep Waiting For SSM Agent?',
+      'Count SSM Agent Check',
+      'Flag SSM Agent Offline',
+    ],
+  },
+  {
+    step: 'Run Validation Checks',
+    phase: 'checks',
+    states: [
+      'Run Validation Checks',
+      'Wait For Validation Checks',
+      'Get Check Results',
+      'Checks Finished?',
+      'Keep Waiting For Checks?',
+      'Count Check Poll',
+      'Flag Checks Not Completed',
+      'Flag Checks Timed Out',
+    ],
+  },
+  { step: 'Evaluate Check Results', phase: 'checks', states: ['Evaluate Check Results'] },
+  { step: 'Record Validation Result', phase: 'checks', states: ['Record Validation Result'] },
+  {
+    step: 'Terminate Test Instance',
+    phase: 'terminate',
+    states: ['Terminate Test Instance', 'Instance Already Gone?', 'Report Termination Failure'],
+  },
+  {
+    step: 'Report Result',
+    phase: null,
+    states: ['Validation Passed?', 'Report Validation Passed', 'Report Failed Checks', 'Report Error'],
+  },
+  { step: 'Complete Validation', phase: null, states: ['Complete Validation'] },
+  { step: 'Fail Validation', phase: null, states: ['Fail Validation'] },
+];
+
+/** Glue states: they belong to the story but are not steps of their own. */
+const HIDDEN_STEPS = new Set(['Report Result']);
+
+const STEP_OF = new Map<string, (typeof STORY)[number]>();
+for (const entry of STORY) for (const state of entry.states) STEP_OF.set(state, entry);
+
+export const CHECKS_FAILED = 'ValidationChecksFailed';
+export const ABORTED = 'ExecutionAborted';
+
+/** Why a validation failed, by the state the error arose in, in the guide's words. */
+const FAILED_AT_STATE: Record<string, string> = {
+  'Launch Test Instance': 'Could not launch the test instance',
+  'Describe Test Instance': 'Could not read the test instance state',
+  'Describe SSM Agent': 'Could not read the SSM agent status',
+  'Run Validation Checks': 'Could not send the validation checks',
+  'Get Check Results': 'Could not read the validation check results',
+  'Evaluate Check Results': 'Could not evaluate the validation check results',
+  'Record Validation Result': 'Could not record the validation result on the AMI',
+};
+
+/** Named errors of the machine itself (Flag/Report states) and of Step Functions. */
+const FAILED_WITH_ERROR: Record<string, string> = {
+  InstanceStoppedError: 'Test instance stopped before it was running',
+  InstanceNotRunningError: 'Test instance did not reach the running state',
+  SsmAgentOfflineError: 'SSM agent did not come online',
+  ChecksNotCompletedError: 'Validation checks did not run to completion',
+  ChecksTimedOutError: 'Validation checks did not finish in time',
+  TestInstanceNotTerminatedError: 'Test instance could not be terminated',
+  'States.Timeout': 'Validation timed out',
+  [ABORTED]: 'Validation was stopped',
+};
+
+const FAILED_IN_PHASE: Record<ValidationPhaseName, string> = {
+  launch: 'Could not launch the test instance',
+  instanceRunning: 'Test instance did not reach the running state',
+  ssmAgent: 'SSM agent did not come online',
+  checks: 'Validation checks could not be run',
+  terminate: 'Test instance could not be terminated',
+};
+
+/** `Phrase (ErrorName)`; check failures are told by the checks' names. */
+export function describeFailure(
+  error: string,
+  state: string | null,
+  phase: ValidationPhaseName | null,
+  failedChecks: readonly string[] = [],
+): string {
+  if (error === CHECKS_FAILED) return failedChecks.length > 0 ? failedChecks.join(', ') : 'checks failed';
+  const phrase =
+    FAILED_WITH_ERROR[error] ??
+    (state ? FAILED_AT_STATE[state] : undefined) ??
+    (phase ? FAILED_IN_PHASE[phase] : undefined) ??
+    'Validation failed';
+  return `${phrase} (${error})`;
+}
+
+function iso(value: Date | string | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function parseObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `$.testInstance.instanceId`, or the first of `$.testInstance.instanceIds` (possibly nested). */
+function instanceIdIn(data: Record<string, unknown> | undefined): string | undefined {
+  const testInstance = data?.testInstance;
+  if (!isRecord(testInstance)) return undefined;
+  if (typeof testInstance.instanceId === 'string') return testInstance.instanceId;
+  const ids = testInstance.instanceIds;
+  const first = Array.isArray(ids) ? ids.flat(3)[0] : undefined;
+  return typeof first === 'string' ? first : undefined;
+}
+
+/** A caught or flagged error in the state data: `$.error` = `{Error, Cause}`. */
+function errorIn(data: Record<string, unknown> | undefined): { error: string; cause: string } | undefined {
+  const error = data?.error;
+  if (!isRecord(error) || typeof error.Error !== 'string') return undefined;
+  return { error: error.Error, cause: typeof error.Cause === 'string' ? error.Cause : '' };
+}
+
+function isCheck(value: unknown): value is CheckResult {
+  return isRecord(value) && typeof value.name === 'string' && typeof value.passed === 'boolean';
+}
+
+interface Verdict {
+  passed: boolean;
+  checks: CheckResult[];
+  failedChecks: string[];
+}
+
+/** `$.evaluation` after Evaluate Check Results, or the Succeed output: `{passed, checks, failedChecks}`. */
+function verdictIn(data: Record<string, unknown> | undefined): Verdict | undefined {
+  if (!data || typeof data.passed !== 'boolean' || !Array.isArray(data.checks)) return undefined;
+  const checks = data.checks.filter(isCheck).map(({ name, passed, detail }) => ({
+    name,
+    passed,
+    detail: typeof detail === 'string' ? detail : '',
+  }));
+  const failedChecks = Array.isArray(data.failedChecks)
+    ? data.failedChecks.filter((n): n is string => typeof n === 'string')
+    : checks.filter((c) => !c.passed).map((c) => c.name);
+  return { passed: data.passed, checks, failedChecks };
+}
+
+/** The Fail cause `Validation checks failed: ["A","B"]` → the names. */
+export function failedChecksFromCause(cause: string): string[] | undefined {
+  const match = /^Validation checks failed: (\[.*\])$/s.exec(cause.trim());
+  if (!match?.[1]) return undefined;
+  try {
+    const names: unknown = JSON.parse(match[1]);
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const STATUSES: readonly ValidationStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+
+function statusOf(execution: ExecutionLike): ValidationStatus {
+  const status = execution.status;
+  if ((STATUSES as readonly (string | undefined)[]).includes(status)) return status as ValidationStatus;
+  // PENDING_REDRIVE: a failed execution that may be redriven.
+  return status === 'PENDING_REDRIVE' ? 'FAILED' : 'RUNNING';
+}
+
+interface Entry {
+  state: string;
+  enteredAt: string;
+  exitedAt?: string;
+  input?: Record<string, unknown>;
+  output?: Record<string, unknown>;
+}
+
+/** History events → the states entered, in order, with their exits, input and output. */
+function entriesOf(events: readonly HistoryEventLike[]): Entry[] {
+  const entries: Entry[] = [];
+  const open = new Map<string, Entry>();
+  const ordered = [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+  for (const event of ordered) {
+    const at = iso(event.timestamp) ?? '';
+    const entered = event.stateEnteredEventDetails;
+    if (event.type?.endsWith('StateEntered') && entered?.name) {
+      const entry: Entry = { state: entered.name, enteredAt: at };
+      const input = parseObject(entered.input);
+      if (input) entry.input = input;
+      entries.push(entry);
+      open.set(entered.name, entry);
+      continue;
+    }
+    const exited = event.stateExitedEventDetails;
+    if (event.type?.endsWith('StateExited') && exited?.name) {
+      const entry = open.get(exited.name);
+      if (!entry) continue;
+      entry.exitedAt = at;
+      const output = parseObject(exited.output);
+      if (output) entry.output = output;
+      open.delete(exited.name);
+    }
+  }
+  return entries;
+}
+
+function stepsOf(entries: readonly Entry[], ended: boolean): ValidationStep[] {
+  const groups: { name: string; enteredAt: string; lastExit?: string; open: boolean }[] = [];
+  for (const entry of entries) {
+    const story = STEP_OF.get(entry.state);
+    if (!story || HIDDEN_STEPS.has(story.step)) continue;
+    let group = groups.at(-1);
+    if (group?.name !== story.step) {
+      group = { name: story.step, enteredAt: entry.enteredAt, open: true };
+      groups.push(group);
+    }
+    group.open = entry.exitedAt === undefined;
+    if (entry.exitedAt !== undefined) group.lastExit = entry.exitedAt;
+  }
+  return groups.map((group, i) => {
+    // A step has ended once a later one began, or when the execution ended after it exited.
+    const done = i < groups.length - 1 || (ended && !group.open);
+    const step: ValidationStep = { name: group.name, enteredAt: group.enteredAt };
+    if (done && group.lastExit !== undefined) step.exitedAt = group.lastExit;
+    return step;
+  });
+}
+
+type Progress = Omit<ValidationResponse, 'validationId' | 'executionArn'>;
+
+/**
+ * The progress of one execution. `events` is its history (any order, ids ascending when
+ * sorted); `execution` its DescribeExecution answer, which has the final status, output and
+ * error even when the history was cut.
+ */
+export function validationProgress(
+  execution: ExecutionLike,
+  events: readonly HistoryEventLike[],
+  historyTruncated = false,
+): Progress {
+  const status = statusOf(execution);
+  const ended = status !== 'RUNNING';
+  const entries = entriesOf(events);
+  const executionInput = parseObject(execution.input);
+  const executionOutput =
+    parseObject(execution.output) ??
+    parseObject(events.find((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails?.output);
+
+  // Which stages were entered, and the last before termination.
+  const phaseEntered = new Set<ValidationPhaseName>();
+  let lastMainPhase: ValidationPhaseName | null = null;
+  for (const entry of entries) {
+    const phase = STEP_OF.get(entry.state)?.phase;
+    if (!phase) continue;
+    phaseEntered.add(phase);
+    if (phase !== 'terminate') lastMainPhase = phase;
+  }
+  const has = (state: string) => entries.some((e) => e.state === state);
+
+  let instanceId: string | undefined;
+  for (const entry of entries) {
+    instanceId = instanceIdIn(entry.output) ?? instanceIdIn(entry.input);
+    if (instanceId) break;
+  }
+  if (!instanceId && typeof executionOutput?.instanceId === 'string') instanceId = executionOutput.instanceId;
+
+  // The check verdict: the evaluation in the history, else the Succeed output.
+  let verdict: Verdict | undefined;
+  for (const entry of entries) {
+    if (entry.state !== 'Evaluate Check Results') continue;
+    verdict = verdictIn(isRecord(entry.output?.evaluation) ? entry.output.evaluation : undefined) ?? verdict;
+  }
+  verdict ??= verdictIn(executionOutput);
+
+  // An infrastructure error caught or flagged on the way: the first state whose input carries
+  // `$.error`; it arose in the state entered just before.
+  let caught: { error: string; cause: string; state: string | null } | undefined;
+  for (const [i, entry] of entries.entries()) {
+    const inInput = errorIn(entry.input);
+    // A Flag state sets `$.error` itself; anything else received it from the state before.
+    const found = inInput ?? (entry.state.startsWith('Flag ') ? errorIn(entry.output) : undefined);
+    if (!found) continue;
+    const origin = inInput ? entries[i - 1] : entry;
+    caught = { ...found, state: origin?.state ?? null };
+    break;
+  }
+
+  // The final error, as Step Functions reports it.
+  let final: { error: string; cause: string } | undefined;
+  if (ended && status !== 'SUCCEEDED') {
+    const details =
+      events.find((e) => e.type === 'ExecutionFailed')?.executionFailedEventDetails ??
+      events.find((e) => e.type === 'ExecutionAborted')?.executionAbortedEventDetails ??
+      events.find((e) => e.type === 'ExecutionTimedOut')?.executionTimedOutEventDetails;
+    const fallback =
+      status === 'ABORTED' ? ABORTED : status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Runtime';
+    final = {
+      error: execution.error || details?.error || fallback,
+      cause: execution.cause || details?.cause || '',
+    };
+  }
+
+  const failedChecks = verdict?.failedChecks ?? (final ? failedChecksFromCause(final.cause) : undefined);
+  const terminationFailed =
+    has('Report Termination Failure') || final?.error === 'TestInstanceNotTerminatedError';
+  const terminated = has('Validation Passed?');
+
+  // Where an infrastructure failure arose: the stage of the error, else (aborted, timed out,
+  // an unexpected failure) the last stage the execution was in.
+  let failedPhase: ValidationPhaseName | undefined;
+  let errorState: string | null = null;
+  if (terminationFailed) failedPhase = 'terminate';
+  else if (caught) {
+    errorState = caught.state;
+    failedPhase = (caught.state ? STEP_OF.get(caught.state)?.phase : undefined) ?? lastMainPhase ?? 'launch';
+  } else if (final && final.error !== CHECKS_FAILED) {
+    const inTermination = phaseEntered.has('terminate') && !terminated;
+    failedPhase = inTermination ? 'terminate' : (lastMainPhase ?? 'launch');
+    errorState = entries.at(-1)?.state ?? null;
+  }
+
+  const mainPhases = PHASES.slice(0, 4);
+  const phases = {} as Record<ValidationPhaseName, ValidationPhaseStatus>;
+  mainPhases.forEach((phase, i) => {
+    const later = mainPhases.slice(i + 1).some((p) => phaseEntered.has(p));
+    const beyond = later || phaseEntered.has('terminate') || (ended && phaseEntered.has(phase));
+    let value: ValidationPhaseStatus;
+    if (!phaseEntered.has(phase)) value = 'pending';
+    else if (failedPhase === phase) value = 'failed';
+    else if (phase === 'checks') {
+      value = verdict && beyond ? (verdict.passed ? 'succeeded' : 'failed') : beyond ? 'failed' : 'running';
+    } else value = later ? 'succeeded' : beyond ? 'failed' : 'running';
+    phases[phase] = value;
+  });
+  let terminate: ValidationPhaseStatus;
+  if (terminated) terminate = 'succeeded';
+  else if (terminationFailed) terminate = 'failed';
+  else if (!ended) terminate = phaseEntered.has('terminate') ? 'running' : 'pending';
+  else if (!has('Launch Test Instance') || (has('Report Error') && !phaseEntered.has('terminate')))
+    terminate = 'skipped';
+  else terminate = 'delegated';
+  phases.terminate = terminate;
+
+  const errorInfo = final ?? (caught ? { error: caught.error, cause: caught.cause } : undefined);
+  let error: ValidationError | undefined;
+  if (errorInfo) {
+    // A machine that caught an error ends with that error; prefer the state it arose in.
+    const state = caught && caught.error === errorInfo.error ? caught.state : errorState;
+    const summary =
+      status === 'ABORTED'
+        ? `${FAILED_WITH_ERROR[ABORTED]} (${errorInfo.error})`
+        : status === 'TIMED_OUT'
+          ? `${FAILED_WITH_ERROR['States.Timeout']} (${errorInfo.error})`
+          : describeFailure(errorInfo.error, state, failedPhase ?? null, failedChecks ?? []);
+    error = { ...errorInfo, summary };
+  }
+
+  const steps = stepsOf(entries, ended);
+  const last = entries.at(-1);
+  const progress: Progress = {
+    imageId: typeof executionInput?.imageId === 'string' ? executionInput.imageId : null,
+    instanceType: typeof executionInput?.instanceType === 'string' ? executionInput.instanceType : null,
+    status,
+    currentStep: steps.at(-1)?.name ?? null,
+    currentState: last?.state ?? null,
+    steps,
+    phases,
+    startedAt: iso(execution.startDate) ?? entries[0]?.enteredAt ?? '',
+  };
+  if (failedPhase) progress.failedPhase = failedPhase;
+  if (instanceId) progress.instanceId = instanceId;
+  if (verdict) progress.checks = verdict.checks;
+  if (failedChecks) progress.failedChecks = failedChecks;
+  if (ended)
+    progress.passed = status === 'SUCCEEDED' && (verdict?.passed ?? executionOutput?.passed === true);
+  if (error) progress.error = error;
+  const stoppedAt = iso(execution.stopDate);
+  if (ended && stoppedAt) progress.stoppedAt = stoppedAt;
+  if (historyTruncated) progress.historyTruncated = true;
+  return progress;
+}
