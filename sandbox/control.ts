@@ -7,6 +7,7 @@ import { AwsError } from './aws-error';
 import type { CallLog } from './calls';
 import { createImage, createImageBatch, launchInstance } from './factory';
 import type { Faults } from './faults';
+import { IMAGE_COMPONENTS } from './instance-root';
 import type { World } from './state';
 
 export interface ControlRuntime {
@@ -37,6 +38,17 @@ const imageSpec = z.strictObject({
   managed: z.boolean().optional(),
   architecture: z.enum(['x86_64', 'arm64']).optional(),
   description: z.string().optional(),
+  contents: z
+    .strictObject({
+      kind: z.enum(['pulsar', 'plain']).optional(),
+      pulsarVersion: z
+        .string()
+        .regex(/^[\w.+-]{1,64}$/)
+        .optional(),
+      javaMajor: z.number().int().min(0).max(99).optional(),
+      missing: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
+    })
+    .optional(),
 });
 
 const imagesBody = z
@@ -55,7 +67,12 @@ const instanceBody = z.strictObject({
   state: z.enum(['pending', 'running', 'stopped', 'terminated']).optional(),
   instanceType: z.string().optional(),
   tags: tags.optional(),
+  userData: z.string().optional(),
+  shutdownBehavior: z.enum(['stop', 'terminate']).optional(),
+  ssmAgent: z.boolean().optional(),
 });
+
+const imageScope = z.union([z.boolean(), z.strictObject({ imageId: z.string().optional() })]);
 
 const faultsBody = z
   .object({
@@ -66,6 +83,29 @@ const faultsBody = z
         times: z.number().int().min(1).optional(),
       })
       .optional(),
+    imageMissing: z
+      .strictObject({
+        component: z.enum(IMAGE_COMPONENTS).optional(),
+        components: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
+        imageId: z.string().optional(),
+      })
+      .refine(
+        (f) => f.component !== undefined || (f.components?.length ?? 0) > 0,
+        'component or components is required',
+      )
+      .optional(),
+    ssmOffline: imageScope.optional(),
+    noCapacity: z
+      .union([z.boolean(), z.strictObject({ times: z.number().int().min(1).optional() })])
+      .optional(),
+    commandHangs: imageScope.optional(),
+    terminateFails: z
+      .strictObject({
+        times: z.number().int().min(1),
+        code: z.enum(['RequestLimitExceeded', 'InternalError']).optional(),
+      })
+      .optional(),
+    neverRunning: imageScope.optional(),
   })
   .loose();
 
@@ -107,7 +147,11 @@ export function handleControl(
       }
       case 'POST /_sandbox/instances': {
         const input = parse(instanceBody, body);
-        const instance = launchInstance(rt.world, input.region ?? rt.defaultRegion, input);
+        const instance = launchInstance(rt.world, input.region ?? rt.defaultRegion, {
+          ...input,
+          state: input.state ?? 'running',
+          ssmAgent: input.ssmAgent ?? true,
+        });
         return { status: 200, body: { instanceId: instance.instanceId } };
       }
       case 'GET /_sandbox/faults':

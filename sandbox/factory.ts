@@ -2,10 +2,21 @@
  * Makes images (with their snapshots) and instances the way AWS would have them, for the seed,
  * the control interface and the AWS actions that create resources.
  */
-import { amiName, buildTags, NAME_PREFIX, versionFromName } from '../functions/lib/ami';
+import { amiName, buildTags, NAME_PREFIX, TAG, versionFromName } from '../functions/lib/ami';
 import { AwsError } from './aws-error';
 import { AMAZON_OWNER_ID } from './credentials';
+import { scheduleBoot, scheduleSelfShutdown } from './ec2/lifecycle';
+import type { ImageComponent, ImageContents } from './instance-root';
 import type { ImageRecord, InstanceRecord, InstanceStateName, Tags, World } from './state';
+import { AWS_SECONDS } from './timeline';
+
+/** What an image holds, as given when seeding; see instance-root.ts. */
+export interface ImageContentsSpec {
+  kind?: 'pulsar' | 'plain';
+  pulsarVersion?: string;
+  javaMajor?: number;
+  missing?: ImageComponent[];
+}
 
 export interface ImageSpec {
   name: string;
@@ -26,6 +37,8 @@ export interface ImageSpec {
   description?: string;
   sourceImageId?: string;
   sourceImageRegion?: string;
+  /** Default: a healthy Pulsar image when the image has a Pulsar version, else plain. */
+  contents?: ImageContentsSpec;
 }
 
 export interface CreatedImage {
@@ -51,6 +64,26 @@ function ownerOf(world: World, owner: string | undefined): { ownerId: string; ow
     'InvalidParameterValue',
     `owner must be self, amazon or a 12-digit account id, got '${owner}'`,
   );
+}
+
+/** A Pulsar image has a version (PulsarVersion tag or pulsar-base-* name); anything else is plain. */
+export function pulsarVersionOf(image: Pick<ImageRecord, 'name' | 'tags'>): string | undefined {
+  return image.tags[TAG.version] ?? versionFromName(image.name) ?? undefined;
+}
+
+export function imageContents(
+  image: Pick<ImageRecord, 'name' | 'tags' | 'contents'>,
+  spec: ImageContentsSpec = {},
+): ImageContents {
+  if (image.contents && Object.keys(spec).length === 0) return image.contents;
+  const version = pulsarVersionOf(image);
+  const kind = spec.kind ?? (version !== undefined ? 'pulsar' : 'plain');
+  return {
+    kind,
+    pulsarVersion: spec.pulsarVersion ?? (kind === 'pulsar' ? version : undefined),
+    javaMajor: spec.javaMajor ?? (kind === 'pulsar' ? 17 : 0),
+    missing: [...(spec.missing ?? [])],
+  };
 }
 
 function tagsFor(spec: ImageSpec, createdAt: Date): Tags {
@@ -115,6 +148,10 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
     sourceImageId: spec.sourceImageId,
     sourceImageRegion: spec.sourceImageRegion,
   };
+  image.contents = imageContents(
+    { name: spec.name, tags: spec.version ? { [TAG.version]: spec.version, ...tags } : tags },
+    spec.contents ?? {},
+  );
   region.images.set(image.imageId, image);
   return { imageId: image.imageId, snapshotIds: blockDevices.map((d) => d.snapshotId) };
 }
@@ -151,27 +188,58 @@ export function createImageBatch(
 
 export interface InstanceSpec {
   imageId: string;
+  /** Default `pending` (boots on its own); `running` starts with its SSM agent registered. */
   state?: InstanceStateName;
   instanceType?: string;
   tags?: Tags;
+  volumeTags?: Tags;
   clientToken?: string;
+  subnetId?: string;
+  reservationId?: string;
+  iamInstanceProfile?: { arn: string; id: string };
+  userData?: string;
+  shutdownBehavior?: 'stop' | 'terminate';
+  metadataOptions?: { httpTokens: string; httpEndpoint: string };
+  /** Whether its SSM agent can register (default: it has an instance profile, or was made by the control interface). */
+  ssmAgent?: boolean;
 }
 
+/**
+ * Makes one instance and its root volume, materialises its filesystem from the image (with
+ * the `imageMissing` fault applied), and starts its lifecycle: a pending instance boots after
+ * AWS_SECONDS.boot; a running one schedules the shutdown its user data asks for.
+ */
 export function launchInstance(world: World, regionName: string, spec: InstanceSpec): InstanceRecord {
   const region = world.region(regionName);
   const image = region.images.get(spec.imageId);
   if (!image) throw new AwsError('InvalidAMIID.NotFound', `The image id '[${spec.imageId}]' does not exist`);
-  const subnet = region.defaultSubnet();
+  const subnet = spec.subnetId !== undefined ? region.subnets.get(spec.subnetId) : region.defaultSubnet();
   if (!subnet) throw new AwsError('MissingInput', 'No default subnet');
   const n = region.instances.size + 10;
   const base = Number(subnet.cidrBlock.split('.')[2] ?? 0);
+  const state = spec.state ?? 'pending';
+  const now = new Date();
+  const instanceId = world.ids.next('i');
+  const volumeId = world.ids.next('vol');
+  const rootSize = image.blockDevices[0]?.volumeSize ?? 8;
+  region.volumes.set(volumeId, {
+    volumeId,
+    instanceId,
+    deviceName: image.rootDeviceName,
+    size: rootSize,
+    volumeType: 'gp3',
+    attachTime: now.toISOString(),
+    tags: { ...(spec.volumeTags ?? {}) },
+  });
+  const contents = imageContents(image);
+  const missing = [...new Set([...contents.missing, ...world.faults.missingComponents(image.imageId)])];
   const instance: InstanceRecord = {
-    instanceId: world.ids.next('i'),
-    reservationId: world.ids.next('r'),
+    instanceId,
+    reservationId: spec.reservationId ?? world.ids.next('r'),
     imageId: image.imageId,
     instanceType: spec.instanceType ?? 't3.micro',
-    state: spec.state ?? 'running',
-    launchTime: new Date().toISOString(),
+    state,
+    launchTime: now.toISOString(),
     availabilityZone: subnet.availabilityZone,
     subnetId: subnet.subnetId,
     vpcId: subnet.vpcId,
@@ -179,7 +247,24 @@ export function launchInstance(world: World, regionName: string, spec: InstanceS
     architecture: image.architecture,
     clientToken: spec.clientToken,
     tags: { ...(spec.tags ?? {}) },
+    iamInstanceProfile: spec.iamInstanceProfile,
+    userData: spec.userData,
+    shutdownBehavior: spec.shutdownBehavior ?? 'stop',
+    stateTransitionReason: '',
+    ssmAgent: spec.ssmAgent ?? spec.iamInstanceProfile !== undefined,
+    volumeIds: [volumeId],
+    metadataOptions: spec.metadataOptions,
   };
+  if (state !== 'terminated') {
+    instance.rootDir = world.roots.create(instanceId, { ...contents, missing }, pulsarVersionOf(image));
+  }
   region.instances.set(instance.instanceId, instance);
+  if (state === 'pending') scheduleBoot(world, region, instance);
+  if (state === 'running') {
+    // Already up for a while: agent registered, status checks passed.
+    instance.runningSince =
+      now.getTime() - world.timeline.ms(AWS_SECONDS.agentRegistration + AWS_SECONDS.statusChecks);
+    scheduleSelfShutdown(world, region, instance);
+  }
   return instance;
 }

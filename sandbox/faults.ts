@@ -1,7 +1,11 @@
 /**
- * Switchable fault scenarios. Throttling is handled here for every AWS service; other keys in
- * the fault set are kept as given so that other parts of the sandbox can read their own.
+ * Switchable fault scenarios (`PUT /_sandbox/faults`, see README.md). Throttling applies to
+ * every AWS service; the instance and Run Command faults are read by the EC2 and SSM
+ * handlers through the accessors below. Keys this file does not know are kept as given so
+ * that other parts of the sandbox can read their own.
  */
+import type { ImageComponent } from './instance-root';
+
 export interface ThrottleFault {
   /** `ec2`, `ssm`, `sts`, `sfn`, `cloudformation`, … or `all`. */
   service: string;
@@ -11,10 +15,44 @@ export interface ThrottleFault {
   times?: number;
 }
 
+/** Limits a fault to instances launched from one image; every instance when omitted. */
+export interface ImageScope {
+  imageId?: string;
+}
+
+export interface ImageMissingFault extends ImageScope {
+  component?: ImageComponent;
+  components?: ImageComponent[];
+}
+
+export interface CountedFault {
+  /** Fail this many calls, then stop; until cleared when omitted. */
+  times?: number;
+}
+
+export type TerminateFailCode = 'RequestLimitExceeded' | 'InternalError';
+
 export interface FaultSet {
   throttle?: ThrottleFault;
+  /** Instances launched (from the image) lack these components. Applied at launch. */
+  imageMissing?: ImageMissingFault;
+  /** The SSM agent never registers: DescribeInstanceInformation leaves the instances out. */
+  ssmOffline?: boolean | ImageScope;
+  /** RunInstances answers InsufficientInstanceCapacity (HTTP 500). */
+  noCapacity?: boolean | CountedFault;
+  /** Commands never finish: InProgress until their executionTimeout, then TimedOut. */
+  commandHangs?: boolean | ImageScope;
+  /** TerminateInstances fails `times` times with `code` (default RequestLimitExceeded, 503). */
+  terminateFails?: { times: number; code?: TerminateFailCode };
+  /** Instances stay pending. */
+  neverRunning?: boolean | ImageScope;
   [scenario: string]: unknown;
 }
+
+const inScope = (fault: boolean | ImageScope | undefined, imageId: string): boolean =>
+  fault !== undefined &&
+  fault !== false &&
+  (fault === true || fault.imageId === undefined || fault.imageId === imageId);
 
 export class Faults {
   private current: FaultSet = {};
@@ -43,5 +81,44 @@ export class Faults {
       if (throttle.times === 0) delete this.current.throttle;
     }
     return true;
+  }
+
+  /** Components an instance of this image is launched without. */
+  missingComponents(imageId: string): ImageComponent[] {
+    const fault = this.current.imageMissing;
+    if (!fault || !inScope(fault, imageId)) return [];
+    return [...(fault.components ?? []), ...(fault.component ? [fault.component] : [])];
+  }
+
+  ssmOffline(imageId: string): boolean {
+    return inScope(this.current.ssmOffline, imageId);
+  }
+
+  commandHangs(imageId: string): boolean {
+    return inScope(this.current.commandHangs, imageId);
+  }
+
+  neverRunning(imageId: string): boolean {
+    return inScope(this.current.neverRunning, imageId);
+  }
+
+  /** True when this RunInstances is to be refused for capacity; counts down `times`. */
+  takeNoCapacity(): boolean {
+    const fault = this.current.noCapacity;
+    if (fault === undefined || fault === false) return false;
+    if (fault === true || fault.times === undefined) return true;
+    if (fault.times <= 0) return false;
+    fault.times -= 1;
+    if (fault.times === 0) delete this.current.noCapacity;
+    return true;
+  }
+
+  /** The error code this TerminateInstances is to fail with, if any; counts down `times`. */
+  takeTerminateFailure(): TerminateFailCode | undefined {
+    const fault = this.current.terminateFails;
+    if (!fault || fault.times <= 0) return undefined;
+    fault.times -= 1;
+    if (fault.times === 0) delete this.current.terminateFails;
+    return fault.code ?? 'RequestLimitExceeded';
   }
 }

@@ -29,6 +29,11 @@ export interface SandboxOptions {
   apiRegion?: string;
   /** serverless.yml to take the API's routes from (default: the repository's). */
   serverlessYml?: string;
+  /**
+   * Compressed time: AWS seconds × timeScale = real seconds (default 0.005, or
+   * PULSAR_AMI_SANDBOX_TIME_SCALE): boot 150 ms, SSM agent 200 ms later, terminate 100 ms.
+   */
+  timeScale?: number;
 }
 
 export interface Sandbox {
@@ -80,8 +85,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'dev';
   const apiRegion = options.apiRegion ?? 'us-west-2';
-  const world = new World();
   const faults = new Faults();
+  const world = new World({ faults, timeScale: options.timeScale });
   const calls = new CallLog();
   const info: SandboxInfo = { url: '', stage, apiRegion, serviceName: 'pulsar-ami' };
   const api = new ApiGateway(
@@ -194,6 +199,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        world.dispose();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

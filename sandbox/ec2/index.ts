@@ -9,7 +9,7 @@ import type { AwsCallContext, QueryService, ServiceResponse } from '../services'
 import { xmlDocument } from '../xml';
 import { dryRunOperation, type Ec2Action, type Ec2Context } from './context';
 import { deregisterImage, describeImages } from './images';
-import { describeInstances } from './instances';
+import { describeInstanceStatus, describeInstances, runInstances, terminateInstances } from './instances';
 import { describeSubnets, describeVpcs } from './network';
 import { deleteSnapshot, describeSnapshots } from './snapshots';
 import { createTags, deleteTags } from './tags';
@@ -24,6 +24,9 @@ const ACTIONS: Record<string, Ec2Action> = {
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeInstances: describeInstances,
+  DescribeInstanceStatus: describeInstanceStatus,
+  RunInstances: runInstances,
+  TerminateInstances: terminateInstances,
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
 };

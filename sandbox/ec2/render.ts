@@ -3,6 +3,7 @@ import {
   type ImageRecord,
   INSTANCE_STATE_CODES,
   type InstanceRecord,
+  type RegionState,
   type SnapshotRecord,
   type SubnetRecord,
   type Tags,
@@ -74,34 +75,60 @@ export function renderSnapshot(snapshot: SnapshotRecord): XmlObject {
   };
 }
 
-export function renderInstance(instance: InstanceRecord, region: string): XmlObject {
+export function renderInstance(instance: InstanceRecord, region: string, state?: RegionState): XmlObject {
   const ipDashed = instance.privateIpAddress.replaceAll('.', '-');
+  const terminated = instance.state === 'terminated';
+  const volumes = instance.volumeIds.flatMap((id) => {
+    const volume = state?.volumes.get(id);
+    return volume ? [volume] : [];
+  });
   return {
     instanceId: instance.instanceId,
     imageId: instance.imageId,
     instanceState: { code: INSTANCE_STATE_CODES[instance.state], name: instance.state },
-    privateDnsName: instance.state === 'terminated' ? '' : `ip-${ipDashed}.${region}.compute.internal`,
+    privateDnsName: terminated ? '' : `ip-${ipDashed}.${region}.compute.internal`,
     dnsName: '',
-    reason: instance.state === 'terminated' ? 'User initiated' : '',
+    reason: instance.stateTransitionReason,
     amiLaunchIndex: 0,
     instanceType: instance.instanceType,
     launchTime: instance.launchTime,
     placement: { availabilityZone: instance.availabilityZone, groupName: '', tenancy: 'default' },
     monitoring: { state: 'disabled' },
-    subnetId: instance.state === 'terminated' ? undefined : instance.subnetId,
-    vpcId: instance.state === 'terminated' ? undefined : instance.vpcId,
-    privateIpAddress: instance.state === 'terminated' ? undefined : instance.privateIpAddress,
+    subnetId: terminated ? undefined : instance.subnetId,
+    vpcId: terminated ? undefined : instance.vpcId,
+    privateIpAddress: terminated ? undefined : instance.privateIpAddress,
     sourceDestCheck: true,
     groupSet: items([]),
+    stateReason: instance.stateReason,
     architecture: instance.architecture,
     rootDeviceType: 'ebs',
     rootDeviceName: '/dev/xvda',
+    blockDeviceMapping: items(
+      volumes.map((v) => ({
+        deviceName: v.deviceName,
+        ebs: {
+          volumeId: v.volumeId,
+          status: 'attached',
+          attachTime: v.attachTime,
+          deleteOnTermination: true,
+        },
+      })),
+    ),
     virtualizationType: 'hvm',
     clientToken: instance.clientToken,
     tagSet: tagSet(instance.tags),
     hypervisor: 'xen',
+    iamInstanceProfile: instance.iamInstanceProfile,
     ebsOptimized: false,
     enaSupport: true,
+    metadataOptions: instance.metadataOptions
+      ? {
+          state: instance.state === 'pending' ? 'pending' : 'applied',
+          httpTokens: instance.metadataOptions.httpTokens,
+          httpPutResponseHopLimit: 1,
+          httpEndpoint: instance.metadataOptions.httpEndpoint,
+        }
+      : undefined,
   };
 }
 

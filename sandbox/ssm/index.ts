@@ -1,9 +1,17 @@
 /**
  * SSM over JSON 1.1 (`X-Amz-Target: AmazonSSM.<Operation>`). Parameter Store lives in
- * parameters.ts; instance information and Run Command belong beside it in their own files,
- * listed in `operations` below.
+ * parameters.ts, instance information in
+ * instance-information.ts, Run Command in commands.ts (run by executor.ts).
  */
 import type { JsonService } from '../services';
+import {
+  cancelCommand,
+  getCommandInvocation,
+  listCommandInvocations,
+  listCommands,
+  sendCommand,
+} from './commands';
+import { describeInstanceInformation } from './instance-information';
 import {
   deleteParameter,
   getParameter,
@@ -21,6 +29,11 @@ export const ssmService: JsonService = {
     PutParameter: putParameter,
     GetParametersByPath: getParametersByPath,
     DeleteParameter: deleteParameter,
-    // DescribeInstanceInformation, SendCommand, GetCommandInvocation: added by the Run Command slice.
+    DescribeInstanceInformation: describeInstanceInformation,
+    SendCommand: sendCommand,
+    GetCommandInvocation: getCommandInvocation,
+    ListCommandInvocations: listCommandInvocations,
+    ListCommands: listCommands,
+    CancelCommand: cancelCommand,
   },
 };

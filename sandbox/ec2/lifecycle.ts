@@ -1,0 +1,160 @@
+/**
+ * Instance lifecycle in compressed time (timeline.ts): pending → running after a boot,
+ * running → shutting-down → terminated (or stopping → stopped) on TerminateInstances or when
+ * the user data's `shutdown -h +N` comes due. Terminating an instance ends the commands
+ * running on it and removes its root directory.
+ */
+import { abortInvocationsOn } from '../ssm/commands';
+import type { InstanceRecord, InstanceStateName, RegionState, World } from '../state';
+import { AWS_SECONDS, type TimerHandle } from '../timeline';
+
+const timers = new WeakMap<InstanceRecord, TimerHandle[]>();
+
+function remember(instance: InstanceRecord, handle: TimerHandle): void {
+  const list = timers.get(instance) ?? [];
+  list.push(handle);
+  timers.set(instance, list);
+}
+
+function cancelTimers(instance: InstanceRecord): void {
+  for (const handle of timers.get(instance) ?? []) handle.cancel();
+  timers.delete(instance);
+}
+
+/** pending → running after AWS_SECONDS.boot; the `neverRunning` fault keeps it pending. */
+export function scheduleBoot(world: World, region: RegionState, instance: InstanceRecord): void {
+  remember(
+    instance,
+    world.timeline.after(AWS_SECONDS.boot, () => {
+      if (instance.state !== 'pending') return;
+      if (world.faults.neverRunning(instance.imageId)) {
+        scheduleBoot(world, region, instance);
+        return;
+      }
+      instance.state = 'running';
+      instance.runningSince = Date.now();
+      scheduleSelfShutdown(world, region, instance);
+    }),
+  );
+}
+
+/**
+ * The delay in minutes of the first `shutdown` in the (base64) user data: `shutdown -h +90`,
+ * `shutdown -P 30`, `sudo shutdown now`, `/sbin/shutdown +5`; undefined when there is none
+ * (or it is a reboot).
+ */
+export function shutdownMinutes(userData: string | undefined): number | undefined {
+  if (!userData) return undefined;
+  const text = Buffer.from(userData, 'base64').toString('utf8');
+  const match = /(?:^|[\s;&|(])(?:sudo\s+)?(?:\/usr)?(?:\/s?bin\/)?shutdown((?:[ \t]+[^\s;&|#]+)*)/m.exec(
+    text,
+  );
+  if (!match) return undefined;
+  const args = (match[1] ?? '').trim().split(/\s+/).filter(Boolean);
+  if (args.includes('-r') || args.includes('--reboot') || args.includes('-c')) return undefined;
+  for (const arg of args) {
+    if (arg === 'now') return 0;
+    const delay = /^\+?(\d+)$/.exec(arg);
+    if (delay) return Number(delay[1]);
+  }
+  return 1; // shutdown without a time: systemd's default is one minute
+}
+
+/** From running: after the user data's shutdown delay, shut down as InstanceInitiatedShutdownBehavior says. */
+export function scheduleSelfShutdown(world: World, region: RegionState, instance: InstanceRecord): void {
+  const minutes = shutdownMinutes(instance.userData);
+  if (minutes === undefined) return;
+  remember(
+    instance,
+    world.timeline.after(minutes * 60, () => {
+      if (instance.state !== 'running') return;
+      const reason = {
+        code: 'Client.InstanceInitiatedShutdown',
+        message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown',
+      };
+      if (instance.shutdownBehavior === 'terminate') beginTermination(world, region, instance, reason);
+      else beginStop(world, region, instance, reason);
+    }),
+  );
+}
+
+const stamp = () =>
+  new Date()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, ' GMT')
+    .replace('T', ' ');
+
+/**
+ * → shutting-down now, terminated after AWS_SECONDS.shutdown. Returns the previous state.
+ * Already shutting down or terminated: nothing changes.
+ */
+export function beginTermination(
+  world: World,
+  region: RegionState,
+  instance: InstanceRecord,
+  reason = {
+    code: 'Client.UserInitiatedShutdown',
+    message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+  },
+): InstanceStateName {
+  const previous = instance.state;
+  if (previous === 'shutting-down' || previous === 'terminated') return previous;
+  cancelTimers(instance);
+  instance.state = 'shutting-down';
+  instance.runningSince = undefined;
+  instance.stateReason = reason;
+  instance.stateTransitionReason = `${reason.code.includes('User') ? 'User' : 'Instance'} initiated (${stamp()})`;
+  abortInvocationsOn(world, region, instance.instanceId);
+  remember(
+    instance,
+    world.timeline.after(AWS_SECONDS.shutdown, () => {
+      instance.state = 'terminated';
+      for (const volumeId of instance.volumeIds) region.volumes.delete(volumeId);
+      if (instance.rootDir) world.roots.remove(instance.rootDir);
+      instance.rootDir = undefined;
+      timers.delete(instance);
+    }),
+  );
+  return previous;
+}
+
+function beginStop(
+  world: World,
+  region: RegionState,
+  instance: InstanceRecord,
+  reason: { code: string; message: string },
+): void {
+  cancelTimers(instance);
+  instance.state = 'stopping';
+  instance.runningSince = undefined;
+  instance.stateReason = reason;
+  instance.stateTransitionReason = `Instance initiated (${stamp()})`;
+  abortInvocationsOn(world, region, instance.instanceId);
+  remember(
+    instance,
+    world.timeline.after(AWS_SECONDS.shutdown, () => {
+      instance.state = 'stopped';
+      timers.delete(instance);
+    }),
+  );
+}
+
+/** Whether the instance's SSM agent is registered and online now. */
+export function agentOnline(world: World, instance: InstanceRecord): boolean {
+  return (
+    instance.state === 'running' &&
+    instance.ssmAgent &&
+    instance.runningSince !== undefined &&
+    Date.now() - instance.runningSince >= world.timeline.ms(AWS_SECONDS.agentRegistration) &&
+    !world.faults.ssmOffline(instance.imageId)
+  );
+}
+
+/** Whether the instance's status checks have passed (`ok`) or are still `initializing`. */
+export function statusChecksPassed(world: World, instance: InstanceRecord): boolean {
+  return (
+    instance.state === 'running' &&
+    instance.runningSince !== undefined &&
+    Date.now() - instance.runningSince >= world.timeline.ms(AWS_SECONDS.statusChecks)
+  );
+}
