@@ -19,7 +19,7 @@ export const AWS_SECONDS = {
   /** shutting-down → terminated (and stopping → stopped). */
   shutdown: 20,
   /** SendCommand → GetCommandInvocation knows the invocation (InvocationDoesNotExist before). */
-  invocationVisible: 10,
+  invocationVisible: 20,
   /** The invocation is visible → the agent has picked it up (Pending → InProgress). */
   delivery: 2,
 } as const;

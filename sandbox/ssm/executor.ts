@@ -26,7 +26,7 @@ const UNSHARE_ARGS = [
 ];
 
 /** Runs inside the namespace: $1 instance root, $2 script, $3 agent working directory, $4 workingDirectory. */
-const PRELUDE = String.raw`
+const PRELUDE = `
 fail() { echo "pulsar-ami sandbox: $*" >&2; exit 125; }
 root="$1"; script="$2"; workdir="$3"; userdir="$4"
 cd "$workdir" || fail "no working directory $workdir"

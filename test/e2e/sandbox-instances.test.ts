@@ -274,8 +274,12 @@ describe('DescribeInstances and DescribeInstanceStatus', () => {
     expect(await ids([{ Name: 'tag:ManagedBy', Values: ['pulsar-ami'] }])).toEqual([tagged]);
     expect(await ids([{ Name: 'image-id', Values: [other] }])).toEqual([plain]);
     expect(await ids([{ Name: 'instance-id', Values: [plain] }])).toEqual([plain]);
-    expect(await ids([{ Name: 'instance-state-name', Values: ['pending'] }])).toEqual([tagged, plain].sort());
+    expect(await ids([{ Name: 'instance-state-name', Values: ['pending', 'running'] }])).toEqual(
+      [tagged, plain].sort(),
+    );
+    expect(await ids([{ Name: 'instance-state-name', Values: ['terminated'] }])).toEqual([]);
     await awaitState(tagged, 'running');
+    await awaitState(plain, 'running');
     expect(await ids([{ Name: 'instance-state-name', Values: ['running'] }])).toEqual([tagged, plain].sort());
     const notFound = await errorOf(
       ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })),
