@@ -36,4 +36,6 @@ export interface CliDeps {
   }) => Promise<string | undefined>;
   /** Aborts in-flight requests (Ctrl-C). */
   signal?: AbortSignal;
+  /** Waits between polls; resolves early when `signal` aborts (tests pass one that only moves the clock). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

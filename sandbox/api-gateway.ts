@@ -5,15 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { CallLog } from './calls';
-import {
-  SANDBOX_ACCESS_KEY_ID,
-  SANDBOX_CALLER_ARN,
-  SANDBOX_SECRET_ACCESS_KEY,
-  SANDBOX_USER_ID,
-} from './credentials';
+import { SANDBOX_ACCESS_KEY_ID, SANDBOX_CALLER_ARN, SANDBOX_USER_ID } from './credentials';
+import { LambdaRuntime } from './lambda';
 import { type ApiRoute, loadServerlessApi, matchRoute, type ServerlessApi } from './serverless-config';
 import type { SandboxInfo } from './services';
 import { verifySigV4 } from './sigv4';
@@ -64,8 +59,7 @@ function safeDecode(segment: string): string {
 
 export class ApiGateway {
   private api: ServerlessApi | null = null;
-  private envApplied = false;
-  private readonly modules = new Map<string, Promise<Handler>>();
+  private readonly lambda: LambdaRuntime;
 
   constructor(
     private readonly serverlessYml: string,
@@ -73,7 +67,11 @@ export class ApiGateway {
     private readonly accountId: string,
     private readonly calls: CallLog,
     private readonly log: (line: string) => void,
-  ) {}
+    /** Handlers and their environment (sandbox/lambda.ts), shared with Step Functions and EventBridge. */
+    lambda?: LambdaRuntime,
+  ) {
+    this.lambda = lambda ?? new LambdaRuntime(serverlessYml, info, accountId, log);
+  }
 
   /** Loaded on first use, so the sandbox starts even before serverless.yml exists. */
   private config(): ServerlessApi {
@@ -95,37 +93,8 @@ export class ApiGateway {
     }
   }
 
-  /** The Lambdas' environment, set once before the first handler module is imported. */
-  private applyEnvironment(): void {
-    if (this.envApplied) return;
-    this.envApplied = true;
-    Object.assign(process.env, this.config().environment, {
-      AWS_ENDPOINT_URL: this.info.url,
-      AWS_REGION: this.info.apiRegion,
-      AWS_DEFAULT_REGION: this.info.apiRegion,
-      AWS_ACCESS_KEY_ID: SANDBOX_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: SANDBOX_SECRET_ACCESS_KEY,
-      STAGE: this.info.stage,
-    });
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
-  }
-
   private handlerFor(route: ApiRoute): Promise<Handler> {
-    let loaded = this.modules.get(route.modulePath + route.exportName);
-    if (!loaded) {
-      this.applyEnvironment();
-      loaded = import(pathToFileURL(route.modulePath).href).then((mod: Record<string, unknown>) => {
-        const handler =
-          mod[route.exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[route.exportName];
-        if (typeof handler !== 'function')
-          throw new Error(`${route.modulePath} has no export ${route.exportName}`);
-        return handler as Handler;
-      });
-      loaded.catch(() => this.modules.delete(route.modulePath + route.exportName));
-      this.modules.set(route.modulePath + route.exportName, loaded);
-    }
-    return loaded;
+    return this.lambda.handler(route.modulePath, route.exportName) as Promise<Handler>;
   }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {

@@ -6,9 +6,11 @@
 import type { AwsError } from './aws-error';
 import type { JsonService, ServiceResponse } from './services';
 import { ssmService } from './ssm/index';
+import { stepFunctionsService } from './stepfunctions/api';
 
 export const JSON_SERVICES: Record<string, JsonService> = {
   AmazonSSM: ssmService,
+  AWSStepFunctions: stepFunctionsService,
 };
 
 export function jsonServiceFor(target: string): { service: JsonService | undefined; operation: string } {

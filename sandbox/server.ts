@@ -10,10 +10,16 @@ import { ApiGateway } from './api-gateway';
 import { handleAwsRequest } from './aws';
 import { CallLog } from './calls';
 import { handleControl } from './control';
+import { EventBus } from './eventbridge';
 import { Faults } from './faults';
+import { LambdaRuntime } from './lambda';
 import { seedWorld } from './seed';
 import type { SandboxInfo } from './services';
 import { World } from './state';
+import { registerStepFunctions } from './stepfunctions/api';
+import { handleStepFunctionsControl } from './stepfunctions/control';
+import { StepFunctions } from './stepfunctions/engine';
+import { sandboxTimeScale } from './stepfunctions/time';
 
 export interface SandboxOptions {
   /** 0 = a random free port (default 0). */
@@ -43,6 +49,10 @@ export interface Sandbox {
   world: World;
   calls: CallLog;
   faults: Faults;
+  /** Executions (sandbox/stepfunctions/); `wait()` resolves when they have ended. */
+  stepFunctions: StepFunctions;
+  /** EventBridge deliveries; `idle()` resolves when none is pending. */
+  events: EventBus;
   /** Empties every region; seeds again unless `seed` is false. */
   reset(seed?: boolean): void;
   close(): Promise<void>;
@@ -89,15 +99,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const world = new World({ faults, timeScale: options.timeScale });
   const calls = new CallLog();
   const info: SandboxInfo = { url: '', stage, apiRegion, serviceName: 'pulsar-ami' };
-  const api = new ApiGateway(
-    options.serverlessYml ?? DEFAULT_SERVERLESS_YML,
+  const serverlessYml = options.serverlessYml ?? DEFAULT_SERVERLESS_YML;
+  const lambda = new LambdaRuntime(serverlessYml, info, world.accountId, log, calls);
+  const api = new ApiGateway(serverlessYml, info, world.accountId, calls, log, lambda);
+  const events = new EventBus(lambda, () => ({ account: world.accountId, region: apiRegion }), log);
+  const stepFunctions = new StepFunctions({
+    lambda,
+    events,
     info,
-    world.accountId,
+    accountId: world.accountId,
     calls,
+    timeScale: sandboxTimeScale(world),
     log,
-  );
+  });
+  registerStepFunctions(world, stepFunctions);
 
   const reset = (seed = true) => {
+    stepFunctions.clear();
+    events.clear();
     world.clear();
     if (seed) seedWorld(world, { region: apiRegion, stage });
   };
@@ -121,6 +140,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
               { 'content-type': 'application/json' },
               JSON.stringify({ error: 'body is not JSON' }),
             );
+            return;
+          }
+          const sfn = await handleStepFunctionsControl(method, url.pathname, parsed, {
+            stepFunctions,
+            events,
+            lambda,
+          });
+          if (sfn) {
+            send(res, sfn.status, { 'content-type': 'application/json' }, JSON.stringify(sfn.body));
             return;
           }
           const out = handleControl(method, url.pathname, parsed, {
@@ -196,10 +224,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     world,
     calls,
     faults,
+    stepFunctions,
+    events,
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
         world.dispose();
+        stepFunctions.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -224,3 +224,255 @@ export function matchRoute(
     sameResource.find((c) => c.route.method === method) ?? sameResource.find((c) => c.route.method === 'ANY');
   return chosen ? { route: chosen.route, pathParameters: chosen.params } : null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The whole application, for Lambdas invoked outside API Gateway, Step Functions and EventBridge:
+// every function (handler, environment, eventBridge patterns, schedules), every state machine of
+// serverless-step-functions (`stepFunctions.stateMachines`, definition through `${file(...)}`), and
+// the environment with CloudFormation references the sandbox can answer: `Ref: <X>StateMachine`
+// (its ARN), `Ref: <Fn>LambdaFunction` (its name), `Fn::GetAtt: [<Fn>LambdaFunction, Arn]` and
+// `Fn::GetAtt: [<X>StateMachine, Arn|Name]`. Anything else unresolvable is left out of the
+// environment and left as written elsewhere.
+
+export interface ServerlessFunction {
+  functionKey: string;
+  /** `{service}-{stage}-{functionKey}` unless `name` is given. */
+  functionName: string;
+  arn: string;
+  modulePath: string;
+  exportName: string;
+  timeoutSeconds: number;
+  memorySize: number;
+  /** The function's own `environment` (plain values and resolvable references). */
+  environment: Record<string, string>;
+  eventBridge: { pattern: unknown; input?: unknown; inputPath?: string }[];
+  schedules: { expression: string; input?: unknown; enabled: boolean }[];
+}
+
+export interface ServerlessStateMachine {
+  /** The key under `stepFunctions.stateMachines`. */
+  key: string;
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** The ASL as loaded (YAML or JSON), references resolved; null when it could not be read. */
+  definition: unknown;
+  /** Why the definition could not be loaded. */
+  definitionError?: string;
+}
+
+export interface ServerlessApp {
+  serviceName: string;
+  stage: string;
+  region: string;
+  accountId: string;
+  /** provider.environment plus every function's environment, resolved. */
+  environment: Record<string, string>;
+  functions: ServerlessFunction[];
+  stateMachines: ServerlessStateMachine[];
+}
+
+const UNRESOLVED = Symbol('unresolved');
+type Resolved = unknown | typeof UNRESOLVED;
+
+/** Serverless' logical-id normalisation: `-` → `Dash`, `_` → `Underscore`, first letter upper. */
+export function normalizedName(name: string): string {
+  const replaced = name.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return replaced.charAt(0).toUpperCase() + replaced.slice(1);
+}
+
+interface AppContext extends VariableContext {
+  baseDir: string;
+  /** Logical id → what `Ref` answers. */
+  refs: Map<string, string>;
+  /** Logical id → attribute → value. */
+  attributes: Map<string, Record<string, string>>;
+}
+
+function resolveIntrinsic(value: Yaml, ctx: AppContext): Resolved {
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return undefined;
+  if (typeof value.Ref === 'string') return ctx.refs.get(value.Ref) ?? UNRESOLVED;
+  const getAtt = value['Fn::GetAtt'];
+  if (getAtt !== undefined) {
+    const [id, attribute] = Array.isArray(getAtt)
+      ? getAtt.map(String)
+      : typeof getAtt === 'string'
+        ? getAtt.split('.')
+        : [];
+    if (id === undefined || attribute === undefined) return UNRESOLVED;
+    return ctx.attributes.get(id)?.[attribute] ?? UNRESOLVED;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves `${…}` variables (including a whole-value `${file(path)}` or `${file(path):key}`),
+ * `Ref` and `Fn::GetAtt`, deeply. Lenient mode keeps what it cannot resolve as written.
+ */
+function resolveDeep(value: unknown, ctx: AppContext, lenient: boolean, depth = 0): Resolved {
+  if (depth > 50) return lenient ? value : UNRESOLVED;
+  if (typeof value === 'string') {
+    const file = /^\$\{file\(([^)]+)\)(?::([\w.-]+))?\}$/.exec(value.trim());
+    if (file?.[1] !== undefined) {
+      const path = resolve(ctx.baseDir, file[1].trim().replace(/^['"]|['"]$/g, ''));
+      if (!existsSync(path)) return lenient ? value : UNRESOLVED;
+      let loaded: unknown = parse(readFileSync(path, 'utf8'), { logLevel: 'silent' });
+      if (file[2] !== undefined) loaded = isRecord(loaded) ? lookup(loaded, file[2]) : undefined;
+      return resolveDeep(loaded, { ...ctx, baseDir: dirname(path) }, lenient, depth + 1);
+    }
+    if (!value.includes('${')) return value;
+    const resolved = resolveString(value, ctx);
+    return resolved ?? (lenient ? value : UNRESOLVED);
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const resolved = resolveDeep(item, ctx, lenient, depth + 1);
+      if (resolved === UNRESOLVED) return UNRESOLVED;
+      out.push(resolved);
+    }
+    return out;
+  }
+  if (isRecord(value)) {
+    const intrinsic = resolveIntrinsic(value, ctx);
+    if (intrinsic === UNRESOLVED) return lenient ? value : UNRESOLVED;
+    if (intrinsic !== undefined) return intrinsic;
+    const out: Yaml = {};
+    for (const [key, item] of Object.entries(value)) {
+      const resolved = resolveDeep(item, ctx, lenient, depth + 1);
+      if (resolved === UNRESOLVED) return UNRESOLVED;
+      out[key] = resolved;
+    }
+    return out;
+  }
+  return value;
+}
+
+function environmentOf(raw: unknown, ctx: AppContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (!isRecord(raw)) return env;
+  for (const [key, value] of Object.entries(raw)) {
+    const resolved = resolveDeep(value, ctx, false);
+    if (typeof resolved === 'string' || typeof resolved === 'number' || typeof resolved === 'boolean')
+      env[key] = String(resolved);
+  }
+  return env;
+}
+
+function eventsOf(fn: Yaml): Yaml[] {
+  return (Array.isArray(fn.events) ? fn.events : []).filter(isRecord);
+}
+
+export function loadServerlessApp(
+  file: string,
+  options: { stage: string; region: string; accountId: string },
+): ServerlessApp {
+  const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as unknown;
+  if (!isRecord(doc)) throw new Error(`${file} is not a serverless.yml document`);
+  const baseDir = dirname(file);
+  const ctx: AppContext = { doc, ...options, baseDir, refs: new Map(), attributes: new Map() };
+  const serviceName = serviceNameOf(doc);
+  const provider = isRecord(doc.provider) ? doc.provider : {};
+  const providerTimeout = typeof provider.timeout === 'number' ? provider.timeout : 6;
+  const providerMemory = typeof provider.memorySize === 'number' ? provider.memorySize : 1024;
+  const { stage, region, accountId } = options;
+
+  // Names and ARNs first, so that references anywhere can be answered.
+  const rawFunctions = isRecord(doc.functions) ? doc.functions : {};
+  const functionNames = new Map<string, string>();
+  for (const [key, fn] of Object.entries(rawFunctions)) {
+    if (!isRecord(fn)) continue;
+    const named = typeof fn.name === 'string' ? resolveString(fn.name, ctx) : undefined;
+    const name = named ?? `${serviceName}-${stage}-${key}`;
+    functionNames.set(key, name);
+    const arn = `arn:aws:lambda:${region}:${accountId}:function:${name}`;
+    const logicalId = `${normalizedName(key)}LambdaFunction`;
+    ctx.refs.set(logicalId, name);
+    ctx.attributes.set(logicalId, { Arn: arn });
+    // serverless-step-functions also accepts the function key itself: Fn::GetAtt: [hello, Arn].
+    ctx.attributes.set(key, { Arn: arn });
+  }
+  const stepFunctions = isRecord(doc.stepFunctions) ? doc.stepFunctions : {};
+  const rawMachines = isRecord(stepFunctions.stateMachines) ? stepFunctions.stateMachines : {};
+  const machineHeads: { key: string; logicalId: string; name: string; arn: string; raw: Yaml }[] = [];
+  for (const [key, machine] of Object.entries(rawMachines)) {
+    if (!isRecord(machine)) continue;
+    const logicalId =
+      typeof machine.id === 'string' ? machine.id : `${normalizedName(key)}StepFunctionsStateMachine`;
+    const named = typeof machine.name === 'string' ? resolveString(machine.name, ctx) : undefined;
+    const name = named ?? logicalId;
+    const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+    for (const id of new Set([logicalId, `${normalizedName(key)}StepFunctionsStateMachine`])) {
+      ctx.refs.set(id, arn);
+      ctx.attributes.set(id, { Arn: arn, Name: name });
+    }
+    machineHeads.push({ key, logicalId, name, arn, raw: machine });
+  }
+
+  const functions: ServerlessFunction[] = [];
+  const environment = environmentOf(provider.environment, ctx);
+  for (const [functionKey, fn] of Object.entries(rawFunctions)) {
+    if (!isRecord(fn) || typeof fn.handler !== 'string') continue;
+    const { modulePath, exportName } = handlerModule(baseDir, fn.handler);
+    const functionName = functionNames.get(functionKey) ?? functionKey;
+    const fnEnvironment = environmentOf(fn.environment, ctx);
+    Object.assign(environment, fnEnvironment);
+    const eventBridge: ServerlessFunction['eventBridge'] = [];
+    const schedules: ServerlessFunction['schedules'] = [];
+    for (const event of eventsOf(fn)) {
+      if (isRecord(event.eventBridge)) {
+        const rule = resolveDeep(event.eventBridge, ctx, true) as Yaml;
+        eventBridge.push({
+          pattern: rule.pattern,
+          ...(rule.input !== undefined ? { input: rule.input } : {}),
+          ...(typeof rule.inputPath === 'string' ? { inputPath: rule.inputPath } : {}),
+        });
+      }
+      const schedule = resolveDeep(event.schedule, ctx, true);
+      if (typeof schedule === 'string') schedules.push({ expression: schedule, enabled: true });
+      else if (isRecord(schedule)) {
+        const rate = Array.isArray(schedule.rate) ? schedule.rate[0] : schedule.rate;
+        schedules.push({
+          expression: String(rate ?? ''),
+          enabled: schedule.enabled !== false,
+          ...(schedule.input !== undefined ? { input: schedule.input } : {}),
+        });
+      }
+    }
+    functions.push({
+      functionKey,
+      functionName,
+      arn: `arn:aws:lambda:${region}:${accountId}:function:${functionName}`,
+      modulePath,
+      exportName,
+      timeoutSeconds: typeof fn.timeout === 'number' ? fn.timeout : providerTimeout,
+      memorySize: typeof fn.memorySize === 'number' ? fn.memorySize : providerMemory,
+      environment: fnEnvironment,
+      eventBridge,
+      schedules,
+    });
+  }
+
+  const stateMachines: ServerlessStateMachine[] = machineHeads.map(({ raw, ...head }) => {
+    try {
+      const definition = resolveDeep(raw.definition, ctx, true);
+      if (!isRecord(definition)) return { ...head, definition: null, definitionError: 'no definition' };
+      return { ...head, definition };
+    } catch (error) {
+      return { ...head, definition: null, definitionError: (error as Error).message };
+    }
+  });
+  return { serviceName, stage, region, accountId, environment, functions, stateMachines };
+}
+
+/** A function by name, full or partial ARN (with or without a qualifier), or serverless key. */
+export function findFunction(app: ServerlessApp, nameOrArn: string): ServerlessFunction | undefined {
+  const arn = /^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?(?:function:)?([\w-]+)(?::[\w$-]+)?$/.exec(
+    nameOrArn,
+  );
+  const name = arn?.[1] ?? nameOrArn;
+  return (
+    app.functions.find((f) => f.functionName === name) ?? app.functions.find((f) => f.functionKey === name)
+  );
+}

@@ -8,6 +8,8 @@ import type {
   DeleteAmiResponse,
   LatestAmiResponse,
   Problem,
+  StartValidationResponse,
+  ValidationResponse,
 } from '../../functions/lib/api-types';
 import type { AwsCredentials, FetchLike } from '../deps';
 import { CliError } from '../errors';
@@ -77,23 +79,55 @@ export class ApiClient {
     });
   }
 
-  async request<T>(method: string, path: string, query: Record<string, string> = {}): Promise<T> {
+  ami(imageId: string): Promise<Ami> {
+    return this.request<Ami>('GET', `/amis/${encodeURIComponent(imageId)}`);
+  }
+
+  startValidation(imageId: string, request: { instanceType: string }): Promise<StartValidationResponse> {
+    return this.request<StartValidationResponse>(
+      'POST',
+      `/amis/${encodeURIComponent(imageId)}/validations`,
+      {},
+      { body: request },
+    );
+  }
+
+  validation(validationId: string): Promise<ValidationResponse> {
+    return this.request<ValidationResponse>('GET', `/validations/${encodeURIComponent(validationId)}`);
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+    options: { body?: unknown } = {},
+  ): Promise<T> {
     const { printer, fetch, timeoutMs, now } = this.options;
     const url = new URL(`${this.options.baseUrl}${path}`);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers = await signHeaders({
       method,
       url,
       region: this.options.region,
       credentials: this.options.credentials,
-      headers: { accept: 'application/json, application/problem+json' },
+      headers: {
+        accept: 'application/json, application/problem+json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body } : {}),
     });
     const signals = [AbortSignal.timeout(timeoutMs), ...(this.options.signal ? [this.options.signal] : [])];
     const started = now();
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url.toString(), { method, headers, signal: AbortSignal.any(signals) });
+      response = await fetch(url.toString(), {
+        method,
+        headers,
+        signal: AbortSignal.any(signals),
+        ...(body !== undefined ? { body } : {}),
+      });
       text = await response.text();
     } catch (error) {
       printer.debug(

@@ -3,5 +3,6 @@ import type { CommandModule } from '../command';
 import { remove } from './delete';
 import { latest } from './latest';
 import { list } from './list';
+import { validate } from './validate';
 
-export const COMMANDS: readonly CommandModule[] = [list, remove, latest];
+export const COMMANDS: readonly CommandModule[] = [list, validate, remove, latest];

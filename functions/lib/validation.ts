@@ -9,6 +9,9 @@ import { isAwsRegion } from './regions';
 export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const SNAPSHOT_ID_PATTERN = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const INSTANCE_ID_PATTERN = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** Validation ids (ValidateAmi execution names): UUID v4 when random, v5 when derived from an Idempotency-Key. */
+export const VALIDATION_ID_PATTERN =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** MAJOR.MINOR.PATCH, numbers without leading zeros. */
 export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
 /** family.size, e.g. t3.micro, m7g.2xlarge, c6in.metal, u-6tb1.112xlarge. */
@@ -30,6 +33,13 @@ export const instanceTypeSchema = z
   .string({ error: 'is required' })
   .refine((v) => INSTANCE_TYPE_PATTERN.test(v), {
     error: (issue) => `must be an EC2 instance type such as t3.micro, got '${short(String(issue.input))}'`,
+  });
+
+export const validationIdSchema = z
+  .string({ error: 'is required' })
+  .refine((v) => VALIDATION_ID_PATTERN.test(v), {
+    error: (issue) =>
+      `must be a validation id such as 3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
   });
 
 export const regionSchema = z.string({ error: 'is required' }).refine((v) => isAwsRegion(v), {

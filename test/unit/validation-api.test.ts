@@ -547,14 +547,12 @@ describe('GET /validations/{id}', () => {
   });
 
   it('an unknown id: 404', async () => {
-    sfnMock
-      .on(DescribeExecutionCommand)
-      .rejects(
-        Object.assign(new Error('Execution Does Not Exist'), {
-          name: 'ExecutionDoesNotExist',
-          $fault: 'client',
-        }),
-      );
+    sfnMock.on(DescribeExecutionCommand).rejects(
+      Object.assign(new Error('Execution Does Not Exist'), {
+        name: 'ExecutionDoesNotExist',
+        $fault: 'client',
+      }),
+    );
     const response = await getValidationHandler(getEvent(VALIDATION_ID), lambdaContext());
     expect(response.statusCode).toBe(404);
     expect(problemOf(response).title).toBe('Validation not found');

@@ -1,0 +1,180 @@
+/**
+ * The Step Functions API (JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Op>`): StartExecution,
+ * DescribeExecution, ListExecutions, GetExecutionHistory, StopExecution, DescribeStateMachine,
+ * ListStateMachines. Timestamps are epoch seconds; errors carry Step Functions' codes
+ * (`StateMachineDoesNotExist`, `ExecutionDoesNotExist`, `ExecutionAlreadyExists`,
+ * `InvalidExecutionInput`, `InvalidName`, `InvalidArn`, `InvalidToken`, `ValidationException`).
+ */
+import { AwsError } from '../aws-error';
+import { optionalBoolean, optionalInteger, optionalString, requiredString } from '../json-input';
+import type { AwsCallContext, JsonInput, JsonService } from '../services';
+import type { World } from '../state';
+import {
+  EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionStatus,
+  type HistoryEvent,
+  type StepFunctions,
+} from './engine';
+
+const engines = new WeakMap<World, StepFunctions>();
+
+/** Binds a sandbox's Step Functions to its world, where the API finds it. */
+export function registerStepFunctions(world: World, engine: StepFunctions): void {
+  engines.set(world, engine);
+}
+
+function engineFor(ctx: AwsCallContext): StepFunctions {
+  const engine = engines.get(ctx.world);
+  if (!engine) throw new AwsError('InternalFailure', 'Step Functions is not running in this sandbox', 500);
+  return engine;
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+
+function page<T>(items: T[], input: JsonInput, scope: string): { items: T[]; nextToken?: string } {
+  const max = optionalInteger(input, 'maxResults', 0, 1000) || 100;
+  const token = optionalString(input, 'nextToken');
+  let offset = 0;
+  if (token !== undefined) {
+    try {
+      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+        s?: unknown;
+        o?: unknown;
+      };
+      if (decoded.s !== scope || typeof decoded.o !== 'number') throw new Error('scope');
+      offset = decoded.o;
+    } catch {
+      throw new AwsError('InvalidToken', `Invalid Token: '${token}'`);
+    }
+  }
+  const slice = items.slice(offset, offset + max);
+  const next =
+    offset + max < items.length
+      ? Buffer.from(JSON.stringify({ s: scope, o: offset + max })).toString('base64url')
+      : undefined;
+  return { items: slice, ...(next !== undefined ? { nextToken: next } : {}) };
+}
+
+function describe(execution: Execution): Record<string, unknown> {
+  return {
+    executionArn: execution.arn,
+    stateMachineArn: execution.machine.arn,
+    name: execution.name,
+    status: execution.status,
+    startDate: seconds(execution.startDate),
+    stopDate: seconds(execution.stopDate),
+    input: execution.input,
+    inputDetails: { included: true },
+    output: execution.output,
+    outputDetails: execution.output !== undefined ? { included: true } : undefined,
+    error: execution.error,
+    cause: execution.cause,
+    redriveCount: 0,
+    redriveStatus: 'NOT_REDRIVABLE',
+  };
+}
+
+const DATA_FIELDS = new Set(['input', 'output', 'parameters']);
+
+function renderEvent(event: HistoryEvent, includeData: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    if (key === 'timestamp') out.timestamp = event.timestamp / 1000;
+    else if (!includeData && typeof value === 'object' && value !== null) {
+      out[key] = Object.fromEntries(Object.entries(value).filter(([k]) => !DATA_FIELDS.has(k)));
+    } else out[key] = value;
+  }
+  return out;
+}
+
+export const stepFunctionsService: JsonService = {
+  name: 'sfn',
+  contentType: 'application/x-amz-json-1.0',
+  operations: {
+    StartExecution: (input, ctx) => {
+      const name = optionalString(input, 'name');
+      const execInput = optionalString(input, 'input');
+      const execution = engineFor(ctx).start({
+        stateMachineArn: requiredString(input, 'stateMachineArn'),
+        ...(name !== undefined ? { name } : {}),
+        ...(execInput !== undefined ? { input: execInput } : {}),
+      });
+      return { executionArn: execution.arn, startDate: seconds(execution.startDate) };
+    },
+    DescribeExecution: (input, ctx) =>
+      describe(engineFor(ctx).execution(requiredString(input, 'executionArn'))),
+    ListExecutions: (input, ctx) => {
+      const engine = engineFor(ctx);
+      const machineArn = requiredString(input, 'stateMachineArn');
+      engine.machine(machineArn);
+      const statusFilter = optionalString(input, 'statusFilter');
+      if (statusFilter !== undefined && !EXECUTION_STATUSES.includes(statusFilter as ExecutionStatus)) {
+        throw new AwsError(
+          'ValidationException',
+          `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${EXECUTION_STATUSES.join(', ')}]`,
+        );
+      }
+      const matching = engine
+        .list()
+        .filter(
+          (e) => e.machine.arn === machineArn && (statusFilter === undefined || e.status === statusFilter),
+        )
+        .sort((a, b) => b.startDate - a.startDate);
+      const { items, nextToken } = page(matching, input, `${machineArn}|${statusFilter ?? ''}`);
+      return {
+        executions: items.map((e) => ({
+          executionArn: e.arn,
+          stateMachineArn: e.machine.arn,
+          name: e.name,
+          status: e.status,
+          startDate: seconds(e.startDate),
+          stopDate: seconds(e.stopDate),
+        })),
+        nextToken,
+      };
+    },
+    GetExecutionHistory: (input, ctx) => {
+      const execution = engineFor(ctx).execution(requiredString(input, 'executionArn'));
+      const reverse = optionalBoolean(input, 'reverseOrder') ?? false;
+      const includeData = optionalBoolean(input, 'includeExecutionData') ?? true;
+      const events = reverse ? [...execution.history].reverse() : [...execution.history];
+      const { items, nextToken } = page(events, input, `${execution.arn}|${reverse}`);
+      return { events: items.map((e) => renderEvent(e, includeData)), nextToken };
+    },
+    StopExecution: async (input, ctx) => {
+      const execution = await engineFor(ctx).stop(
+        requiredString(input, 'executionArn'),
+        optionalString(input, 'error'),
+        optionalString(input, 'cause'),
+      );
+      return { stopDate: seconds(execution.stopDate ?? Date.now()) };
+    },
+    DescribeStateMachine: (input, ctx) => {
+      const engine = engineFor(ctx);
+      const machine = engine.machine(requiredString(input, 'stateMachineArn'));
+      return {
+        stateMachineArn: machine.arn,
+        name: machine.name,
+        status: 'ACTIVE',
+        definition: JSON.stringify(machine.definition),
+        roleArn: `arn:aws:iam::${machine.arn.split(':')[4]}:role/${machine.name}-role`,
+        type: 'STANDARD',
+        creationDate: seconds(machine.createdAt),
+      };
+    },
+    ListStateMachines: (input, ctx) => {
+      const machines = [...engineFor(ctx).machines().values()];
+      const { items, nextToken } = page(machines, input, 'machines');
+      return {
+        stateMachines: items.map((m) => ({
+          stateMachineArn: m.arn,
+          name: m.name,
+          type: 'STANDARD',
+          creationDate: seconds(m.createdAt),
+        })),
+        nextToken,
+      };
+    },
+  },
+};
