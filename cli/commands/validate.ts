@@ -291,8 +291,12 @@ export function progressLines(v: ValidationResponse): string[] {
   if (phases.terminate !== 'pending') {
     lines.push(...step(5, 'Terminating test instance...'));
     if (phases.terminate === 'succeeded') lines.push('  ✓ Test instance terminated');
-    lines.push(...failure('terminate'));
-    if (phases.terminate === 'failed' || phases.terminate === 'delegated') {
+    else if (phases.terminate === 'failed') {
+      const e = v.terminationError;
+      if (e) lines.push(`  ✗ ${e.summary}`, ...(e.cause ? [`    ${e.cause}`] : []));
+    } else lines.push(...failure('terminate'));
+    const ended = v.status !== 'RUNNING';
+    if (ended && (phases.terminate === 'failed' || phases.terminate === 'delegated')) {
       lines.push(
         `  ! ${v.instanceId ? `Test instance ${v.instanceId}` : 'Any test instance'} is terminated by the execution-status rule (or the sweeper)`,
       );

@@ -101,7 +101,10 @@ export interface ValidationResponse {
   failedChecks?: string[];
   /** The verdict, once the execution has ended: true only when it succeeded with every check passed. */
   passed?: boolean;
+  /** What failed the validation: the error caught on the way, else how the execution ended. */
   error?: ValidationError;
+  /** The test instance could not be terminated (on top of `error` when something failed before). */
+  terminationError?: ValidationError;
   startedAt: string;
   stoppedAt?: string;
   /** True when the history was longer than the API reads; the middle of it was skipped. */

@@ -131,6 +131,7 @@ for (const entry of STORY) for (const state of entry.states) STEP_OF.set(state, 
 
 export const CHECKS_FAILED = 'ValidationChecksFailed';
 export const ABORTED = 'ExecutionAborted';
+export const TERMINATION_FAILED = 'TestInstanceNotTerminatedError';
 
 /** Why a validation failed, by the state the error arose in, in the guide's words. */
 const FAILED_AT_STATE: Record<string, string> = {
@@ -396,19 +397,29 @@ export function validationProgress(
   }
 
   const failedChecks = verdict?.failedChecks ?? (final ? failedChecksFromCause(final.cause) : undefined);
-  const terminationFailed =
-    has('Report Termination Failure') || final?.error === 'TestInstanceNotTerminatedError';
   const terminated = has('Validation Passed?');
+  const terminationFailed = has('Report Termination Failure') || final?.error === TERMINATION_FAILED;
+  let terminationError: { error: string; cause: string } | undefined;
+  if (final?.error === TERMINATION_FAILED) terminationError = final;
+  else {
+    const failure = entries.find((e) => e.state === 'Report Termination Failure')?.output?.failure;
+    if (isRecord(failure) && typeof failure.error === 'string') {
+      terminationError = {
+        error: failure.error,
+        cause: typeof failure.cause === 'string' ? failure.cause : '',
+      };
+    }
+  }
 
-  // Where an infrastructure failure arose: the stage of the error, else (aborted, timed out,
-  // an unexpected failure) the last stage the execution was in.
+  // Where an infrastructure failure arose: the stage of the error caught on the way, else
+  // termination, else (aborted, timed out, an unexpected failure) the last stage it was in.
   let failedPhase: ValidationPhaseName | undefined;
   let errorState: string | null = null;
-  if (terminationFailed) failedPhase = 'terminate';
-  else if (caught) {
+  if (caught) {
     errorState = caught.state;
     failedPhase = (caught.state ? STEP_OF.get(caught.state)?.phase : undefined) ?? lastMainPhase ?? 'launch';
-  } else if (final && final.error !== CHECKS_FAILED) {
+  } else if (terminationFailed) failedPhase = 'terminate';
+  else if (final && final.error !== CHECKS_FAILED) {
     const inTermination = phaseEntered.has('terminate') && !terminated;
     failedPhase = inTermination ? 'terminate' : (lastMainPhase ?? 'launch');
     errorState = entries.at(-1)?.state ?? null;
@@ -436,18 +447,20 @@ export function validationProgress(
   else terminate = 'delegated';
   phases.terminate = terminate;
 
-  const errorInfo = final ?? (caught ? { error: caught.error, cause: caught.cause } : undefined);
+  // The error that failed the validation: the one caught on the way (a machine that catches
+  // an error ends with it, or with a termination failure on top), else the final one.
   let error: ValidationError | undefined;
-  if (errorInfo) {
-    // A machine that caught an error ends with that error; prefer the state it arose in.
-    const state = caught && caught.error === errorInfo.error ? caught.state : errorState;
+  if (caught) {
+    const { error: name, cause, state } = caught;
+    error = { error: name, cause, summary: describeFailure(name, state, failedPhase ?? null) };
+  } else if (final) {
     const summary =
       status === 'ABORTED'
-        ? `${FAILED_WITH_ERROR[ABORTED]} (${errorInfo.error})`
+        ? `${FAILED_WITH_ERROR[ABORTED]} (${final.error})`
         : status === 'TIMED_OUT'
-          ? `${FAILED_WITH_ERROR['States.Timeout']} (${errorInfo.error})`
-          : describeFailure(errorInfo.error, state, failedPhase ?? null, failedChecks ?? []);
-    error = { ...errorInfo, summary };
+          ? `${FAILED_WITH_ERROR['States.Timeout']} (${final.error})`
+          : describeFailure(final.error, errorState, failedPhase ?? null, failedChecks ?? []);
+    error = { ...final, summary };
   }
 
   const steps = stepsOf(entries, ended);
@@ -469,6 +482,12 @@ export function validationProgress(
   if (ended)
     progress.passed = status === 'SUCCEEDED' && (verdict?.passed ?? executionOutput?.passed === true);
   if (error) progress.error = error;
+  if (terminationError) {
+    progress.terminationError = {
+      ...terminationError,
+      summary: describeFailure(terminationError.error, 'Terminate Test Instance', 'terminate'),
+    };
+  }
   const stoppedAt = iso(execution.stopDate);
   if (ended && stoppedAt) progress.stoppedAt = stoppedAt;
   if (historyTruncated) progress.historyTruncated = true;

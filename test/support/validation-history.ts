@@ -108,6 +108,15 @@ export const SCENARIOS = {
     },
   },
   checksTimedOut: { 'Get Check Results': () => ({ Status: 'InProgress', StandardOutputContent: '' }) },
+  ssmOfflineTerminateRefused: {
+    'Describe SSM Agent': () => ({ InstanceInformationList: [] }),
+    'Terminate Test Instance': () => {
+      throw awsError(
+        'Ec2.Ec2Exception',
+        'You are not authorized to perform this operation. (Service: Ec2, Status Code: 403) UnauthorizedOperation',
+      );
+    },
+  },
 } satisfies Record<string, Record<string, Behaviour>>;
 
 const TYPE_PREFIX: Record<string, string> = {

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { progressLines } from '../../cli/commands/validate';
 import type { CliDeps, FetchLike } from '../../cli/deps';
 import { runCli } from '../../cli/run';
 import type { ValidationResponse } from '../../functions/lib/api-types';
@@ -140,6 +141,37 @@ beforeAll(async () => {
 });
 
 describe('validate', () => {
+  it('each answer only adds lines at the end, whatever the path', async () => {
+    for (const name of Object.keys(SCENARIOS) as (keyof typeof SCENARIOS)[]) {
+      const answers = snapshots(await recordExecution(SCENARIOS[name]));
+      let before: string[] = [];
+      for (const answer of answers) {
+        const lines = progressLines(answer);
+        expect(lines.slice(0, before.length), `${name} at ${answer.currentState}`).toEqual(before);
+        before = lines;
+      }
+      expect(before.at(-1), name).toMatch(/^(✓ AMI VALIDATION PASSED|✗ AMI VALIDATION FAILED: .+)$/);
+    }
+  });
+
+  it('terminate refused: says so and who terminates the instance instead', async () => {
+    const answers = snapshots(await recordExecution(SCENARIOS.ssmOfflineTerminateRefused));
+    const r = await runValidate(['validate', '--ami-id', IMAGE_ID], validationRoutes(answers));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      [
+        'Step 5/6: Terminating test instance...',
+        '  ✗ Test instance could not be terminated (TestInstanceNotTerminatedError)',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain(
+      `  ! Test instance ${INSTANCE_ID} is terminated by the execution-status rule (or the sweeper)\n`,
+    );
+    expect(r.stdout).toContain(
+      '✗ AMI VALIDATION FAILED: SSM agent did not come online (SsmAgentOfflineError)\n',
+    );
+  });
+
   it('prints the guide’s output as the execution moves, exit 0', async () => {
     const answers = snapshots(passed);
     const r = await runValidate(['validate', '--ami-id', IMAGE_ID], validationRoutes(answers));

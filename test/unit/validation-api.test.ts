@@ -197,6 +197,21 @@ describe('history → progress', () => {
     expect(end.checks).toBeUndefined();
   });
 
+  it('terminate refused after the agent failed: the agent is the cause, the termination failure on top', async () => {
+    const end = progressAt(await recordExecution(SCENARIOS.ssmOfflineTerminateRefused));
+    expect(end).toMatchObject({
+      status: 'FAILED',
+      failedPhase: 'ssmAgent',
+      phases: { ssmAgent: 'failed', terminate: 'failed' },
+      error: { error: 'SsmAgentOfflineError' },
+      terminationError: {
+        error: 'TestInstanceNotTerminatedError',
+        summary: 'Test instance could not be terminated (TestInstanceNotTerminatedError)',
+      },
+    });
+    expect(end.terminationError?.cause).toContain('UnauthorizedOperation');
+  });
+
   it('checks never finish: failed in the checks stage', async () => {
     const end = progressAt(await recordExecution(SCENARIOS.checksTimedOut));
     expect(end).toMatchObject({
