@@ -1,6 +1,6 @@
 /**
  * `npm start`: the main flow on the local sandbox, through the real CLI, as a user sees it.
- * Starts the sandbox, runs list → latest → delete --dry-run → delete → list, then stops.
+ * Starts the sandbox, runs list → validate → latest → delete --dry-run → delete → list, then stops.
  * `npm start -- --keep` leaves the sandbox running for manual use (Ctrl-C to stop).
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +14,9 @@ import { type Sandbox, startSandbox } from '../sandbox/server';
 const CLI = resolve(import.meta.dirname, '../dist/cli/pulsar-ami.mjs');
 const keep = process.argv.includes('--keep');
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+
+// The in-process Lambdas log JSON lines for CloudWatch; here the CLI's output is the show.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
 async function start(): Promise<Sandbox> {
   const port = Number(process.env.PULSAR_AMI_SANDBOX_PORT ?? 4566);
@@ -54,6 +57,7 @@ async function main(): Promise<number> {
     AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
     AWS_ENDPOINT_URL: sandbox.url,
     AWS_REGION: 'us-west-2',
+    PULSAR_AMI_POLL_INTERVAL_MS: '100',
   };
   delete env.AWS_PROFILE;
   delete env.AWS_SESSION_TOKEN;
@@ -67,9 +71,12 @@ async function main(): Promise<number> {
   };
   try {
     await step(['list']);
-    await step(['latest']);
     const listed = await run(env, ['list', '--json'], true);
     const items = (JSON.parse(listed.stdout) as { items: Ami[] }).items;
+    const newest = items[0];
+    if (!newest) throw new Error('the sandbox has no AMI to validate');
+    await step(['validate', '--ami-id', newest.imageId]);
+    await step(['latest']);
     const oldest = items.filter((ami) => ami.ownership === 'managed').at(-1);
     if (!oldest) throw new Error('the sandbox has no managed AMI to delete');
     await step(['--dry-run', 'delete', '--ami-id', oldest.imageId]);
@@ -95,7 +102,7 @@ async function main(): Promise<number> {
     console.error(`\nThe flow did not go as expected:\n  ${failures.join('\n  ')}`);
     return 1;
   }
-  console.log('\n✓ Flow complete: list, latest, delete --dry-run, delete, list. Sandbox stopped.');
+  console.log('\n✓ Flow complete: list, validate, latest, delete --dry-run, delete, list. Sandbox stopped.');
   return 0;
 }
 
