@@ -1,7 +1,9 @@
 /**
  * Budgets from DESIGN.md section 7, measured as ratios against a baseline in the same run:
  *  - `pulsar-ami latest` and cached `list`, per process, against a bare `node -e 0`;
- *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000).
+ *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000);
+ *  - a sandbox validation: wall time against an uncached `latest` round trip, SSM calls and
+ *    state transitions per validation (one SendCommand for all checks).
  * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +13,8 @@ import { join, resolve } from 'node:path';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
 
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+
 const CLI = resolve(import.meta.dirname, '../dist/cli/pulsar-ami.mjs');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
@@ -18,6 +22,11 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 interface Call {
   service: string;
   action: string;
+}
+
+interface ExecutionSummary {
+  status: string;
+  transitions: number;
 }
 
 function time(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -33,6 +42,20 @@ function time(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       if (code !== 0) fail(new Error(`${args.join(' ')} exited ${code}: ${stderr}`));
       else done(Number(process.hrtime.bigint() - started) / 1e6);
     });
+  });
+}
+
+function output(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on('error', fail);
+    child.on('close', (code) =>
+      code === 0 ? done(stdout) : fail(new Error(`${args.join(' ')} exited ${code}`)),
+    );
   });
 }
 
@@ -68,7 +91,7 @@ async function main() {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!response.ok) throw new Error(`${path}: ${response.status}`);
-    return response.json() as Promise<{ calls: Call[] }>;
+    return response.json() as Promise<{ calls: Call[]; executions: ExecutionSummary[] }>;
   };
   try {
     await time([CLI, 'list'], env); // fills the cache
@@ -78,6 +101,24 @@ async function main() {
       cachedLatest: () => time([CLI, 'latest'], env),
       latest: () => time([CLI, 'latest', '--no-cache'], env),
     });
+
+    const amis = JSON.parse(await output([CLI, 'list', '--json', '--no-cache'], env)) as {
+      items: { imageId: string }[];
+    };
+    const target = amis.items[0]?.imageId ?? '';
+    const validateEnv = { ...env, PULSAR_AMI_POLL_INTERVAL_MS: '25' };
+    const VALIDATIONS = Math.max(3, Math.round(RUNS / 3));
+    const validationMs: number[] = [];
+    const roundTripMs: number[] = [];
+    await control('DELETE', 'calls');
+    for (let i = 0; i < VALIDATIONS; i++) {
+      roundTripMs.push(await time([CLI, 'latest', '--no-cache'], env));
+      validationMs.push(await time([CLI, 'validate', '--ami-id', target], validateEnv));
+    }
+    const validationCalls = (await control('GET', 'calls')).calls.filter((c) => c.service === 'ssm');
+    const executions = (await control('GET', 'executions')).executions;
+    const transitions = executions.map((e) => e.transitions);
+    const sends = validationCalls.filter((c) => c.action === 'SendCommand').length;
 
     await control('POST', 'images', {
       count: 10_000,
@@ -132,6 +173,24 @@ async function main() {
       String(listCalls.length),
       `${listMs.toFixed(0)} ms end to end; sandbox process (with the in-process Lambda) RSS growth ${((memoryAfter - memoryBefore) / 2 ** 20).toFixed(0)} MiB`,
       'pages of 1,000; seconds',
+    );
+    console.log('');
+    row('validation (sandbox, time compressed)', 'median', 'ratio', 'budget');
+    row('---', '---', '---', '---');
+    row('uncached `latest` round trip (baseline)', `${median(roundTripMs).toFixed(0)} ms`, '1.00', '');
+    row(
+      `\`pulsar-ami validate\` × ${VALIDATIONS}, all passed`,
+      `${median(validationMs).toFixed(0)} ms`,
+      (median(validationMs) / median(roundTripMs)).toFixed(1),
+      'seconds',
+    );
+    row('SendCommand per validation', (sends / VALIDATIONS).toFixed(1), '', '1 for all checks');
+    row('SSM calls per validation', (validationCalls.length / VALIDATIONS).toFixed(1), '', '');
+    row(
+      'state transitions per validation',
+      `${Math.min(...transitions)}–${Math.max(...transitions)}`,
+      '',
+      '',
     );
   } finally {
     await sandbox.close();
