@@ -383,11 +383,12 @@ describe.skipIf(isolation !== null)('Run Command against the instance filesystem
   it('times out at executionTimeout and kills the script', async () => {
     const id = await launchOnline();
     const started = Date.now();
-    const commandId = await send(id, ['echo started', 'sleep 30', 'echo never'], 1);
-    const out = await result(commandId, id, 5_000);
+    // Two seconds leave room for the namespace to start on a loaded machine before the kill.
+    const commandId = await send(id, ['echo started', 'sleep 30', 'echo never'], 2);
+    const out = await result(commandId, id, 8_000);
     expect(out.Status).toBe('TimedOut');
     expect(out.StatusDetails).toBe('ExecutionTimedOut');
-    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(out.StandardOutputContent).toBe('started\n');
   });
 
