@@ -11,6 +11,7 @@ import type {
   StartValidationResponse,
   ValidationResponse,
 } from '../../functions/lib/api-types';
+import { parseJsonObject } from '../../functions/lib/json';
 import type { AwsCredentials, FetchLike } from '../deps';
 import { CliError } from '../errors';
 import type { Printer } from '../printer';
@@ -165,20 +166,9 @@ function snippet(text: string): string {
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)';
 }
 
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function toApiError(response: Response, text: string, requestId: string): ApiError {
   const status = response.status;
-  const body = parseJson(text);
+  const body = parseJsonObject(text);
   const contentType = response.headers.get('content-type') ?? '';
   if (body && (contentType.includes('problem+json') || typeof body.title === 'string')) {
     const problem = body as Partial<Problem>;

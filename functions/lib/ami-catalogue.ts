@@ -4,6 +4,7 @@
  * summaries, so memory grows with the tool's AMIs, not with the account's.
  */
 import {
+  CreateTagsCommand,
   DescribeImagesCommand,
   type DescribeImagesCommandInput,
   type DescribeImagesCommandOutput,
@@ -107,4 +108,22 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
   const ami = toAmi(image);
   if (!ami) throw new AmiNotManagedError(imageId);
   return ami;
+}
+
+/**
+ * Images named pulsar-base-* from before the tool carry no ManagedBy tag. Tagging them (and
+ * their snapshots) is what lets the tag-scoped permissions to deregister, delete snapshots
+ * and record validation results apply to them. A managed image is left as it is.
+ */
+export async function adoptLegacyAmi(ec2: Ec2, ami: Ami): Promise<void> {
+  if (ami.ownership !== 'legacy') return;
+  await awsCall(
+    'EC2',
+    ec2.send(
+      new CreateTagsCommand({
+        Resources: [ami.imageId, ...ami.snapshotIds],
+        Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
+      }),
+    ),
+  );
 }

@@ -3,15 +3,10 @@
  * each snapshot, reporting each one. A dry run checks the same rules and EC2's own DryRun
  * answer, and changes nothing.
  */
-import {
-  CreateTagsCommand,
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-  DescribeInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { type Ami, MANAGED_BY, TAG } from './ami';
-import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
+import type { Ami } from './ami';
+import { adoptLegacyAmi, type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiProtectedError, awsCall, fromAwsError } from './errors';
 import { readPublishedLatest, type Ssm } from './latest-ami';
@@ -141,18 +136,7 @@ export async function deleteAmi(
     };
   }
 
-  if (ami.ownership === 'legacy') {
-    // Images named pulsar-base-* from before the tool carry no ManagedBy tag; tagging them
-    // first is what lets the deletion permissions, scoped to that tag, apply to them.
-    await ec2Call(
-      clients.ec2.send(
-        new CreateTagsCommand({
-          Resources: [imageId, ...ami.snapshotIds],
-          Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
-        }),
-      ),
-    );
-  }
+  await adoptLegacyAmi(clients.ec2, ami);
   await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
   const snapshots = await deleteSnapshots(clients.ec2, ami, options.keepSnapshots);
   const latestRepublished = await republishLatest(clients, settings, imageId);

@@ -14,6 +14,7 @@ import type {
   ValidationStatus,
   ValidationStep,
 } from './api-types';
+import { parseJsonObject } from './json';
 
 /** The parts of a Step Functions history event this reads (the SDK's HistoryEvent fits). */
 export interface HistoryEventLike {
@@ -186,18 +187,6 @@ function iso(value: Date | string | number | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-function parseObject(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -281,7 +270,7 @@ function entriesOf(events: readonly HistoryEventLike[]): Entry[] {
     const entered = event.stateEnteredEventDetails;
     if (event.type?.endsWith('StateEntered') && entered?.name) {
       const entry: Entry = { state: entered.name, enteredAt: at };
-      const input = parseObject(entered.input);
+      const input = parseJsonObject(entered.input);
       if (input) entry.input = input;
       entries.push(entry);
       open.set(entered.name, entry);
@@ -292,7 +281,7 @@ function entriesOf(events: readonly HistoryEventLike[]): Entry[] {
       const entry = open.get(exited.name);
       if (!entry) continue;
       entry.exitedAt = at;
-      const output = parseObject(exited.output);
+      const output = parseJsonObject(exited.output);
       if (output) entry.output = output;
       open.delete(exited.name);
     }
@@ -337,10 +326,12 @@ export function validationProgress(
   const status = statusOf(execution);
   const ended = status !== 'RUNNING';
   const entries = entriesOf(events);
-  const executionInput = parseObject(execution.input);
+  const executionInput = parseJsonObject(execution.input);
   const executionOutput =
-    parseObject(execution.output) ??
-    parseObject(events.find((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails?.output);
+    parseJsonObject(execution.output) ??
+    parseJsonObject(
+      events.find((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails?.output,
+    );
 
   // Which stages were entered, and the last before termination.
   const phaseEntered = new Set<ValidationPhaseName>();

@@ -13,7 +13,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type Ec2, getAmi } from './ami-catalogue';
+import { adoptLegacyAmi, type Ec2, getAmi } from './ami-catalogue';
 import type { StartValidationResponse, ValidationResponse, ValidationStatus } from './api-types';
 import type { Config } from './config';
 import {
@@ -24,6 +24,7 @@ import {
   ValidationNotConfiguredError,
   ValidationNotFoundError,
 } from './errors';
+import { parseJsonObject } from './json';
 import { buildValidateAmiInput } from './validate-ami-input';
 import { validationProgress } from './validation-progress';
 
@@ -98,6 +99,7 @@ export async function startValidation(
   const stateMachineArn = machineArn(config);
   const ami = await getAmi(clients.ec2, request.imageId, config.region);
   if (ami.state !== 'available') throw new AmiNotAvailableError(ami.imageId, ami.state);
+  await adoptLegacyAmi(clients.ec2, ami);
 
   const validationId = validationIdFor(ami.imageId, request.idempotencyKey);
   const input = buildValidateAmiInput(
@@ -128,20 +130,11 @@ export async function startValidation(
     'Step Functions',
     clients.sfn.send(new DescribeExecutionCommand({ executionArn })),
   );
-  const previous = parseInput(existing.input);
+  const previous = parseJsonObject(existing.input);
   if (previous?.imageId !== ami.imageId || previous?.instanceType !== request.instanceType) {
     throw new IdempotencyKeyReusedError(validationId, executionArn);
   }
   return answer(executionArn, validationProgress(existing, []).status);
-}
-
-function parseInput(text: string | undefined): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text ?? '');
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** History pages read from the start; past them, the newest page is read too and the middle skipped. */

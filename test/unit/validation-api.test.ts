@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -436,6 +436,26 @@ describe('POST /amis/{id}/validations', () => {
       checks: { names: [...CHECK_NAMES] },
     });
     expect(input.checks.commands.join('\n')).toContain("PULSAR_EXPECTED_VERSION='3.0.0'");
+  });
+
+  it('tags a legacy pulsar-base-* image ManagedBy first, so the machine may record its result', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [image({ Tags: [], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' } }] })],
+    });
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(START) });
+    const response = await startValidation(postEvent(IMAGE_ID, null), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
+      Resources: [IMAGE_ID, 'snap-0aaaaaaaaaaaaaaa1'],
+      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+    });
+  });
+
+  it('leaves a managed image’s tags alone', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image()] });
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(START) });
+    expect((await startValidation(postEvent(IMAGE_ID, null), lambdaContext())).statusCode).toBe(202);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
   it('an empty body means t3.micro', async () => {
