@@ -28,6 +28,8 @@ export const validateAmiInputSchema = z.object({
     .regex(/^subnet-[0-9a-f]{8,17}$/)
     .nullable(),
   maxLifetimeMinutes: z.number().int().min(5).max(1440),
+  /** Base64 user data: the instance powers itself off (and so terminates) after its lifetime. */
+  userData: z.base64(),
   expectedVersion: versionSchema.nullable(),
   checks: z.object({
     commands: z.array(z.string()).min(1),
@@ -53,6 +55,11 @@ export interface ValidationRequest {
   expectedVersion: string | null;
 }
 
+/** The test instance's user data: a shutdown scheduled at boot, after `minutes`. */
+export function lifetimeUserData(minutes: number): string {
+  return Buffer.from(`#!/bin/bash\nshutdown -h +${minutes}\n`).toString('base64');
+}
+
 function checksWithin(budgetSeconds: number, intervalSeconds: number): number {
   return Math.max(1, Math.ceil(budgetSeconds / Math.max(1, intervalSeconds)));
 }
@@ -69,6 +76,7 @@ export function buildValidateAmiInput(
     instanceProfileName: settings.instanceProfileName,
     subnetId: settings.subnetId,
     maxLifetimeMinutes: settings.maxLifetimeMinutes,
+    userData: lifetimeUserData(settings.maxLifetimeMinutes),
     expectedVersion: request.expectedVersion,
     checks: {
       commands: checkCommands(checkScript, request.expectedVersion),
