@@ -6,67 +6,31 @@
  * errors as `Ssm.<Name>Exception`. Every scenario asserts who TerminateInstances was called
  * for (exactly the launched instance, or nobody when nothing launched) and the final status.
  */
-import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
-import {
-  ExecutionError,
-  type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { handler as evaluateCheckResults } from '../../functions/evaluate-check-results';
-import { CHECK_NAMES, readCheckScript } from '../../functions/lib/checks';
-import { buildValidateAmiInput, type ValidateAmiInput } from '../../functions/lib/validate-ami-input';
+import { CHECK_NAMES } from '../../functions/lib/checks';
+import type { ValidateAmiInput } from '../../functions/lib/validate-ami-input';
+import {
+  awsError,
+  type Behaviour,
+  checkOutput,
+  DEFINITION,
+  HEALTHY,
+  IMAGE_ID,
+  INSTANCE_ID,
+  localOverrides,
+  POLLING,
+  validateAmiInput,
+} from '../support/validate-ami-fakes';
 
-const FILE = 'statemachines/validate-ami.asl.yml';
-const definition = parse(readFileSync(FILE, 'utf8')) as StateMachineDefinition & {
-  States: Record<string, Record<string, unknown>>;
-  TimeoutSeconds?: number;
-};
-
-const IMAGE_ID = 'ami-0a1b2c3d4e5f67890';
-const INSTANCE_ID = 'i-0123456789abcdef0';
 const EXECUTION_NAME = '5f0c6f7e-2a8e-4c47-9d55-0d3f1d7f2b11';
 const EXECUTION_ARN = `arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-test-validate-ami:${EXECUTION_NAME}`;
 
-const POLLING = { intervalSeconds: 10, maxInstanceChecks: 4, maxAgentChecks: 5, maxCommandChecks: 6 };
-
-function executionInput(overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
-  const input = buildValidateAmiInput(
-    { imageId: IMAGE_ID, instanceType: 't3.micro', expectedVersion: '3.0.0' },
-    {
-      instanceProfileName: 'pulsar-ami-test-validation',
-      subnetId: null,
-      maxLifetimeMinutes: 90,
-      pollIntervalSeconds: 10,
-      evaluateFunction: 'pulsar-ami-test-evaluateCheckResults',
-    },
-    readCheckScript(),
-  );
-  return { ...input, polling: POLLING, ...overrides };
-}
-
-/** The error Step Functions raises for a failed aws-sdk call. */
-function awsError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
-}
+const executionInput = (overrides: Partial<ValidateAmiInput> = {}) => validateAmiInput('test', overrides);
 
 const ec2Error = (code: string, message: string) =>
   awsError('Ec2.Ec2Exception', `${message} (Service: Ec2, Status Code: 400, Request ID: 1f2e) ${code}`);
-
-function checkOutput(failed: string[] = []): string {
-  return CHECK_NAMES.map((name) =>
-    JSON.stringify({ name, passed: !failed.includes(name), detail: failed.includes(name) ? 'broken' : 'ok' }),
-  ).join('\n');
-}
-
-type Handlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-type Handler = Handlers[string];
-type Behaviour = (input: Record<string, unknown>, call: number) => unknown;
 
 interface Outcome {
   status: 'SUCCEEDED' | 'FAILED';
@@ -77,71 +41,18 @@ interface Outcome {
   visited: string[];
 }
 
-const healthy: Record<string, Behaviour> = {
-  'Launch Test Instance': () => ({ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }),
-  'Find Instances From Failed Launch': () => ({ Reservations: [] }),
-  'Describe Test Instance': (_, call) => ({
-    Reservations: [
-      { Instances: [{ InstanceId: INSTANCE_ID, State: { Name: call < 2 ? 'pending' : 'running' } }] },
-    ],
-  }),
-  'Describe SSM Agent': (_, call) => ({
-    InstanceInformationList: call < 2 ? [] : [{ InstanceId: INSTANCE_ID, PingStatus: 'Online' }],
-  }),
-  'Run Validation Checks': () => ({ Command: { CommandId: 'c0ffee00-1111-2222-3333-444455556666' } }),
-  'Get Check Results': (_, call) =>
-    call < 2
-      ? { Status: 'InProgress', StandardOutputContent: '' }
-      : {
-          Status: 'Success',
-          ResponseCode: 0,
-          StandardOutputContent: checkOutput(),
-          StandardErrorContent: '',
-        },
-  'Evaluate Check Results': async (input) => ({
-    StatusCode: 200,
-    Payload: await evaluateCheckResults(input.Payload),
-  }),
-  'Record Validation Result': () => ({}),
-  'Terminate Test Instance': (input) => ({
-    TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({
-      InstanceId,
-      CurrentState: { Name: 'shutting-down' },
-    })),
-  }),
-};
-
-const taskStates = Object.entries(definition.States)
-  .filter(([, s]) => s.Type === 'Task')
-  .map(([name]) => name);
-const waitStates = Object.entries(definition.States)
-  .filter(([, s]) => s.Type === 'Wait')
-  .map(([name]) => name);
-
 async function run(
   behaviours: Record<string, Behaviour> = {},
   input: ValidateAmiInput = executionInput(),
 ): Promise<Outcome> {
   const calls: Record<string, Record<string, unknown>[]> = {};
-  const handlers: Handlers = {};
-  for (const state of taskStates) {
-    const behaviour = behaviours[state] ?? healthy[state];
-    if (!behaviour) throw new Error(`no fake for Task state ${state}`);
-    const handler = async (taskInput: Record<string, unknown>) => {
-      const seen = calls[state] ?? [];
-      calls[state] = seen;
-      seen.push(taskInput);
-      return behaviour(taskInput, seen.length);
-    };
-    handlers[state] = handler as unknown as Handler;
-  }
-  const machine = new StateMachine(definition);
+  const record = (state: string, taskInput: Record<string, unknown>) => {
+    calls[state] = calls[state] ?? [];
+    calls[state].push(taskInput);
+  };
+  const machine = new StateMachine(DEFINITION);
   const execution = machine.run(input, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: Object.fromEntries(waitStates.map((s) => [s, 0])),
-      retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, 0])),
-    },
+    overrides: localOverrides(behaviours, record),
     context: { Execution: { Id: EXECUTION_ARN, Name: EXECUTION_NAME } },
   });
   const visited: string[] = [];
@@ -167,13 +78,13 @@ const terminated = (outcome: Outcome) =>
 
 describe('validate-ami.asl.yml', () => {
   it('is valid ASL with a top-level TimeoutSeconds and Title-Case names', () => {
-    const { isValid, errorsText } = aslValidator(definition);
+    const { isValid, errorsText } = aslValidator(DEFINITION);
     expect(errorsText('\n'), errorsText('\n')).toBe('');
     expect(isValid).toBe(true);
-    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
-    for (const name of Object.keys(definition.States))
+    expect(DEFINITION.TimeoutSeconds).toBeGreaterThan(0);
+    for (const name of Object.keys(DEFINITION.States))
       expect(name).toMatch(/^([A-Z][A-Za-z]*|SSM)( [A-Z][A-Za-z]*|SSM)*\??$/);
-    for (const [name, state] of Object.entries(definition.States)) {
+    for (const [name, state] of Object.entries(DEFINITION.States)) {
       if (state.Type === 'Choice') expect(name.endsWith('?'), name).toBe(true);
       for (const retrier of (state.Retry as Record<string, unknown>[] | undefined) ?? []) {
         expect(retrier, name).toMatchObject({ JitterStrategy: 'FULL', MaxAttempts: expect.any(Number) });
@@ -262,7 +173,7 @@ describe('validate-ami.asl.yml', () => {
       'Get Check Results': () => ({
         Status: 'Failed',
         ResponseCode: 1,
-        StandardOutputContent: checkOutput(['Java 17', 'Pulsar version matches']),
+        StandardOutputContent: checkOutput({ 'Java 17': 'broken', 'Pulsar version matches': 'broken' }),
       }),
     });
     expect(outcome.status).toBe('FAILED');
@@ -360,7 +271,7 @@ describe('validate-ami.asl.yml', () => {
     const outcome = await run({
       'Get Check Results': (input, call) => {
         if (call <= 2) throw awsError('Ssm.InvocationDoesNotExistException', 'Invocation does not exist');
-        return healthy['Get Check Results']?.(input, call);
+        return HEALTHY['Get Check Results']?.(input, call);
       },
     });
     expect(outcome.status).toBe('SUCCEEDED');
@@ -396,7 +307,7 @@ describe('validate-ami.asl.yml', () => {
     const outcome = await run({
       'Launch Test Instance': (input, call) => {
         if (call === 1) throw awsError('Ec2.InsufficientInstanceCapacityException', 'no capacity');
-        return healthy['Launch Test Instance']?.(input, call);
+        return HEALTHY['Launch Test Instance']?.(input, call);
       },
     });
     expect(outcome.status).toBe('SUCCEEDED');
@@ -425,7 +336,7 @@ describe('validate-ami.asl.yml', () => {
     const outcome = await run({
       'Terminate Test Instance': (input, call) => {
         if (call <= 2) throw ec2Error('RequestLimitExceeded', 'Request limit exceeded.');
-        return healthy['Terminate Test Instance']?.(input, call);
+        return HEALTHY['Terminate Test Instance']?.(input, call);
       },
     });
     expect(outcome.status).toBe('SUCCEEDED');

@@ -5,85 +5,28 @@
  * GetExecutionHistory returns them. Cutting the history at an event gives the execution as
  * a client sees it mid-way.
  */
-import { readFileSync } from 'node:fs';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import {
-  ExecutionError,
-  type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
-import { parse } from 'yaml';
-import { handler as evaluateCheckResults } from '../../functions/evaluate-check-results';
-import { CHECK_NAMES, readCheckScript } from '../../functions/lib/checks';
-import { buildValidateAmiInput } from '../../functions/lib/validate-ami-input';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionLike } from '../../functions/lib/validation-progress';
+import {
+  awsError,
+  type Behaviour,
+  checkOutput,
+  DEFINITION,
+  localOverrides,
+  validateAmiInput,
+} from './validate-ami-fakes';
+
+export { DEFINITION, IMAGE_ID, INSTANCE_ID } from './validate-ami-fakes';
 
 type Execution = ReturnType<StateMachine['run']>;
 type EventLog = Execution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
-export const DEFINITION = parse(
-  readFileSync('statemachines/validate-ami.asl.yml', 'utf8'),
-) as StateMachineDefinition & {
-  States: Record<string, Record<string, unknown>>;
-};
-
-export const IMAGE_ID = 'ami-0a1b2c3d4e5f67890';
-export const INSTANCE_ID = 'i-0123456789abcdef0';
 export const VALIDATION_ID = '5f0c6f7e-2a8e-4c47-9d55-0d3f1d7f2b11';
 export const STATE_MACHINE_ARN =
   'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-validate-ami';
 export const EXECUTION_ARN = `arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-dev-validate-ami:${VALIDATION_ID}`;
 export const START = Date.parse('2026-01-15T12:00:00Z');
-
-type Behaviour = (input: Record<string, unknown>, call: number) => unknown;
-
-export function checkOutput(failed: Record<string, string> = {}): string {
-  return CHECK_NAMES.map((name) =>
-    JSON.stringify({ name, passed: !(name in failed), detail: failed[name] ?? 'ok' }),
-  ).join('\n');
-}
-
-export const HEALTHY: Record<string, Behaviour> = {
-  'Launch Test Instance': () => ({ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }),
-  'Find Instances From Failed Launch': () => ({ Reservations: [] }),
-  'Describe Test Instance': (_, call) => ({
-    Reservations: [
-      { Instances: [{ InstanceId: INSTANCE_ID, State: { Name: call < 2 ? 'pending' : 'running' } }] },
-    ],
-  }),
-  'Describe SSM Agent': (_, call) => ({
-    InstanceInformationList: call < 2 ? [] : [{ InstanceId: INSTANCE_ID, PingStatus: 'Online' }],
-  }),
-  'Run Validation Checks': () => ({ Command: { CommandId: 'c0ffee00-1111-2222-3333-444455556666' } }),
-  'Get Check Results': (_, call) =>
-    call < 2
-      ? { Status: 'InProgress', StandardOutputContent: '' }
-      : {
-          Status: 'Success',
-          ResponseCode: 0,
-          StandardOutputContent: checkOutput(),
-          StandardErrorContent: '',
-        },
-  'Evaluate Check Results': async (input) => ({
-    StatusCode: 200,
-    Payload: await evaluateCheckResults(input.Payload),
-  }),
-  'Record Validation Result': () => ({}),
-  'Terminate Test Instance': (input) => ({
-    TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({
-      InstanceId,
-      CurrentState: { Name: 'shutting-down' },
-    })),
-  }),
-};
-
-/** A failed AWS call as Step Functions raises it. */
-export function awsError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
-}
 
 export const SCENARIOS = {
   passed: {},
@@ -203,42 +146,9 @@ export interface RecordedExecution {
 export async function recordExecution(
   behaviours: Record<string, Behaviour> = {},
 ): Promise<RecordedExecution> {
-  const input = buildValidateAmiInput(
-    { imageId: IMAGE_ID, instanceType: 't3.micro', expectedVersion: '3.0.0' },
-    {
-      instanceProfileName: 'pulsar-ami-dev-validation',
-      subnetId: null,
-      maxLifetimeMinutes: 90,
-      pollIntervalSeconds: 10,
-      evaluateFunction: 'pulsar-ami-dev-evaluateCheckResults',
-    },
-    readCheckScript(),
-  );
-  const polling = { intervalSeconds: 10, maxInstanceChecks: 4, maxAgentChecks: 5, maxCommandChecks: 6 };
-  const executionInput = { ...input, polling };
-  type Handlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-  const handlers: Handlers = {};
-  const calls: Record<string, number> = {};
-  const tasks = Object.entries(DEFINITION.States)
-    .filter(([, s]) => s.Type === 'Task')
-    .map(([name]) => name);
-  for (const state of tasks) {
-    const behaviour = behaviours[state] ?? HEALTHY[state];
-    if (!behaviour) throw new Error(`no fake for ${state}`);
-    handlers[state] = (async (taskInput: Record<string, unknown>) => {
-      calls[state] = (calls[state] ?? 0) + 1;
-      return behaviour(taskInput, calls[state]);
-    }) as unknown as Handlers[string];
-  }
-  const waits = Object.entries(DEFINITION.States)
-    .filter(([, s]) => s.Type === 'Wait')
-    .map(([name]) => name);
+  const executionInput = validateAmiInput('dev');
   const execution = new StateMachine(DEFINITION).run(executionInput, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: Object.fromEntries(waits.map((s) => [s, 0])),
-      retryIntervalOverrides: Object.fromEntries(tasks.map((s) => [s, 0])),
-    },
+    overrides: localOverrides(behaviours),
     context: {
       Execution: { Id: EXECUTION_ARN, Name: VALIDATION_ID, StartTime: new Date(START).toISOString() },
     },
