@@ -2,11 +2,9 @@
  * The sandbox serving the project's own serverless.yml: a signed GET /amis/latest reaches the
  * real handler, whose SDK clients talk back to the sandbox (one SSM read, no EC2 scan).
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { signedGet } from '../support/sandbox-clients';
 
 let sandbox: Sandbox;
 
@@ -17,32 +15,12 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-async function signedGet(path: string): Promise<Response> {
-  const url = new URL(path, sandbox.url);
-  const signer = new SignatureV4({
-    credentials: sandboxCredentials,
-    region: 'us-west-2',
-    service: 'execute-api',
-    sha256: Sha256,
-  });
-  const signed = await signer.sign({
-    method: 'GET',
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: url.pathname,
-    headers: { host: url.host },
-  });
-  const { host: _host, ...headers } = signed.headers;
-  return fetch(url, { headers });
-}
-
 it('routes GET /amis/latest to functions/get-latest-ami.ts, whose AWS calls come back to the sandbox', async () => {
   const region = sandbox.world.region('us-west-2');
   const published = region.parameters.get('/pulsar-ami/dev/latest-ami-id')?.value;
   expect(published).toMatch(/^ami-/);
   sandbox.calls.clear();
-  const response = await signedGet('/amis/latest');
+  const response = await signedGet(sandbox.url, '/amis/latest');
   expect(response.status).toBe(200);
   expect(((await response.json()) as { imageId: string }).imageId).toBe(published);
   const log = sandbox.calls.list().map((c) => `${c.service} ${c.action}`);

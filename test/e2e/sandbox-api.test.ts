@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CALLER_ARN, sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { signedGet } from '../support/sandbox-clients';
 
 let sandbox: Sandbox;
 
@@ -181,23 +182,10 @@ describe('SigV4 on aws_iam routes', () => {
   });
 
   it('refuses an unknown access key with UnrecognizedClientException', async () => {
-    const url = new URL('/items/ami-1', sandbox.url);
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x' },
-      region: 'us-west-2',
-      service: 'execute-api',
-      sha256: Sha256,
+    const response = await signedGet(sandbox.url, '/items/ami-1', {
+      accessKeyId: 'AKIAUNKNOWNUNKNOWN00',
+      secretAccessKey: 'x',
     });
-    const signed = await signer.sign({
-      method: 'GET',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      headers: { host: url.host },
-    });
-    const { host: _host, ...headers } = signed.headers;
-    const response = await fetch(url, { headers });
     expect(response.status).toBe(403);
     expect(response.headers.get('x-amzn-errortype')).toBe('UnrecognizedClientException');
     expect(await response.json()).toEqual({

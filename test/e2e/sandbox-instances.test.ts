@@ -15,32 +15,16 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
-import { sandboxEc2, waitFor } from '../support/sandbox-clients';
+import { sandboxControl, sandboxEc2, sandboxImageId, waitFor } from '../support/sandbox-clients';
 
 let sandbox: Sandbox;
 let ec2: EC2Client;
 let pulsarImage: string;
 let pendingImage: string;
 
-async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBe(200);
-  return (await response.json()) as T;
-}
-
-async function imageIdNamed(name: string): Promise<string> {
-  const state = await control<{ regions: Record<string, { images: { imageId: string; name: string }[] }> }>(
-    'GET',
-    'state',
-  );
-  const image = state.regions['us-west-2']?.images.find((i) => i.name === name);
-  if (!image) throw new Error(`no image ${name}`);
-  return image.imageId;
-}
+const control = <T>(method: string, path: string, body?: unknown) =>
+  sandboxControl<T>(sandbox.url, method, path, body);
+const imageIdNamed = (name: string) => sandboxImageId(sandbox.url, name);
 
 const launch = (extra: Partial<RunInstancesCommandInput> = {}) =>
   ec2.send(

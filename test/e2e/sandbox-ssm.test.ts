@@ -21,7 +21,7 @@ import { parseCheckLines } from '../../functions/lib/check-results';
 import { CHECK_NAMES, checkCommands, readCheckScript } from '../../functions/lib/checks';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
 import { isolationProblem } from '../../sandbox/ssm/executor';
-import { sandboxEc2, sandboxSsm, waitFor } from '../support/sandbox-clients';
+import { sandboxControl, sandboxEc2, sandboxImageId, sandboxSsm, waitFor } from '../support/sandbox-clients';
 
 let sandbox: Sandbox;
 let ec2: EC2Client;
@@ -31,25 +31,9 @@ let pulsarImage: string;
 const isolation = await isolationProblem();
 if (isolation) console.warn(`sandbox Run Command tests skipped: ${isolation}`);
 
-async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBe(200);
-  return (await response.json()) as T;
-}
-
-async function imageIdNamed(name: string): Promise<string> {
-  const state = await control<{ regions: Record<string, { images: { imageId: string; name: string }[] }> }>(
-    'GET',
-    'state',
-  );
-  const image = state.regions['us-west-2']?.images.find((i) => i.name === name);
-  if (!image) throw new Error(`no image ${name}`);
-  return image.imageId;
-}
+const control = <T>(method: string, path: string, body?: unknown) =>
+  sandboxControl<T>(sandbox.url, method, path, body);
+const imageIdNamed = (name: string) => sandboxImageId(sandbox.url, name);
 
 async function launch(imageId = pulsarImage, profile = true): Promise<string> {
   const out = await ec2.send(
