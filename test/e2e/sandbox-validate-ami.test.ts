@@ -15,12 +15,12 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHECK_NAMES, readCheckScript } from '../../functions/lib/checks';
-import { buildValidateAmiInput } from '../../functions/lib/validate-ami-input';
+import { CHECK_NAMES } from '../../functions/lib/checks';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import type { Delivery } from '../../sandbox/eventbridge';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
 import { sandboxEc2, waitFor } from '../support/sandbox-clients';
+import { serviceInput } from '../support/validate-ami-fakes';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-validate-ami';
 
@@ -52,19 +52,7 @@ beforeEach(() => {
       ?.imageId ?? '';
 });
 
-function input() {
-  return buildValidateAmiInput(
-    { imageId, instanceType: 't3.micro', expectedVersion: '3.0.0' },
-    {
-      instanceProfileName: 'pulsar-ami-dev-validation',
-      subnetId: null,
-      maxLifetimeMinutes: 90,
-      pollIntervalSeconds: 10,
-      evaluateFunction: 'pulsar-ami-dev-evaluateCheckResults',
-    },
-    readCheckScript(),
-  );
-}
+const input = () => serviceInput('dev', imageId);
 
 async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {

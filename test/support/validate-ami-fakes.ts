@@ -2,7 +2,8 @@
  * The real statemachines/validate-ami.asl.yml and fakes for its aws-sdk Task states, for
  * running it locally with aws-local-stepfunctions: a healthy answer for every Task (keyed by
  * state name, given the task input and the 1-based call count for that state) and the
- * overrides that put them, and zero waits and retry intervals, in place.
+ * overrides that put them, and zero waits and retry intervals, in place; and the machine's
+ * input as a stage's service builds it.
  */
 import { readFileSync } from 'node:fs';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -23,10 +24,10 @@ export const INSTANCE_ID = 'i-0123456789abcdef0';
 
 export const POLLING = { intervalSeconds: 10, maxInstanceChecks: 4, maxAgentChecks: 5, maxCommandChecks: 6 };
 
-/** The machine's input for IMAGE_ID as the `stage` service builds it, with short polling limits. */
-export function validateAmiInput(stage: string, overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
-  const input = buildValidateAmiInput(
-    { imageId: IMAGE_ID, instanceType: 't3.micro', expectedVersion: '3.0.0' },
+/** The machine's input for `imageId` as the `stage` service builds it (its own polling limits). */
+export function serviceInput(stage: string, imageId = IMAGE_ID): ValidateAmiInput {
+  return buildValidateAmiInput(
+    { imageId, instanceType: 't3.micro', expectedVersion: '3.0.0' },
     {
       instanceProfileName: `pulsar-ami-${stage}-validation`,
       subnetId: null,
@@ -36,7 +37,11 @@ export function validateAmiInput(stage: string, overrides: Partial<ValidateAmiIn
     },
     readCheckScript(),
   );
-  return { ...input, polling: POLLING, ...overrides };
+}
+
+/** The `stage` service's input for IMAGE_ID with short polling limits (POLLING) and `overrides`. */
+export function validateAmiInput(stage: string, overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
+  return { ...serviceInput(stage), polling: POLLING, ...overrides };
 }
 
 /** A fake Task: its input and how many times the state has been called (1 the first time). */
