@@ -23,7 +23,7 @@ import {
 import { AwsError } from '../aws-error';
 import type { CallLog } from '../calls';
 import type { EventBus } from '../eventbridge';
-import type { LambdaRuntime } from '../lambda';
+import type { InvokeOutcome, LambdaRuntime } from '../lambda';
 import type { SandboxInfo } from '../services';
 import { AwsSdkTasks, TaskError } from './aws-sdk-task';
 import {
@@ -141,6 +141,18 @@ function taskKind(resource: string): TaskKind {
     return { events: 'task', resourceType: integration[1], resource: integration[2] };
   }
   return { events: 'lambda', resourceType: 'lambda', resource };
+}
+
+/** A function's error as a Lambda task raises it: its errorType, with the error as JSON in the Cause. */
+function lambdaFailed(outcome: Extract<InvokeOutcome, { ok: false }>): TaskError {
+  return new TaskError(
+    outcome.errorType,
+    JSON.stringify({
+      errorType: outcome.errorType,
+      errorMessage: outcome.errorMessage,
+      trace: outcome.trace,
+    }),
+  );
 }
 
 export class StepFunctions {
@@ -608,16 +620,7 @@ export class StepFunctions {
       return { Payload: '', ...metadata(randomUUID(), 202) };
     }
     const outcome = await this.opts.lambda.invoke(fn, payload);
-    if (!outcome.ok) {
-      throw new TaskError(
-        outcome.errorType,
-        JSON.stringify({
-          errorType: outcome.errorType,
-          errorMessage: outcome.errorMessage,
-          trace: outcome.trace,
-        }),
-      );
-    }
+    if (!outcome.ok) throw lambdaFailed(outcome);
     return { ExecutedVersion: '$LATEST', Payload: outcome.payload, ...metadata(outcome.requestId, 200) };
   }
 
@@ -625,16 +628,7 @@ export class StepFunctions {
     const fn = this.opts.lambda.find(resource);
     if (!fn) throw this.lambdaNotFound(resource);
     const outcome = await this.opts.lambda.invoke(fn, input);
-    if (!outcome.ok) {
-      throw new TaskError(
-        outcome.errorType,
-        JSON.stringify({
-          errorType: outcome.errorType,
-          errorMessage: outcome.errorMessage,
-          trace: outcome.trace,
-        }),
-      );
-    }
+    if (!outcome.ok) throw lambdaFailed(outcome);
     return outcome.payload;
   }
 
