@@ -67,6 +67,20 @@ function authError(outcome: Exclude<AuthOutcome, { ok: true }>, json: boolean): 
   }
 }
 
+/** What a service's handler gets about a call signed (validly) for `auth.scope.region`. */
+function callContext(
+  auth: Extract<AuthOutcome, { ok: true }>,
+  request: AwsRequest,
+  runtime: AwsRuntime,
+): AwsCallContext {
+  return {
+    world: runtime.world,
+    regionName: auth.scope.region,
+    requestId: request.requestId,
+    sandbox: runtime.info,
+  };
+}
+
 function throttled(service: string): AwsError {
   if (service === 'ec2') return new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
   return new AwsError('Throttling', 'Rate exceeded', 400);
@@ -103,12 +117,7 @@ export async function handleAwsRequest(request: AwsRequest, runtime: AwsRuntime)
   }
   const action = params.action ?? '';
   const dryRun = service === QUERY_SERVICES.ec2 && params.bool('DryRun');
-  const ctx: AwsCallContext = {
-    world: runtime.world,
-    regionName: auth.scope.region,
-    requestId: request.requestId,
-    sandbox: runtime.info,
-  };
+  const ctx = callContext(auth, request, runtime);
   let response: ServiceResponse;
   try {
     if (runtime.faults.takeThrottle(service.signingName, action)) throw throttled(service.signingName);
@@ -143,12 +152,7 @@ async function handleJson(
       contentType,
     );
   }
-  const ctx: AwsCallContext = {
-    world: runtime.world,
-    regionName: auth.scope.region,
-    requestId: request.requestId,
-    sandbox: runtime.info,
-  };
+  const ctx = callContext(auth, request, runtime);
   let response: ServiceResponse;
   try {
     if (runtime.faults.takeThrottle(service.name, operation)) {
