@@ -5,7 +5,7 @@ import type { ImageRecord } from '../state';
 import { items } from '../xml';
 import { type Ec2Action, type Ec2Context, idList, malformed, requireParam } from './context';
 import { compileFilters, type FilterFields } from './filters';
-import { checkMaxResults, paginate } from './pagination';
+import { checkPageOrIds, paginate } from './pagination';
 import { renderImage } from './render';
 
 const IMAGE_FILTERS: FilterFields<ImageRecord> = {
@@ -59,13 +59,7 @@ export const describeImages: Ec2Action = (ctx) => {
   const owners = ctx.params.list('Owner');
   const maxResults = ctx.params.int('MaxResults');
   const nextToken = ctx.params.get('NextToken');
-  checkMaxResults(maxResults, 5, 1000);
-  if (maxResults !== undefined && imageIds.length > 0) {
-    throw new AwsError(
-      'InvalidParameterCombination',
-      'The parameter imageIdsSet cannot be used with the parameter maxResults',
-    );
-  }
+  checkPageOrIds(maxResults, imageIds, 'imageIdsSet');
   const filter = compileFilters(ctx.params.filters(), IMAGE_FILTERS, (i) => i.tags);
   const ownedBy = owners.length > 0 ? ownerMatcher(ctx, owners) : () => true;
   const candidates = imageIds.length > 0 ? findImages(ctx, imageIds) : [...ctx.region.images.values()];

@@ -13,7 +13,7 @@ import { type Ec2Action, type Ec2Context, malformed, requireParam } from './cont
 import { compileFilters, type FilterFields } from './filters';
 import { findImages } from './images';
 import { beginTermination, statusChecksPassed } from './lifecycle';
-import { checkMaxResults, paginate } from './pagination';
+import { checkPageOrIds, paginate } from './pagination';
 import { renderInstance } from './render';
 
 const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
@@ -59,13 +59,7 @@ export function findInstances(ctx: Ec2Context, instanceIds: readonly string[]): 
 export const describeInstances: Ec2Action = (ctx) => {
   const instanceIds = ctx.params.list('InstanceId');
   const maxResults = ctx.params.int('MaxResults');
-  checkMaxResults(maxResults, 5, 1000);
-  if (maxResults !== undefined && instanceIds.length > 0) {
-    throw new AwsError(
-      'InvalidParameterCombination',
-      'The parameter instancesSet cannot be used with the parameter maxResults',
-    );
-  }
+  checkPageOrIds(maxResults, instanceIds, 'instancesSet');
   const filter = compileFilters(ctx.params.filters(), INSTANCE_FILTERS, (i) => i.tags);
   const candidates =
     instanceIds.length > 0 ? findInstances(ctx, instanceIds) : [...ctx.region.instances.values()];
@@ -347,13 +341,7 @@ export const describeInstanceStatus: Ec2Action = (ctx) => {
   const instanceIds = ctx.params.list('InstanceId');
   const includeAll = ctx.params.bool('IncludeAllInstances');
   const maxResults = ctx.params.int('MaxResults');
-  checkMaxResults(maxResults, 5, 1000);
-  if (maxResults !== undefined && instanceIds.length > 0) {
-    throw new AwsError(
-      'InvalidParameterCombination',
-      'The parameter instancesSet cannot be used with the parameter maxResults',
-    );
-  }
+  checkPageOrIds(maxResults, instanceIds, 'instancesSet');
   const filter = compileFilters(ctx.params.filters(), STATUS_FILTERS, (s) => s.instance.tags);
   const candidates =
     instanceIds.length > 0 ? findInstances(ctx, instanceIds) : [...ctx.region.instances.values()];

@@ -34,6 +34,20 @@ export function checkMaxResults(maxResults: number | undefined, min: number, max
   }
 }
 
+/**
+ * MaxResults as EC2's Describe calls take it (5 to 1000), and never with an explicit id list:
+ * `ids` are those ids, `idsSet` their name in EC2's message (`instancesSet`, …).
+ */
+export function checkPageOrIds(maxResults: number | undefined, ids: string[], idsSet: string): void {
+  checkMaxResults(maxResults, 5, 1000);
+  if (maxResults !== undefined && ids.length > 0) {
+    throw new AwsError(
+      'InvalidParameterCombination',
+      `The parameter ${idsSet} cannot be used with the parameter maxResults`,
+    );
+  }
+}
+
 /** `items` must already be filtered; they are ordered by `idOf` here. */
 export function paginate<T>(
   kind: string,

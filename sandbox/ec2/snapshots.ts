@@ -5,7 +5,7 @@ import type { SnapshotRecord } from '../state';
 import { items } from '../xml';
 import { type Ec2Action, type Ec2Context, malformed, requireParam } from './context';
 import { compileFilters, type FilterFields } from './filters';
-import { checkMaxResults, paginate } from './pagination';
+import { checkPageOrIds, paginate } from './pagination';
 import { renderSnapshot } from './render';
 
 const SNAPSHOT_FILTERS: FilterFields<SnapshotRecord> = {
@@ -38,13 +38,7 @@ export const describeSnapshots: Ec2Action = (ctx) => {
   const snapshotIds = ctx.params.list('SnapshotId');
   const owners = ctx.params.list('Owner');
   const maxResults = ctx.params.int('MaxResults');
-  checkMaxResults(maxResults, 5, 1000);
-  if (maxResults !== undefined && snapshotIds.length > 0) {
-    throw new AwsError(
-      'InvalidParameterCombination',
-      'The parameter snapshotIdsSet cannot be used with the parameter maxResults',
-    );
-  }
+  checkPageOrIds(maxResults, snapshotIds, 'snapshotIdsSet');
   const filter = compileFilters(ctx.params.filters(), SNAPSHOT_FILTERS, (s) => s.tags);
   const ownerTests = owners.map((owner) =>
     owner === 'self'
