@@ -18,31 +18,37 @@ export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{
 export const INSTANCE_TYPE_PATTERN =
   /^[a-z][a-z0-9-]{0,15}\.(?:nano|micro|small|medium|large|xlarge|[1-9]\d{0,2}xlarge|metal(?:-\d{1,3}xl)?)$/;
 
+/** A missing value is required; a value of another type (a number, a list) must be text. */
+const requiredString = (issue: { input: unknown }) =>
+  issue.input === undefined
+    ? 'is required'
+    : `must be a string, got ${JSON.stringify(issue.input)?.slice(0, 40)}`;
+
 const short = (value: string) => (value.length > 40 ? `${value.slice(0, 40)}…` : value);
 
-export const amiIdSchema = z.string({ error: 'is required' }).refine((v) => AMI_ID_PATTERN.test(v), {
+export const amiIdSchema = z.string({ error: requiredString }).refine((v) => AMI_ID_PATTERN.test(v), {
   error: (issue) =>
     `must look like ami-0123456789abcdef0 (ami- and 8 or 17 hex digits), got '${short(String(issue.input))}'`,
 });
 
-export const versionSchema = z.string({ error: 'is required' }).refine((v) => VERSION_PATTERN.test(v), {
+export const versionSchema = z.string({ error: requiredString }).refine((v) => VERSION_PATTERN.test(v), {
   error: (issue) => `must be MAJOR.MINOR.PATCH, e.g. 3.0.0, got '${short(String(issue.input))}'`,
 });
 
 export const instanceTypeSchema = z
-  .string({ error: 'is required' })
+  .string({ error: requiredString })
   .refine((v) => INSTANCE_TYPE_PATTERN.test(v), {
     error: (issue) => `must be an EC2 instance type such as t3.micro, got '${short(String(issue.input))}'`,
   });
 
 export const validationIdSchema = z
-  .string({ error: 'is required' })
+  .string({ error: requiredString })
   .refine((v) => VALIDATION_ID_PATTERN.test(v), {
     error: (issue) =>
       `must be a validation id such as 3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
   });
 
-export const regionSchema = z.string({ error: 'is required' }).refine((v) => isAwsRegion(v), {
+export const regionSchema = z.string({ error: requiredString }).refine((v) => isAwsRegion(v), {
   error: (issue) => `must be an AWS region such as us-west-2, got '${short(String(issue.input))}'`,
 });
 
