@@ -12,9 +12,9 @@ export interface AmiListResponse {
 
 export interface LatestAmiResponse {
   imageId: string;
-  /** `parameter`: the published latest (one SSM read); `search`: newest matching image. */
+  /** `parameter`: the published latest (one SSM read, one image read); `search`: newest matching image. */
   source: 'parameter' | 'search';
-  /** The image, when the answer came from a search. */
+  /** The image. */
   ami?: Ami;
 }
 

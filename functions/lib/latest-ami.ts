@@ -1,12 +1,14 @@
 /**
- * The latest AMI. With no criteria it is the published one: one SSM parameter read, O(1).
- * With criteria (a version, validated only), or before anything is published, it is the
- * newest available image that matches.
+ * The latest AMI. With no criteria it is the published one: one SSM parameter read and one
+ * DescribeImages of that id, O(1) whatever the number of images. The read of the image makes
+ * sure it still exists, is this tool's and is available (an AMI deregistered outside the tool
+ * leaves a stale parameter behind). With criteria (a version, validated only), or when nothing
+ * usable is published, it is the newest available image that matches.
  */
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { type Ec2, scanAmis } from './ami-catalogue';
+import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import type { LatestAmiResponse } from './api-types';
-import { fromAwsError, NoAmiFoundError } from './errors';
+import { AmiNotFoundError, AmiNotManagedError, fromAwsError, NoAmiFoundError } from './errors';
 import { AMI_ID_PATTERN } from './validation';
 
 export type Ssm = Pick<SSMClient, 'send'>;
@@ -27,6 +29,17 @@ export async function readPublishedLatest(ssm: Ssm, parameter: string): Promise<
   }
 }
 
+/** The published image, or null when it is gone, not this tool's, or not available. */
+async function usableAmi(ec2: Ec2, imageId: string, region: string) {
+  try {
+    const ami = await getAmi(ec2, imageId, region);
+    return ami.state === 'available' ? ami : null;
+  } catch (error) {
+    if (error instanceof AmiNotFoundError || error instanceof AmiNotManagedError) return null;
+    throw error;
+  }
+}
+
 function describe(criteria: LatestCriteria): string {
   const parts = [
     criteria.version ? `for version ${criteria.version}` : '',
@@ -42,7 +55,8 @@ export async function latestAmi(
 ): Promise<LatestAmiResponse> {
   if (!criteria.version && !criteria.validated) {
     const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
-    if (published) return { imageId: published, source: 'parameter' };
+    const ami = published ? await usableAmi(clients.ec2, published, settings.region) : null;
+    if (ami) return { imageId: ami.imageId, source: 'parameter', ami };
   }
   const available = await scanAmis(clients.ec2, settings.listPageSize, [
     { Name: 'state', Values: ['available'] },

@@ -4,7 +4,12 @@
  */
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ami } from '../../functions/lib/api-types';
 import { sandboxCredentials } from '../../sandbox/credentials';
@@ -136,6 +141,17 @@ describe('latest', () => {
     const newest = (await listed())[0];
     const result = await e2e.cli(['latest']);
     expect(result).toMatchObject({ code: 0, stdout: `Latest AMI: ${newest?.imageId}\n` });
+  });
+
+  it('does not answer with a published AMI that was deregistered outside the tool', async () => {
+    const published = (await e2e.cli(['latest'])).stdout.trim().split(' ').at(-1) ?? '';
+    await ec2.send(new DeregisterImageCommand({ ImageId: published }));
+    const result = await e2e.cli(['latest', '--no-cache']);
+    expect(result.code).toBe(0);
+    const answer = result.stdout.trim().split(' ').at(-1);
+    expect(answer).toMatch(/^ami-/);
+    expect(answer).not.toBe(published);
+    expect(await imageIds()).toContain(answer);
   });
 
   it('exits 1 when there is none', async () => {

@@ -84,12 +84,35 @@ describe('latestAmi', () => {
     listPageSize: 1000,
   };
 
-  it('answers from the published parameter with one SSM read and no EC2 call', async () => {
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0123456789abcdef0' } });
+  it('answers from the published parameter with one SSM read and one read of that image, no scan', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: img(7).ImageId } });
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(7)] });
     const latest = await latestAmi({ ec2, ssm }, settings, {});
-    expect(latest).toEqual({ imageId: 'ami-0123456789abcdef0', source: 'parameter' });
+    expect(latest).toMatchObject({ imageId: img(7).ImageId, source: 'parameter', ami: { version: '3.0.7' } });
     expect(ssmMock.calls()).toHaveLength(1);
-    expect(ec2Mock.calls()).toHaveLength(0);
+    expect(ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)).toEqual([
+      { ImageIds: [img(7).ImageId], Owners: ['self'] },
+    ]);
+  });
+
+  it('ignores a published AMI that is gone, not available, or not this tool’s, and searches instead', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: img(9).ImageId } });
+    const gone = Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound', $fault: 'client' });
+    const published: (Image | Error)[] = [
+      gone,
+      img(9, { State: 'failed' }),
+      img(9, { Name: 'other', Tags: [] }),
+    ];
+    for (const answer of published) {
+      ec2Mock.reset();
+      ec2Mock.on(DescribeImagesCommand).callsFake(async (input) => {
+        if (!input.ImageIds) return { Images: [img(1), img(2)] };
+        if (answer instanceof Error) throw answer;
+        return { Images: [answer] };
+      });
+      const latest = await latestAmi({ ec2, ssm }, settings, {});
+      expect(latest).toMatchObject({ imageId: img(2).ImageId, source: 'search' });
+    }
   });
 
   it('falls back to the newest available image when nothing is published', async () => {
