@@ -2,6 +2,17 @@
 import { homedir } from 'node:os';
 import { runCli } from './run';
 
+// A reader that stops reading (`pulsar-ami list | head -3`) closes the pipe: the next write
+// fails with EPIPE. That is the reader's choice, not a failure: end quietly, exit 0, as
+// Unix tools do, instead of Node's "Unhandled 'error' event" stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+    // Any other output failure: nothing can be printed any more; fail without a trace.
+    process.exit(1);
+  });
+}
+
 const interrupt = new AbortController();
 process.once('SIGINT', () => {
   interrupt.abort();

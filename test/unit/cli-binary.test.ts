@@ -1,5 +1,5 @@
 /** The built executable, spawned as a user would run it: exit codes, lazy chunks, default credential chain. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -134,5 +134,85 @@ describe('dist/cli/pulsar-ami.mjs', () => {
     expect(r.stderr).toBe(
       `Error: Cannot reach the pulsar-ami API at ${closed}: connection refused (ECONNREFUSED)\n`,
     );
+  });
+
+  /**
+   * A reader that stops reading (`pulsar-ami list | head -3`): the child's `stream` pipe is
+   * destroyed after its first chunk (or before any, `| head -c 0`), and only then does the API
+   * answer (a long list), so the next writes meet a closed pipe.
+   */
+  async function readerStops(
+    stream: 'stdout' | 'stderr',
+    args: string[],
+    when: 'first chunk' | 'at once' = 'first chunk',
+  ): Promise<Result> {
+    let pipeClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      pipeClosed = resolve;
+    });
+    const items = Array.from({ length: 300 }, (_, i) => ({
+      imageId: `ami-${String(i).padStart(17, '0')}`,
+      name: `pulsar-base-3.0.${i}-20250101`,
+      version: `3.0.${i}`,
+      state: 'available',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      ownerId: '123456789012',
+      ownership: 'managed',
+      validated: null,
+      validationDate: null,
+      protected: false,
+      snapshotIds: [],
+      tags: {},
+    }));
+    const api = createServer((_req, res) => {
+      void closed.then(() =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items })),
+      );
+    });
+    await new Promise<void>((ready) => api.listen(0, '127.0.0.1', ready));
+    try {
+      const env = cleanEnv({
+        AWS_ACCESS_KEY_ID: 'A',
+        AWS_SECRET_ACCESS_KEY: 's',
+        PULSAR_AMI_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      });
+      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const output = { stdout: '', stderr: '' };
+      const other = stream === 'stdout' ? 'stderr' : 'stdout';
+      child[other].on('data', (chunk: Buffer) => {
+        output[other] += chunk.toString();
+      });
+      if (when === 'at once') {
+        child[stream].destroy();
+        pipeClosed();
+      } else {
+        child[stream].once('data', (chunk: Buffer) => {
+          output[stream] += chunk.toString();
+          child[stream].destroy();
+          pipeClosed();
+        });
+      }
+      const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? -1)));
+      return { code, ...output };
+    } finally {
+      await new Promise((done) => api.close(done));
+    }
+  }
+
+  it('stdout closed by its reader (list | head -1): ends quietly, exit 0, no stack trace', async () => {
+    for (const [args, when] of [
+      [['list', '--no-cache'], 'first chunk'],
+      [['--json', 'list', '--no-cache'], 'at once'],
+    ] as const) {
+      const r = await readerStops('stdout', [...args], when);
+      expect(r.stderr, args.join(' ')).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.code, args.join(' ')).toBe(0);
+    }
+  });
+
+  it('stderr closed by its reader (--debug list 2>&1 >/dev/null | head -1): ends quietly, exit 0', async () => {
+    const r = await readerStops('stderr', ['--debug', 'list', '--no-cache']);
+    expect(r.code).toBe(0);
   });
 });
