@@ -165,12 +165,44 @@ const FAILED_IN_PHASE: Record<ValidationPhaseName, string> = {
   terminate: 'Test instance could not be terminated',
 };
 
-/** `Phrase (ErrorName)`; check failures are told by the checks' names. */
+/**
+ * Step Functions' name for any error of an AWS service whose code it does not map
+ * (`Ec2.Ec2Exception`, `Ssm.SsmException`): says nothing, so the Cause must.
+ */
+const GENERIC_SERVICE_ERROR = /^([A-Za-z0-9]+)\.\1Exception$/;
+
+/** Longest first sentence of a Cause quoted in a summary. */
+const REASON_MAX = 120;
+
+/**
+ * What a service error's Cause says, in a few words: its error code and its first sentence,
+ * e.g. `InsufficientInstanceCapacity — We currently do not have sufficient t3.micro capacity…`.
+ * Causes read `<message> (Service: Ec2, Status Code: 500, Error Code: <code>, Request ID: …)`;
+ * real AWS leaves `Error Code` out, and then the sentence alone tells. Undefined when the
+ * Cause says nothing.
+ */
+export function causeReason(cause: string): string | undefined {
+  const code = /\bError Code: ([A-Za-z0-9._-]+)/.exec(cause)?.[1];
+  const message = cause
+    .replace(/\s*\(Service: [^)]*\)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  let sentence = /^.*?[.!?](?=\s|$)/.exec(message)?.[0] ?? message;
+  if (sentence.length > REASON_MAX) sentence = `${sentence.slice(0, REASON_MAX - 1).trimEnd()}…`;
+  if (code && sentence && sentence !== code) return `${code} — ${sentence}`;
+  return code || sentence || undefined;
+}
+
+/**
+ * `Phrase (ErrorName)`; check failures are told by the checks' names; a generic service
+ * error (`Ec2.Ec2Exception`) by what its Cause says: `Phrase: Code — first sentence`.
+ */
 export function describeFailure(
   error: string,
   state: string | null,
   phase: ValidationPhaseName | null,
   failedChecks: readonly string[] = [],
+  cause = '',
 ): string {
   if (error === CHECKS_FAILED) return failedChecks.length > 0 ? failedChecks.join(', ') : 'checks failed';
   const phrase =
@@ -178,7 +210,8 @@ export function describeFailure(
     (state ? FAILED_AT_STATE[state] : undefined) ??
     (phase ? FAILED_IN_PHASE[phase] : undefined) ??
     'Validation failed';
-  return `${phrase} (${error})`;
+  const reason = GENERIC_SERVICE_ERROR.test(error) ? causeReason(cause) : undefined;
+  return reason ? `${phrase}: ${reason}` : `${phrase} (${error})`;
 }
 
 function iso(value: Date | string | number | undefined): string | undefined {
@@ -443,14 +476,14 @@ export function validationProgress(
   let error: ValidationError | undefined;
   if (caught) {
     const { error: name, cause, state } = caught;
-    error = { error: name, cause, summary: describeFailure(name, state, failedPhase ?? null) };
+    error = { error: name, cause, summary: describeFailure(name, state, failedPhase ?? null, [], cause) };
   } else if (final) {
     const summary =
       status === 'ABORTED'
         ? `${FAILED_WITH_ERROR[ABORTED]} (${final.error})`
         : status === 'TIMED_OUT'
           ? `${FAILED_WITH_ERROR['States.Timeout']} (${final.error})`
-          : describeFailure(final.error, errorState, failedPhase ?? null, failedChecks ?? []);
+          : describeFailure(final.error, errorState, failedPhase ?? null, failedChecks ?? [], final.cause);
     error = { ...final, summary };
   }
 

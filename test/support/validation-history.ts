@@ -46,7 +46,7 @@ export const SCENARIOS = {
     'Launch Test Instance': () => {
       throw awsError(
         'Ec2.Ec2Exception',
-        'We currently do not have sufficient t3.micro capacity (Service: Ec2, Status Code: 500) InsufficientInstanceCapacity',
+        'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-west-2a). Our system will be working on provisioning additional capacity. (Service: Ec2, Status Code: 500, Error Code: InsufficientInstanceCapacity, Request ID: 7f3c1d2e-launch)',
       );
     },
   },

@@ -113,6 +113,10 @@ function validationRoutes(answers: ValidationResponse[]): Record<string, Route> 
   };
 }
 
+/** Ec2.Ec2Exception says nothing: the summary tells the EC2 error code and the Cause's first sentence. */
+const CAPACITY_SUMMARY =
+  'Could not launch the test instance: InsufficientInstanceCapacity — We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-west-2a).';
+
 const HEADER = ['Validating AMI', `AMI ID: ${IMAGE_ID}`, 'Instance Type: t3.micro', 'Region: us-west-2'];
 
 const UNTIL_AGENT = [
@@ -280,24 +284,19 @@ describe('validate', () => {
     );
   });
 
-  it('launch refused: the launch step fails, nothing to terminate, exit 1', async () => {
+  it('launch refused: the launch step fails with EC2’s reason, nothing to terminate, exit 1', async () => {
     const r = await runValidate(
       ['validate', '--ami-id', IMAGE_ID],
       validationRoutes(snapshots(launchRefused)),
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      [
-        'Step 1/6: Launching test instance...',
-        '  ✗ Could not launch the test instance (Ec2.Ec2Exception)',
-      ].join('\n'),
+      ['Step 1/6: Launching test instance...', `  ✗ ${CAPACITY_SUMMARY}`].join('\n'),
     );
     expect(r.stdout).toContain(
       'Step 5/6: Terminating test instance...\n  - No test instance was launched; nothing to terminate\n',
     );
-    expect(r.stdout).toContain(
-      '✗ AMI VALIDATION FAILED: Could not launch the test instance (Ec2.Ec2Exception)',
-    );
+    expect(r.stdout).toContain(`✗ AMI VALIDATION FAILED: ${CAPACITY_SUMMARY}\n`);
     expect(r.stdout).not.toContain('Step 2/6');
   });
 

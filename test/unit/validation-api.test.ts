@@ -232,7 +232,8 @@ describe('history → progress', () => {
       phases: { launch: 'failed', instanceRunning: 'pending', terminate: 'skipped' },
       error: {
         error: 'Ec2.Ec2Exception',
-        summary: 'Could not launch the test instance (Ec2.Ec2Exception)',
+        summary:
+          'Could not launch the test instance: InsufficientInstanceCapacity — We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-west-2a).',
       },
     });
     expect(end.instanceId).toBeUndefined();
