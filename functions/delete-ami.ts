@@ -1,7 +1,8 @@
 /** DELETE /amis/{id}?keepSnapshots=&dryRun= — deregister an AMI and delete its snapshots. */
 import { z } from 'zod';
 import { deleteAmi } from './lib/ami-deletion';
-import { clients } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
+import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
 import { amiIdSchema, booleanFlagSchema } from './lib/validation';
@@ -18,5 +19,5 @@ export const handler = apiHandler(async (event) => {
     id: event.pathParameters?.id,
   });
   const options = { keepSnapshots: keepSnapshots === 'true', dryRun: dryRun === 'true' };
-  return json(200, await deleteAmi(clients, config, id, options));
+  return json(200, await deleteAmi({ ec2, ssm }, config, id, options));
 });

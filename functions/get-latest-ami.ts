@@ -1,6 +1,7 @@
 /** GET /amis/latest — the published latest AMI, or the newest matching `version` / `validated=true`. */
 import { z } from 'zod';
-import { clients } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
+import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
 import { latestAmi } from './lib/latest-ami';
@@ -17,5 +18,5 @@ export const handler = apiHandler(async (event) => {
     ...(input.version ? { version: input.version } : {}),
     validated: input.validated === 'true',
   };
-  return json(200, await latestAmi(clients, config, criteria));
+  return json(200, await latestAmi({ ec2, ssm }, config, criteria));
 });

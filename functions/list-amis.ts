@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Ami } from './lib/ami';
 import { decodeCursor, pageOf, scanAmis } from './lib/ami-catalogue';
-import { ec2 } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { apiHandler, json, parseInput } from './lib/http';

@@ -6,12 +6,14 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { readCheckScript } from './lib/checks';
-import { clients } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
+import { sfn } from './lib/clients/sfn';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { apiHandler, json, parseInput } from './lib/http';
 import { amiIdSchema, instanceTypeSchema } from './lib/validation';
-import { startValidation, validationLocation } from './lib/validation-runs';
+import { validationLocation } from './lib/validation-executions';
+import { startValidation } from './lib/validation-runs';
 
 export const DEFAULT_INSTANCE_TYPE = 't3.micro';
 const BODY_FIELDS = ['instanceType'];
@@ -80,7 +82,7 @@ export const handler = apiHandler(async (event) => {
     'Idempotency-Key': header(event, 'Idempotency-Key'),
   });
   const started = await startValidation(
-    clients,
+    { ec2, sfn },
     config,
     { imageId: id, instanceType, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) },
     () => readCheckScript(),

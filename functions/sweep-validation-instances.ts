@@ -1,11 +1,11 @@
 /** Scheduled: terminates validation test instances that have outlived their maximum lifetime. */
-import { clients } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { logger } from './lib/logger';
 import { type SweepResult, sweepValidationInstances } from './lib/validation-instances';
 
 export async function handler(): Promise<SweepResult> {
-  const result = await sweepValidationInstances(clients.ec2, {
+  const result = await sweepValidationInstances(ec2, {
     now: new Date(),
     maxLifetimeMinutes: config.validation.maxLifetimeMinutes,
   });

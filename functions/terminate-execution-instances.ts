@@ -4,7 +4,7 @@
  * instances tagged with that execution's ARN. Idempotent; nothing found means no call.
  */
 import { z } from 'zod';
-import { clients } from './lib/clients';
+import { ec2 } from './lib/clients/ec2';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { fieldProblems } from './lib/validation';
@@ -28,7 +28,7 @@ export async function handler(raw: unknown): Promise<ExecutionCleanup | { skippe
     logger.info('Execution status ignored', { executionArn, status });
     return { skipped: status };
   }
-  const result = await terminateExecutionInstances(clients.ec2, executionArn);
+  const result = await terminateExecutionInstances(ec2, executionArn);
   logger.info('Execution instances cleaned up', { executionArn, status, terminated: result.terminated });
   return result;
 }

@@ -12,15 +12,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHECK_NAMES } from '../../functions/lib/checks';
 import { loadConfig } from '../../functions/lib/config';
-import { STORY, validationProgress } from '../../functions/lib/validation-progress';
 import {
   executionArnFor,
-  getValidation,
-  readHistory,
   uuidV5,
   VALIDATION_ID_PATTERN,
   validationIdFor,
-} from '../../functions/lib/validation-runs';
+} from '../../functions/lib/validation-executions';
+import { STORY, validationProgress } from '../../functions/lib/validation-progress';
+import { getValidation, readHistory } from '../../functions/lib/validation-status';
 import { apiEvent, lambdaContext } from '../support/api-event';
 import {
   countThroughEntry,

@@ -1,0 +1,8 @@
+/**
+ * The Step Functions client, created once per Lambda container. One file per client, so a function's
+ * bundle carries only the clients it imports. The endpoint comes from the standard AWS_ENDPOINT_URL*.
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { config } from '../config';
+
+export const sfn = new SFNClient({ region: config.region, maxAttempts: config.maxAttempts });

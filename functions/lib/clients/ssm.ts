@@ -1,0 +1,8 @@
+/**
+ * The SSM client, created once per Lambda container. One file per client, so a function's
+ * bundle carries only the clients it imports. The endpoint comes from the standard AWS_ENDPOINT_URL*.
+ */
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { config } from '../config';
+
+export const ssm = new SSMClient({ region: config.region, maxAttempts: config.maxAttempts });
