@@ -10,6 +10,7 @@
  */
 import type { ValidationPhaseName, ValidationResponse } from '../../functions/lib/api-types';
 import { CHECK_NAMES } from '../../functions/lib/checks';
+import { TERMINATION_FAILED } from '../../functions/lib/validation-progress';
 import type { ApiClient } from '../api/client';
 import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
@@ -237,10 +238,51 @@ function stopped(ctx: CommandContext, target: Target): number {
 }
 
 function finish(ctx: CommandContext, v: ValidationResponse): number {
-  const passed = v.status === 'SUCCEEDED' && v.passed === true;
+  const passed = amiPassed(v);
   if (ctx.printer.options.json) ctx.printer.json(v);
   else if (!passed) ctx.printer.line(`Execution: ${v.executionArn}`);
+  if (passedButNotTerminated(v)) {
+    ctx.printer.error(
+      `Warning: ${testInstance(v)} could not be terminated; the execution-status rule (or the sweeper) terminates it (execution ${v.executionArn})`,
+    );
+  }
   return passed ? EXIT.ok : EXIT.failure;
+}
+
+const testInstance = (v: ValidationResponse) =>
+  v.instanceId ? `test instance ${v.instanceId}` : 'the test instance';
+
+/**
+ * The checks have all passed and that verdict is recorded on the AMI (no error on the way):
+ * what is left cannot change whether the AMI is good. Known from Step 5 on.
+ */
+function checksPassedAndRecorded(v: ValidationResponse): boolean {
+  return (
+    v.phases.checks === 'succeeded' &&
+    v.checks !== undefined &&
+    v.checks.length > 0 &&
+    v.checks.every((c) => c.passed) &&
+    (v.error === undefined || v.error.error === TERMINATION_FAILED)
+  );
+}
+
+/**
+ * Every check passed and the AMI is tagged Validated=true, but the test instance could not be
+ * terminated: the execution ends FAILED on purpose (so the execution-status rule terminates
+ * the instance), yet the AMI is good. A warning, not a failed validation.
+ */
+export function passedButNotTerminated(v: ValidationResponse): boolean {
+  return (
+    v.status === 'FAILED' &&
+    v.error?.error === TERMINATION_FAILED &&
+    v.failedPhase === 'terminate' &&
+    checksPassedAndRecorded(v)
+  );
+}
+
+/** The verdict the AMI carries: the execution succeeded with every check passed, or only termination failed. */
+export function amiPassed(v: ValidationResponse): boolean {
+  return (v.status === 'SUCCEEDED' && v.passed === true) || passedButNotTerminated(v);
 }
 
 const step = (n: number, text: string) => ['', `Step ${n}/6: ${text}`];
@@ -293,7 +335,9 @@ export function progressLines(v: ValidationResponse): string[] {
     if (phases.terminate === 'succeeded') lines.push('  ✓ Test instance terminated');
     else if (phases.terminate === 'failed') {
       const e = v.terminationError;
-      if (e) lines.push(`  ✗ ${e.summary}`, ...(e.cause ? [`    ${e.cause}`] : []));
+      // After passed checks, a termination failure is a warning: the AMI's verdict stands.
+      const mark = checksPassedAndRecorded(v) ? '!' : '✗';
+      if (e) lines.push(`  ${mark} ${e.summary}`, ...(e.cause ? [`    ${e.cause}`] : []));
     } else lines.push(...failure('terminate'));
     const ended = v.status !== 'RUNNING';
     if (ended && (phases.terminate === 'failed' || phases.terminate === 'delegated')) {
@@ -307,7 +351,7 @@ export function progressLines(v: ValidationResponse): string[] {
   if (v.status !== 'RUNNING') {
     lines.push(...step(6, 'Validation complete'), '');
     lines.push(
-      v.status === 'SUCCEEDED' && v.passed === true
+      amiPassed(v)
         ? '✓ AMI VALIDATION PASSED'
         : `✗ AMI VALIDATION FAILED: ${v.error?.summary ?? v.failedChecks?.join(', ') ?? v.status}`,
     );

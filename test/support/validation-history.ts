@@ -51,6 +51,14 @@ export const SCENARIOS = {
     },
   },
   checksTimedOut: { 'Get Check Results': () => ({ Status: 'InProgress', StandardOutputContent: '' }) },
+  terminateRefused: {
+    'Terminate Test Instance': () => {
+      throw awsError(
+        'Ec2.Ec2Exception',
+        'We encountered an internal error. Please try again. (Service: Ec2, Status Code: 500, Error Code: InternalError, Request ID: 0b5e9a1c-terminate)',
+      );
+    },
+  },
   ssmOfflineTerminateRefused: {
     'Describe SSM Agent': () => ({ InstanceInformationList: [] }),
     'Terminate Test Instance': () => {

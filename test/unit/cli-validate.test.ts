@@ -158,7 +158,7 @@ describe('validate', () => {
     }
   });
 
-  it('terminate refused: says so and who terminates the instance instead', async () => {
+  it('SSM offline and terminate refused: says so and who terminates the instance instead, exit 1', async () => {
     const answers = snapshots(await recordExecution(SCENARIOS.ssmOfflineTerminateRefused));
     const r = await runValidate(['validate', '--ami-id', IMAGE_ID], validationRoutes(answers));
     expect(r.code).toBe(1);
@@ -174,6 +174,48 @@ describe('validate', () => {
     expect(r.stdout).toContain(
       '✗ AMI VALIDATION FAILED: SSM agent did not come online (SsmAgentOfflineError)\n',
     );
+  });
+
+  it('checks passed, terminate refused: the AMI passed (Validated=true), a warning for the instance, exit 0', async () => {
+    const answers = snapshots(await recordExecution(SCENARIOS.terminateRefused));
+    const end = answers.at(-1);
+    // The execution fails on purpose, so the execution-status rule terminates the instance.
+    expect(end).toMatchObject({
+      status: 'FAILED',
+      passed: false,
+      error: { error: 'TestInstanceNotTerminatedError' },
+    });
+    const r = await runValidate(['validate', '--ami-id', IMAGE_ID], validationRoutes(answers));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      [
+        '  Checking: Java 17... ✓',
+        '  ✓ All validation checks passed',
+        '',
+        'Step 5/6: Terminating test instance...',
+        '  ! Test instance could not be terminated (TestInstanceNotTerminatedError)',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain(
+      [
+        `  ! Test instance ${INSTANCE_ID} is terminated by the execution-status rule (or the sweeper)`,
+        '',
+        'Step 6/6: Validation complete',
+        '',
+        '✓ AMI VALIDATION PASSED',
+        '',
+      ].join('\n'),
+    );
+    expect(r.stdout.endsWith('✓ AMI VALIDATION PASSED\n')).toBe(true);
+    expect(r.stdout).not.toContain('FAILED');
+    expect(r.stderr).toBe(
+      `Warning: test instance ${INSTANCE_ID} could not be terminated; the execution-status rule (or the sweeper) terminates it (execution ${EXECUTION_ARN})\n`,
+    );
+
+    const json = await runValidate(['--json', 'validate', '--ami-id', IMAGE_ID], validationRoutes(answers));
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(end);
+    expect(json.stderr).toContain('could not be terminated');
   });
 
   it('prints the guide’s output as the execution moves, exit 0', async () => {
