@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { isAwsRegion } from '../functions/lib/regions';
-import { apiSource } from './api/discovery';
+import { apiSource, checkApiRegion } from './api/discovery';
 import { COMMANDS } from './commands/index';
 import { CommandContext, type GlobalOptions } from './context';
 import type { CliDeps } from './deps';
@@ -35,13 +35,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     if (invocation === undefined) throw new UsageError(`a command is required (${commandNames()})`);
     const globals = await globalOptions(invocation.options);
     printer = new Printer(deps.stdout, deps.stderr, { json: globals.json, debug: globals.debug });
-    const ctx = new CommandContext(
-      deps,
-      printer,
-      globals,
-      apiSource(globals.apiUrl, deps.env),
-      timeoutFrom(deps.env),
-    );
+    const source = apiSource(globals.apiUrl, deps.env);
+    checkApiRegion(source, globals.region, deps.env);
+    const ctx = new CommandContext(deps, printer, globals, source, timeoutFrom(deps.env));
     return await invocation.module.run(ctx, invocation.options);
   } catch (error) {
     return report(error, printer, deps.signal);

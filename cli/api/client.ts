@@ -25,6 +25,8 @@ export interface ApiClientOptions {
   printer: Printer;
   timeoutMs: number;
   now: () => number;
+  /** What to say when the API refuses the request's region (an API deployed in another region). */
+  regionMismatch?: () => string;
   signal?: AbortSignal;
 }
 
@@ -157,8 +159,30 @@ export class ApiClient {
         );
       }
     }
-    throw toApiError(response, text, requestId);
+    const error = toApiError(response, text, requestId);
+    if (this.options.regionMismatch && isRegionRefused(error)) {
+      const detail = this.options.regionMismatch();
+      throw new ApiError(detail, error.status, {
+        ...error.problem,
+        title: 'API in another region',
+        detail,
+        region: this.options.region,
+        apiUrl: this.options.baseUrl,
+      });
+    }
+    throw error;
   }
+}
+
+/** API Gateway's 403 for a signature scoped to a region it does not serve. */
+function isRegionRefused(error: ApiError): boolean {
+  const detail = error.problem.detail;
+  return (
+    error.status === 403 &&
+    !error.isProblem &&
+    typeof detail === 'string' &&
+    /Credential should be scoped to a valid region/i.test(detail)
+  );
 }
 
 function snippet(text: string): string {

@@ -2,7 +2,7 @@
 import type { CommandContext } from '../context';
 import { ApiClient } from './client';
 import { defaultCredentials, resolveCredentials } from './credentials';
-import { discoverFromStack, resolveApiUrl } from './discovery';
+import { discoverFromStack, regionMismatchMessage, resolveApiUrl } from './discovery';
 
 export async function connect(ctx: CommandContext): Promise<ApiClient> {
   const { deps, printer, region, source } = ctx;
@@ -19,6 +19,7 @@ export async function connect(ctx: CommandContext): Promise<ApiClient> {
     fetch: deps.fetch,
     printer,
     timeoutMs: ctx.timeoutMs,
+    regionMismatch: () => regionMismatchMessage(source, region, baseUrl, deps.env),
     now: deps.now,
     ...(deps.signal ? { signal: deps.signal } : {}),
   });

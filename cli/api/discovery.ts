@@ -49,6 +49,52 @@ export function apiSourceKey(source: ApiSource): string {
   return source.kind === 'url' ? source.url : `stack:${source.stackName}`;
 }
 
+/** The region of an API Gateway URL (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), else undefined. */
+export function apiUrlRegion(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  return /\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/.exec(host)?.[1];
+}
+
+/** Why an API of another region refuses us, and the ways out. */
+export function regionMismatchMessage(
+  source: ApiSource,
+  region: string,
+  url: string,
+  env: Readonly<Record<string, string | undefined>>,
+  itsRegion = apiUrlRegion(url),
+): string {
+  let instead = '';
+  if (source.kind === 'url') {
+    const unset =
+      source.from === 'env'
+        ? 'unset PULSAR_AMI_API_URL'
+        : `leave out --api-url${env.PULSAR_AMI_API_URL ? ' and unset PULSAR_AMI_API_URL' : ''}`;
+    instead = ` (or ${unset} to use the stack output of ${region})`;
+  }
+  return `The API at ${url} serves another region than ${region}: give the --api-url of the API deployed in ${region}${instead}, or use --region ${itsRegion ?? '<its region>'}`;
+}
+
+/**
+ * An execute-api URL names its region: one that is not --region would only be refused
+ * (SigV4 scope), so refuse it before sending anything.
+ */
+export function checkApiRegion(
+  source: ApiSource,
+  region: string,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  if (source.kind !== 'url') return;
+  const itsRegion = apiUrlRegion(source.url);
+  if (itsRegion !== undefined && itsRegion !== region) {
+    throw new UsageError(regionMismatchMessage(source, region, source.url, env, itsRegion));
+  }
+}
+
 function notFound(stackName: string, region: string, why: string): CliError {
   return new CliError(
     `Cannot find the pulsar-ami API in ${region}: ${why}. Pass --api-url URL or set PULSAR_AMI_API_URL`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AMIS, Harness, json, listRoute } from './cli-harness';
+import { AMIS, CUSTOM_DOMAIN_API, Harness, json, listRoute } from './cli-harness';
 
 const deleted = {
   imageId: 'ami-0a1b2c3d4e5f67890',
@@ -16,7 +16,7 @@ describe('global flags', () => {
     [['list', '--region', 'eu-west-1', '--json']],
     [['--json', 'list', '--region', 'eu-west-1']],
   ])('are accepted before or after the command: %j', async (argv) => {
-    const h = new Harness({ routes: listRoute(AMIS) });
+    const h = new Harness({ routes: listRoute(AMIS), env: { PULSAR_AMI_API_URL: CUSTOM_DOMAIN_API } });
     const r = await h.run(...argv);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ region: 'eu-west-1', count: 3 });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LATEST_TTL_MS, LIST_TTL_MS } from '../../cli/cache';
-import { AMIS, API, Harness, json, listRoute, T0 } from './cli-harness';
+import { AMIS, API, CUSTOM_DOMAIN_API, Harness, json, listRoute, T0 } from './cli-harness';
 
 const deleteResponse = (dryRun: boolean) => ({
   imageId: 'ami-0a1b2c3d4e5f67890',
@@ -61,7 +61,7 @@ describe('list cache', () => {
   });
 
   it('is keyed by API URL and by region', async () => {
-    const h = new Harness({ routes });
+    const h = new Harness({ routes, env: { PULSAR_AMI_API_URL: CUSTOM_DOMAIN_API } });
     await h.run('list');
     await h.run('--api-url', 'http://127.0.0.1:4566', 'list');
     expect(h.calls).toHaveLength(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AMIS, Harness, json, problem } from './cli-harness';
+import { AMIS, CUSTOM_DOMAIN_API, Harness, json, problem } from './cli-harness';
 
 const ID = 'ami-0a1b2c3d4e5f67890';
 const SNAP = 'snap-0123456789abcdef0';
@@ -28,6 +28,7 @@ describe('latest', () => {
 
   it('none: stderr "No Pulsar AMIs found in REGION", exit 1', async () => {
     const h = new Harness({
+      env: { PULSAR_AMI_API_URL: CUSTOM_DOMAIN_API },
       routes: { 'GET /amis/latest': () => problem(404, 'No AMI found', 'No Pulsar AMI found in eu-west-1') },
     });
     const r = await h.run('--region', 'eu-west-1', 'latest');

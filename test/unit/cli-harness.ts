@@ -10,6 +10,8 @@ import { runCli } from '../../cli/run';
 import type { Ami } from '../../functions/lib/api-types';
 
 export const API = 'https://abc123.execute-api.us-west-2.amazonaws.com/dev';
+/** An API on a custom domain: its URL names no region, so any --region is sent to it. */
+export const CUSTOM_DOMAIN_API = 'https://pulsar-ami.example.com/dev';
 export const T0 = Date.parse('2026-01-15T12:00:00Z');
 export const TEST_CREDENTIALS: AwsCredentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 

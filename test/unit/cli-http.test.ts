@@ -140,6 +140,59 @@ describe('SigV4', () => {
   });
 });
 
+describe('an API deployed in another region', () => {
+  it('its 403 (credential scoped to another region) becomes one clear line, exit 1', async () => {
+    // API Gateway in us-west-2: a signature scoped to another region is refused.
+    const server = await serve((req) => {
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization))?.[1];
+      return region === 'us-west-2'
+        ? { status: 200, body: JSON.stringify({ items: [] }) }
+        : {
+            status: 403,
+            headers: { 'content-type': 'application/json', 'x-amzn-ErrorType': 'InvalidSignatureException' },
+            body: JSON.stringify({
+              message: `Credential should be scoped to a valid region, not '${region}'. `,
+            }),
+          };
+    });
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: server.url }, fetch: realFetch });
+    const r = await h.run('--region', 'us-east-1', 'list', '--no-cache');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `Error: The API at ${server.url} serves another region than us-east-1: give the --api-url of the API deployed in us-east-1 (or unset PULSAR_AMI_API_URL to use the stack output of us-east-1), or use --region <its region>\n`,
+    );
+    const json = await h.run('--json', '--region', 'us-east-1', 'list', '--no-cache');
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      title: 'API in another region',
+      status: 403,
+      awsError: 'InvalidSignatureException',
+      region: 'us-east-1',
+    });
+    expect((await h.run('list', '--no-cache')).code).toBe(0);
+  });
+
+  it('an execute-api URL of another region is refused before sending, exit 2', async () => {
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: API } });
+    const r = await h.run('--region', 'us-east-1', 'list', '--no-cache');
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `pulsar-ami: The API at ${API} serves another region than us-east-1: give the --api-url of the API deployed in us-east-1 (or unset PULSAR_AMI_API_URL to use the stack output of us-east-1), or use --region us-west-2`,
+    );
+    const flag = await h.run('--region', 'eu-west-1', '--api-url', API, 'latest');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.split('\n')[0]).toBe(
+      `pulsar-ami: The API at ${API} serves another region than eu-west-1: give the --api-url of the API deployed in eu-west-1 (or leave out --api-url and unset PULSAR_AMI_API_URL to use the stack output of eu-west-1), or use --region us-west-2`,
+    );
+    expect(h.calls).toHaveLength(0);
+    // The API's own region goes through.
+    const same = new Harness({
+      env: { PULSAR_AMI_API_URL: API },
+      routes: { 'GET /amis': () => json(200, { items: [] }) },
+    });
+    expect((await same.run('--region', 'us-west-2', 'list')).code).toBe(0);
+  });
+});
+
 describe('unreachable API', () => {
   it('a closed port: exit 1, "Cannot reach the pulsar-ami API at URL: connection refused"', async () => {
     const server = await serve(null);
