@@ -3,7 +3,8 @@
  *  - `pulsar-ami latest` and cached `list`, per process, against a bare `node -e 0`;
  *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000);
  *  - a sandbox validation: wall time against an uncached `latest` round trip, SSM calls and
- *    state transitions per validation (one SendCommand for all checks).
+ *    state transitions per validation (one SendCommand for all checks);
+ *  - each Lambda bundle: size, biggest packages, init time against `node -e 0` (bench/lambda-bundles.ts).
  * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
+import { reportLambdaBundles } from './lambda-bundles';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
@@ -196,6 +198,7 @@ async function main() {
     await sandbox.close();
     await rm(home, { recursive: true, force: true });
   }
+  await reportLambdaBundles(RUNS);
 }
 
 main().catch((error: unknown) => {

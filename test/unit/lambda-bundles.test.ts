@@ -1,0 +1,114 @@
+/**
+ * Each Lambda bundle (serverless.yml's functions, its custom.esbuild options) carries only
+ * the SDK clients its function uses, none of the CLI-only packages, and stays within a size
+ * bound: the size measured when the clients were split (bench/lambda-bundles.ts), plus about
+ * 15%. A bundle that outgrows its bound, or picks up a client, fails here.
+ */
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleOptions, type LambdaFunction, lambdaFunctions, packagesIn } from '../../bench/lambda-bundles';
+
+/** The SDK clients each function's bundle holds, exactly. */
+const CLIENTS: Record<string, string[]> = {
+  listAmis: ['@aws-sdk/client-ec2'],
+  getLatestAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  getAmi: ['@aws-sdk/client-ec2'],
+  deleteAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  startValidation: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
+  getValidation: ['@aws-sdk/client-sfn'],
+  evaluateCheckResults: [],
+  terminateExecutionInstances: ['@aws-sdk/client-ec2'],
+  sweepValidationInstances: ['@aws-sdk/client-ec2'],
+};
+
+/** KiB: measured (node 22, esbuild 0.28) + ~15%, rounded up to 50. */
+const MAX_KIB: Record<string, number> = {
+  listAmis: 2250, // 1926 measured
+  getLatestAmi: 2500, // 2136
+  getAmi: 2250, // 1925
+  deleteAmi: 2500, // 2138
+  startValidation: 2300, // 1994
+  getValidation: 1100, // 949
+  evaluateCheckResults: 550, // 471
+  terminateExecutionInstances: 2250, // 1920
+  sweepValidationInstances: 2250, // 1920
+};
+
+/** Packages only the CLI uses; a Lambda has its credentials from the runtime. */
+const CLI_ONLY = ['@aws-sdk/client-cloudformation', '@aws-sdk/credential-providers'];
+
+interface Bundle extends LambdaFunction {
+  bytes: number;
+  packages: string[];
+}
+
+const functions = lambdaFunctions();
+const bundles = new Map<string, Bundle>();
+
+beforeAll(async () => {
+  await Promise.all(
+    functions.map(async (fn) => {
+      const { metafile, outputFiles } = await build({
+        ...bundleOptions(),
+        entryPoints: [fn.entry],
+        write: false,
+        outfile: `${fn.name}.js`,
+      });
+      const bytes = (outputFiles ?? []).reduce((sum, file) => sum + file.contents.byteLength, 0);
+      bundles.set(fn.name, { ...fn, bytes, packages: metafile ? [...packagesIn(metafile).keys()] : [] });
+    }),
+  );
+});
+
+const bundle = (name: string): Bundle => {
+  const found = bundles.get(name);
+  if (!found) throw new Error(`no bundle for ${name}`);
+  return found;
+};
+
+describe('Lambda bundles', () => {
+  it('every function of serverless.yml has its clients and a size bound listed here', () => {
+    const names = functions.map((f) => f.name).sort();
+    expect(names).toEqual(Object.keys(CLIENTS).sort());
+    expect(names).toEqual(Object.keys(MAX_KIB).sort());
+  });
+
+  it.each(Object.entries(CLIENTS))('%s bundles exactly the SDK clients it uses', (name, clients) => {
+    const found = bundle(name).packages.filter((p) => p.startsWith('@aws-sdk/client-'));
+    expect(found.sort()).toEqual([...clients].sort());
+  });
+
+  it('the API reads of AMIs and the safety nets carry no Step Functions client', () => {
+    for (const name of [
+      'listAmis',
+      'getAmi',
+      'getLatestAmi',
+      'deleteAmi',
+      'terminateExecutionInstances',
+      'sweepValidationInstances',
+    ]) {
+      expect(bundle(name).packages, name).not.toContain('@aws-sdk/client-sfn');
+    }
+  });
+
+  it('reading a validation carries neither the EC2 nor the SSM client', () => {
+    expect(bundle('getValidation').packages).not.toContain('@aws-sdk/client-ec2');
+    expect(bundle('getValidation').packages).not.toContain('@aws-sdk/client-ssm');
+  });
+
+  it('evaluating check results carries no SDK client at all', () => {
+    expect(bundle('evaluateCheckResults').packages.filter((p) => p.startsWith('@aws-sdk/client-'))).toEqual(
+      [],
+    );
+  });
+
+  it('no bundle carries a CLI-only package', () => {
+    for (const b of bundles.values()) {
+      for (const pkg of CLI_ONLY) expect(b.packages, b.name).not.toContain(pkg);
+    }
+  });
+
+  it.each(Object.entries(MAX_KIB))('%s stays under %i KiB', (name, max) => {
+    expect(bundle(name).bytes / 1024).toBeLessThan(max);
+  });
+});
