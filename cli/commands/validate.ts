@@ -98,7 +98,11 @@ export const validate: CommandModule = {
     const imageId = ami.data;
     const instanceType = type.data;
 
-    if (ctx.globals.dryRun) return dryRun(ctx, imageId, instanceType);
+    if (ctx.globals.dryRun) {
+      if (!followId) return dryRun(ctx, imageId, instanceType);
+      // Following only reads: there is nothing to simulate.
+      ctx.printer.line(`${DRY} --follow only reads; following…`);
+    }
 
     const api = await ctx.api();
     let first: ValidationResponse | undefined;

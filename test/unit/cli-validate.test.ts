@@ -453,6 +453,22 @@ describe('validate', () => {
     expect(r.stdout).toContain('✓ AMI VALIDATION PASSED\n');
   });
 
+  it('--dry-run --follow: following only reads, so it just follows (no POST, no “Would launch”)', async () => {
+    const answers = snapshots(passed);
+    const r = await runValidate(
+      ['--dry-run', 'validate', '--ami-id', IMAGE_ID, '--follow', VALIDATION_ID],
+      validationRoutes(answers.slice(40)),
+    );
+    expect(r.code).toBe(0);
+    expect(r.calls.map((c) => c.method).every((m) => m === 'GET')).toBe(true);
+    expect(r.calls[0]).toEqual({ method: 'GET', path: `/validations/${VALIDATION_ID}` });
+    expect(r.stdout).not.toContain('Would launch');
+    expect(r.stdout.startsWith(`[DRY RUN] --follow only reads; following…\n${HEADER.join('\n')}\n`)).toBe(
+      true,
+    );
+    expect(r.stdout).toContain('✓ AMI VALIDATION PASSED\n');
+  });
+
   it('the wait is bounded: says so, exit 1', async () => {
     const answers = snapshots(passed).slice(0, 5);
     const r = await runValidate(['validate', '--ami-id', IMAGE_ID], validationRoutes(answers), {
