@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { CallLog } from './calls';
 import { SANDBOX_ACCESS_KEY_ID, SANDBOX_CALLER_ARN, SANDBOX_USER_ID } from './credentials';
 import { LambdaRuntime } from './lambda';
-import { type ApiRoute, loadServerlessApi, matchRoute, type ServerlessApi } from './serverless-config';
+import { type ApiRoute, apiOf, matchRoute, type ServerlessApi } from './serverless-config';
 import type { SandboxInfo } from './services';
 import { verifySigV4 } from './sigv4';
 
@@ -75,13 +75,7 @@ export class ApiGateway {
 
   /** Loaded on first use, so the sandbox starts even before serverless.yml exists. */
   private config(): ServerlessApi {
-    if (!this.api) {
-      this.api = loadServerlessApi(this.serverlessYml, {
-        stage: this.info.stage,
-        region: this.info.apiRegion,
-        accountId: this.accountId,
-      });
-    }
+    if (!this.api) this.api = apiOf(this.lambda.config());
     return this.api;
   }
 

@@ -1,7 +1,8 @@
 /**
- * Reads serverless.yml the way the sandbox's API Gateway needs it: the service name, each
- * function's handler and `http` events, its timeout, and the provider environment's plain
- * string values with the usual `${…}` variables resolved for the served stage and region.
+ * Reads serverless.yml once for the whole sandbox (`loadServerlessApp`): functions with their
+ * handlers, `http`, `eventBridge` and `schedule` events, state machines, and the environment
+ * with the usual `${…}` variables resolved for the served stage and region. The API Gateway's
+ * routes are a view of it (`apiOf`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -27,7 +28,6 @@ export interface ApiRoute {
 export interface ServerlessApi {
   serviceName: string;
   routes: ApiRoute[];
-  environment: Record<string, string>;
 }
 
 type Yaml = Record<string, unknown>;
@@ -120,48 +120,26 @@ function httpEvents(fn: Yaml): { method: string; path: string; authorizer: strin
   });
 }
 
-export function loadServerlessApi(
-  file: string,
-  options: { stage: string; region: string; accountId: string },
-): ServerlessApi {
-  const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as unknown;
-  if (!isRecord(doc)) throw new Error(`${file} is not a serverless.yml document`);
-  const ctx: VariableContext = { doc, ...options };
-  const serviceName = serviceNameOf(doc);
-  const provider = isRecord(doc.provider) ? doc.provider : {};
-  const environment: Record<string, string> = {};
-  if (isRecord(provider.environment)) {
-    for (const [key, value] of Object.entries(provider.environment)) {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
-      const resolved = resolveString(String(value), ctx);
-      if (resolved !== undefined) environment[key] = resolved;
-    }
-  }
-  const providerTimeout = typeof provider.timeout === 'number' ? provider.timeout : 6;
-  const providerMemory = typeof provider.memorySize === 'number' ? provider.memorySize : 1024;
-  const functions = isRecord(doc.functions) ? doc.functions : {};
-  const routes: ApiRoute[] = [];
-  for (const [functionKey, fn] of Object.entries(functions)) {
-    if (!isRecord(fn) || typeof fn.handler !== 'string') continue;
-    const { modulePath, exportName } = handlerModule(dirname(file), fn.handler);
-    for (const event of httpEvents(fn)) {
+/** The API Gateway view of the application: one route per `http` event. */
+export function apiOf(app: ServerlessApp): ServerlessApi {
+  const routes = app.functions.flatMap((fn) =>
+    fn.http.map((event): ApiRoute => {
       const resource = `/${event.path.replace(/^\/+|\/+$/g, '')}`;
-      routes.push({
-        functionKey,
-        functionName:
-          typeof fn.name === 'string' ? fn.name : `${serviceName}-${options.stage}-${functionKey}`,
-        modulePath,
-        exportName,
+      return {
+        functionKey: fn.functionKey,
+        functionName: fn.functionName,
+        modulePath: fn.modulePath,
+        exportName: fn.exportName,
         method: event.method,
         resource,
         segments: resource.split('/').filter(Boolean),
-        timeoutSeconds: typeof fn.timeout === 'number' ? fn.timeout : providerTimeout,
-        memorySize: typeof fn.memorySize === 'number' ? fn.memorySize : providerMemory,
+        timeoutSeconds: fn.timeoutSeconds,
+        memorySize: fn.memorySize,
         authorizer: event.authorizer,
-      });
-    }
-  }
-  return { serviceName, routes, environment };
+      };
+    }),
+  );
+  return { serviceName: app.serviceName, routes };
 }
 
 export interface RouteMatch {
@@ -245,6 +223,7 @@ export interface ServerlessFunction {
   memorySize: number;
   /** The function's own `environment` (plain values and resolvable references). */
   environment: Record<string, string>;
+  http: { method: string; path: string; authorizer: string | null }[];
   eventBridge: { pattern: unknown; input?: unknown; inputPath?: string }[];
   schedules: { expression: string; input?: unknown; enabled: boolean }[];
 }
@@ -449,6 +428,7 @@ export function loadServerlessApp(
       timeoutSeconds: typeof fn.timeout === 'number' ? fn.timeout : providerTimeout,
       memorySize: typeof fn.memorySize === 'number' ? fn.memorySize : providerMemory,
       environment: fnEnvironment,
+      http: httpEvents(fn),
       eventBridge,
       schedules,
     });

@@ -7,7 +7,7 @@ import { sandboxCredentials } from '../../sandbox/credentials';
 import { compileFilters, wildcard } from '../../sandbox/ec2/filters';
 import { paginate } from '../../sandbox/ec2/pagination';
 import { QueryParams } from '../../sandbox/query';
-import { loadServerlessApi, matchRoute } from '../../sandbox/serverless-config';
+import { apiOf, loadServerlessApp, matchRoute } from '../../sandbox/serverless-config';
 import { verifySigV4 } from '../../sandbox/sigv4';
 import { escapeXml, items, xmlDocument } from '../../sandbox/xml';
 
@@ -92,14 +92,15 @@ describe('XML', () => {
 });
 
 describe('serverless.yml routes', () => {
-  const api = loadServerlessApi(resolve(import.meta.dirname, '../e2e/fixtures/sandbox-api.yml'), {
+  const app = loadServerlessApp(resolve(import.meta.dirname, '../e2e/fixtures/sandbox-api.yml'), {
     stage: 'test',
     region: 'eu-west-1',
     accountId: '123456789012',
   });
-  it('resolves provider environment variables for the stage and skips object values', () => {
+  const api = apiOf(app);
+  it('resolves provider environment variables for the stage and skips references it cannot answer', () => {
     expect(api.serviceName).toBe('sandbox-fixture');
-    expect(api.environment).toEqual({ FIXTURE_STAGE: 'test', FIXTURE_NAME: 'sandbox-fixture-test' });
+    expect(app.environment).toEqual({ FIXTURE_STAGE: 'test', FIXTURE_NAME: 'sandbox-fixture-test' });
   });
   it('takes http events in both forms, with handler modules and function names', () => {
     expect(api.routes.map((r) => `${r.method} ${r.resource} ${r.functionName}`)).toEqual([
@@ -120,12 +121,13 @@ describe('serverless.yml routes', () => {
     expect(matchRoute(api.routes, 'GET', ['items'])).toBeNull();
   });
   it('reads the project’s serverless.yml routes', () => {
-    const real = loadServerlessApi(resolve(import.meta.dirname, '../../serverless.yml'), {
+    const realApp = loadServerlessApp(resolve(import.meta.dirname, '../../serverless.yml'), {
       stage: 'dev',
       region: 'us-west-2',
       accountId: '123456789012',
     });
-    expect(real.environment.LATEST_AMI_PARAMETER).toBe('/pulsar-ami/dev/latest-ami-id');
+    const real = apiOf(realApp);
+    expect(realApp.environment.LATEST_AMI_PARAMETER).toBe('/pulsar-ami/dev/latest-ami-id');
     const routes = real.routes.map((r) => `${r.method} ${r.resource}`);
     expect(routes).toEqual(
       expect.arrayContaining(['GET /amis', 'GET /amis/latest', 'GET /amis/{id}', 'DELETE /amis/{id}']),
