@@ -127,6 +127,34 @@ export async function discoverFromStack(input: {
   }
 }
 
+/** AWS error codes that mean the credentials themselves were refused (unknown, wrong, expired, not allowed). */
+const REFUSED_CREDENTIALS = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'IncompleteSignature',
+  'InvalidSignatureException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'AuthFailure',
+  'AccessDenied',
+  'AccessDeniedException',
+]);
+
+function refusedCredentials(stackName: string, region: string, error: unknown): CliError | undefined {
+  const e = error as { name?: unknown; Code?: unknown; message?: unknown };
+  const code = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : '';
+  if (!REFUSED_CREDENTIALS.has(code)) return undefined;
+  const message = typeof e.message === 'string' ? e.message.trim() : '';
+  const sentence = /^.*?[.!?](?=\s|$)/.exec(message)?.[0] ?? message;
+  return new CliError(
+    `AWS refused the credentials while looking up the stack ${stackName} in ${region}: ${code}${sentence && sentence !== code ? ` (${sentence})` : ''}; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or your profile`,
+    { title: 'AWS credentials refused', awsError: code, stackName, region },
+    { cause: error },
+  );
+}
+
 export async function resolveApiUrl(
   source: ApiSource,
   region: string,
@@ -138,10 +166,9 @@ export async function resolveApiUrl(
   try {
     found = await discover({ stackName: source.stackName, region, credentials });
   } catch (error) {
-    throw notFound(
-      source.stackName,
-      region,
-      `CloudFormation DescribeStacks failed (${(error as Error).message})`,
+    throw (
+      refusedCredentials(source.stackName, region, error) ??
+      notFound(source.stackName, region, `CloudFormation DescribeStacks failed (${(error as Error).message})`)
     );
   }
   if (!found)

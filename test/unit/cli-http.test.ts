@@ -328,6 +328,54 @@ describe('API discovery', () => {
     expect(h.calls).toHaveLength(0);
   });
 
+  it('credentials refused by CloudFormation (wrong secret): says so, not "cannot find the API", exit 1', async () => {
+    // CloudFormation's answer to a wrong secret, from the real SDK through AWS_ENDPOINT_URL.
+    const server = await serve(() => ({
+      status: 403,
+      headers: { 'content-type': 'text/xml' },
+      body: '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.</Message></Error><RequestId>r3</RequestId></ErrorResponse>',
+    }));
+    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    const h = new Harness({ env: {} });
+    const r = await h.run('list', '--no-cache');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: AWS refused the credentials while looking up the stack pulsar-ami-dev in us-west-2: SignatureDoesNotMatch (The request signature we calculated does not match the signature you provided.); check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or your profile\n',
+    );
+    expect(server.seen.length).toBeGreaterThan(0);
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it.each(['InvalidClientTokenId', 'UnrecognizedClientException', 'ExpiredToken', 'AccessDenied'])(
+    '%s from DescribeStacks: the credentials were refused',
+    async (code) => {
+      const h = new Harness({
+        env: {},
+        discoverApiUrl: async () => {
+          throw Object.assign(new Error(`${code} says no. More detail.`), { name: code });
+        },
+      });
+      const r = await h.run('latest');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `Error: AWS refused the credentials while looking up the stack pulsar-ami-dev in us-west-2: ${code} (${code} says no.); check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or your profile\n`,
+      );
+    },
+  );
+
+  it('another DescribeStacks failure still says the API was not found', async () => {
+    const h = new Harness({
+      env: {},
+      discoverApiUrl: async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      },
+    });
+    const r = await h.run('latest');
+    expect(r.stderr).toBe(
+      'Error: Cannot find the pulsar-ami API in us-west-2: CloudFormation DescribeStacks failed (Rate exceeded). Pass --api-url URL or set PULSAR_AMI_API_URL\n',
+    );
+  });
+
   it('a bad PULSAR_AMI_STAGE is a usage error', async () => {
     const h = new Harness({ env: { PULSAR_AMI_STAGE: 'Prod!' } });
     const r = await h.run('list');
