@@ -134,11 +134,11 @@ export class ApiClient {
       text = await response.text();
     } catch (error) {
       printer.debug(
-        `${method} ${url} → failed after ${now() - started} ms: ${describeFetchError(error, timeoutMs)}`,
+        `${method} ${url} → failed after ${now() - started} ms: ${describeFetchError(error, timeoutMs, url)}`,
       );
       if (this.options.signal?.aborted) throw error;
       throw new CliError(
-        `Cannot reach the pulsar-ami API at ${this.options.baseUrl}: ${describeFetchError(error, timeoutMs)}`,
+        `Cannot reach the pulsar-ami API at ${this.options.baseUrl}: ${describeFetchError(error, timeoutMs, url)}`,
         { title: 'API unreachable', apiUrl: this.options.baseUrl },
         { cause: error },
       );
@@ -232,10 +232,15 @@ function toApiError(response: Response, text: string, requestId: string): ApiErr
   );
 }
 
-/** ECONNREFUSED, DNS failure, timeout… in a few words. */
-export function describeFetchError(error: unknown, timeoutMs: number): string {
+/** ECONNREFUSED, DNS failure, timeout, a port fetch blocks… in a few words. */
+export function describeFetchError(error: unknown, timeoutMs: number, url?: URL): string {
   const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (timed out)`;
+  // fetch (undici) refuses the ports browsers block (the "bad ports": 9, 25, 6000…) without connecting.
+  if (e?.cause?.message === 'bad port') {
+    const port = url?.port || (url?.protocol === 'https:' ? '443' : '80');
+    return `Node refuses to connect to port ${port} (a port browsers and fetch block)`;
+  }
   const code = e?.cause?.code;
   const reasons: Record<string, string> = {
     ECONNREFUSED: 'connection refused',

@@ -312,9 +312,15 @@ describe('bad input gets a clear error and changes nothing', () => {
   });
 
   it('the API unreachable: exit 1 with the URL', async () => {
-    const result = await e2e.cli(['latest'], { PULSAR_AMI_API_URL: 'http://127.0.0.1:9' });
+    // A port that was just free and is closed again: nothing listens there.
+    const { createServer } = await import('node:http');
+    const probe = createServer();
+    await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((closed) => probe.close(closed));
+    const result = await e2e.cli(['latest'], { PULSAR_AMI_API_URL: `http://127.0.0.1:${port}` });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Cannot reach the pulsar-ami API at http://127.0.0.1:9');
+    expect(result.stderr).toContain(`Cannot reach the pulsar-ami API at http://127.0.0.1:${port}`);
   });
 
   it('EC2 throttling: retried, then a clear error; once it passes, the command works', async () => {

@@ -222,6 +222,17 @@ describe('unreachable API', () => {
     expect(server.seen).toHaveLength(1);
   });
 
+  it('a port fetch blocks (9): says Node refuses it, exit 1', async () => {
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: 'http://127.0.0.1:9' }, fetch: realFetch });
+    const r = await h.run('latest');
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: Cannot reach the pulsar-ami API at http://127.0.0.1:9: Node refuses to connect to port 9 (a port browsers and fetch block)\n',
+    });
+  });
+
   it('a DNS failure names it', async () => {
     const h = new Harness({
       fetch: async () => {
