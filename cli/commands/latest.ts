@@ -1,4 +1,7 @@
-/** `latest`: the id of the newest (published) Pulsar AMI; exit 1 when there is none. */
+/**
+ * `latest`: the id of the published latest Pulsar AMI (the SSM parameter set when a validated
+ * AMI is published), else — nothing published — the newest available one; exit 1 when there is none.
+ */
 import type { LatestAmiResponse } from '../../functions/lib/api-types';
 import type { ApiError } from '../api/client';
 import type { CommandModule } from '../command';
@@ -12,7 +15,7 @@ const isNotFound = (error: unknown): error is ApiError =>
 
 export const latest: CommandModule = {
   name: 'latest',
-  summary: 'Display the ID of the most recently created Pulsar AMI',
+  summary: 'Display the ID of the latest Pulsar AMI (the published one, else the newest available)',
   configure(command) {
     command.option('--no-cache', 'Skip cache and ask the API');
   },

@@ -118,7 +118,7 @@ describe('--help', () => {
       'delete',
       'Delete an AMI and optionally its associated snapshots',
       'latest',
-      'Display the ID of the most recently created Pulsar AMI',
+      'Display the ID of the latest Pulsar AMI (the published one, else the newest available)',
       '--region <REGION>',
       'AWS region (default: "us-west-2")',
       '--dry-run',
@@ -146,9 +146,18 @@ describe('--help', () => {
       ],
     ],
     ['list', ['--no-cache', 'Skip cache and fetch fresh data from AWS', '--dry-run']],
+    [
+      'latest',
+      [
+        'Display the ID of the latest Pulsar AMI (the published one, else the newest available)',
+        '--no-cache',
+      ],
+    ],
   ])('%s --help shows its options and the global ones', async (command, texts) => {
     const r = await new Harness().run(command, '--help');
     expect(r.code).toBe(0);
     for (const text of texts) expect(r.stdout).toContain(text);
+    // Not "most recently created": latest is the published AMI first.
+    expect(r.stdout).not.toContain('most recently created');
   });
 });
