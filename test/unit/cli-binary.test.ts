@@ -1,11 +1,11 @@
 /** The built executable, spawned as a user would run it: exit codes, lazy chunks, default credential chain. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NO_CREDENTIALS } from '../../cli/api/credentials';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -60,9 +60,16 @@ afterAll(async () => {
   await new Promise((closed) => server?.close(closed));
 });
 
+/** The fresh HOMEs of the current test, removed once it ends. */
+const homes: string[] = [];
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
 /** A clean environment: a fresh HOME, no AWS config, no instance metadata. */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const home = mkdtempSync(join(tmpdir(), 'pulsar-ami-bin-'));
+  homes.push(home);
   return {
     PATH: process.env.PATH ?? '',
     HOME: home,

@@ -162,3 +162,15 @@ describe('invalidation', () => {
     expect(existsSync(h.cacheFile)).toBe(true);
   });
 });
+
+describe('the harness’s temporary HOME', () => {
+  let home = '';
+  it('each harness has one', () => {
+    home = new Harness().home;
+    expect(existsSync(home)).toBe(true);
+  });
+  it('it is removed after the test', () => {
+    expect(home).not.toBe('');
+    expect(existsSync(home)).toBe(false);
+  });
+});

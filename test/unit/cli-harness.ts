@@ -2,9 +2,10 @@
  * Runs the CLI core in-process with fake fetch, env, clock, streams and a temporary HOME,
  * and records every HTTP call, so tests can assert on output, exit code and "no call made".
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { AwsCredentials, CliDeps, FetchLike } from '../../cli/deps';
 import { runCli } from '../../cli/run';
 import type { Ami } from '../../functions/lib/api-types';
@@ -85,6 +86,12 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The temporary HOMEs made by harnesses in the current test: removed once it ends. */
+const homes: string[] = [];
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
 export class Harness {
   readonly calls: Call[] = [];
   home: string;
@@ -92,7 +99,11 @@ export class Harness {
   env: Record<string, string | undefined>;
 
   constructor(private readonly options: HarnessOptions = {}) {
-    this.home = options.home ?? mkdtempSync(join(tmpdir(), 'pulsar-ami-cli-'));
+    if (options.home !== undefined) this.home = options.home;
+    else {
+      this.home = mkdtempSync(join(tmpdir(), 'pulsar-ami-cli-'));
+      homes.push(this.home);
+    }
     this.env = options.env ?? { PULSAR_AMI_API_URL: API };
   }
 

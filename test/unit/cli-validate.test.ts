@@ -4,10 +4,10 @@
  * CLI sees the execution move exactly as a client of Step Functions would. Sleep only moves
  * the fake clock.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { progressLines } from '../../cli/commands/validate';
 import type { CliDeps, FetchLike } from '../../cli/deps';
 import { runCli } from '../../cli/run';
@@ -39,7 +39,14 @@ interface Run {
   stderr: string;
   calls: Call[];
   sleeps: number[];
+  home: string;
 }
+
+/** Each run's temporary HOME, removed after the test. */
+const homes: string[] = [];
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
 
 async function runValidate(
   argv: string[],
@@ -52,6 +59,8 @@ async function runValidate(
   let stdout = '';
   let stderr = '';
   const controller = new AbortController();
+  const home = mkdtempSync(join(tmpdir(), 'pulsar-ami-validate-'));
+  homes.push(home);
   const fetch: FetchLike = async (input, init) => {
     const url = new URL(input);
     const call: Call = {
@@ -69,7 +78,7 @@ async function runValidate(
     now: () => now,
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    homeDir: mkdtempSync(join(tmpdir(), 'pulsar-ami-validate-')),
+    homeDir: home,
     credentials: async () => TEST_CREDENTIALS,
     signal: controller.signal,
     sleep: async (ms) => {
@@ -79,7 +88,7 @@ async function runValidate(
     },
   };
   const code = await runCli(argv, deps);
-  return { code, stdout, stderr, calls, sleeps };
+  return { code, stdout, stderr, calls, sleeps, home };
 }
 
 const started = {
@@ -547,6 +556,18 @@ describe('validate', () => {
         expect(r.stderr).toContain(reason);
         expect(r.calls.map((c) => c.method)).toEqual(['GET']);
       }
+    });
+  });
+
+  describe('temporary HOME', () => {
+    let home = '';
+    it('each run has one', async () => {
+      home = (await runValidate(['validate', '--ami-id', 'ami-xyz'], {})).home;
+      expect(existsSync(home)).toBe(true);
+    });
+    it('it is removed after the test', () => {
+      expect(home).not.toBe('');
+      expect(existsSync(home)).toBe(false);
     });
   });
 
