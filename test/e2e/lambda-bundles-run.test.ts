@@ -1,0 +1,103 @@
+/**
+ * The deployable artifacts run: each API function is bundled exactly as `serverless package`
+ * bundles it (custom.esbuild), loaded by a plain Node 22 process as Lambda would load it, and
+ * invoked with an API Gateway event; its SDK calls reach the sandbox over HTTP.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleOptions, lambdaFunctions } from '../../bench/lambda-bundles';
+import { sandboxCredentials } from '../../sandbox/credentials';
+import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { apiEvent, lambdaContext } from '../support/api-event';
+
+let sandbox: Sandbox;
+let dir: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, log: () => undefined });
+  dir = await mkdtemp(join(tmpdir(), 'pulsar-ami-bundles-'));
+  await Promise.all(
+    lambdaFunctions().map((fn) =>
+      build({ ...bundleOptions(), entryPoints: [fn.entry], outfile: join(dir, `${fn.name}.js`) }),
+    ),
+  );
+});
+afterAll(async () => {
+  await sandbox.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Invokes one bundle's handler in a fresh Node process and returns what it answered. */
+async function invoke(name: string, event: unknown): Promise<{ statusCode: number; body: string }> {
+  const runner = join(dir, `invoke-${name}.cjs`);
+  await writeFile(
+    runner,
+    `const { handler } = require(${JSON.stringify(join(dir, `${name}.js`))});
+     handler(${JSON.stringify(event)}, ${JSON.stringify(lambdaContext(name))})
+       .then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+  );
+  const env = {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'us-west-2',
+    AWS_ENDPOINT_URL: sandbox.url,
+    AWS_ACCESS_KEY_ID: sandboxCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
+    STAGE: 'dev',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  };
+  return new Promise((done, fail) => {
+    execFile(process.execPath, [runner], { env }, (error, stdout, stderr) =>
+      error ? fail(new Error(`${name}: ${stderr}`)) : done(JSON.parse(stdout)),
+    );
+  });
+}
+
+describe('bundled Lambdas, run as Lambda runs them', () => {
+  it('listAmis lists the seeded AMIs', async () => {
+    const response = await invoke('listAmis', apiEvent({ method: 'GET', path: '/amis' }));
+    expect(response.statusCode).toBe(200);
+    const { items } = JSON.parse(response.body) as { items: { name: string }[] };
+    expect(items.map((a) => a.name.split('-')[2])).toEqual(['3.0.0', '2.11.0', '2.10.0', '2.9.0']);
+  });
+
+  it('getLatestAmi reads the published parameter', async () => {
+    const published = sandbox.world
+      .region('us-west-2')
+      .parameters.get('/pulsar-ami/dev/latest-ami-id')?.value;
+    const response = await invoke('getLatestAmi', apiEvent({ method: 'GET', path: '/amis/latest' }));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ imageId: published, source: 'parameter' });
+  });
+
+  it('deleteAmi answers a dry run with EC2’s DryRun and a 400 problem for a malformed id', async () => {
+    const id = sandbox.world.region('us-west-2').parameters.get('/pulsar-ami/dev/latest-ami-id')?.value ?? '';
+    const dry = await invoke(
+      'deleteAmi',
+      apiEvent({ method: 'DELETE', path: `/amis/${id}`, pathParameters: { id }, query: { dryRun: 'true' } }),
+    );
+    expect(dry.statusCode).toBe(200);
+    expect(JSON.parse(dry.body)).toMatchObject({ imageId: id, dryRun: true, deregistered: false });
+    const bad = await invoke(
+      'deleteAmi',
+      apiEvent({ method: 'DELETE', path: '/amis/ami-xyz', pathParameters: { id: 'ami-xyz' } }),
+    );
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ field: 'id' });
+  });
+
+  it('evaluateCheckResults turns check lines into a verdict', async () => {
+    const line = (name: string, passed: boolean) => JSON.stringify({ name, passed, detail: 'x' });
+    const response = await invoke('evaluateCheckResults', {
+      invocation: {
+        Status: 'Failed',
+        StandardOutputContent: `${line('Java 17', false)}\n${line('Java installed', true)}`,
+      },
+      expectedChecks: ['Java installed', 'Java 17'],
+    });
+    expect(response).toMatchObject({ passed: false, failedChecks: ['Java 17'] });
+  });
+});
