@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Ami } from '../functions/lib/api-types';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../sandbox/server';
+import { keepHints } from './demo-hints';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/pulsar-ami.mjs');
 const keep = process.argv.includes('--keep');
@@ -84,10 +85,7 @@ async function main(): Promise<number> {
     await step(['list']);
     if (keep) {
       console.log(`\nThe sandbox keeps running on ${sandbox.url}. Try:`);
-      console.log(`  export AWS_ENDPOINT_URL=${sandbox.url} AWS_REGION=us-west-2`);
-      console.log(`  export AWS_ACCESS_KEY_ID=${sandboxCredentials.accessKeyId}`);
-      console.log(`  export AWS_SECRET_ACCESS_KEY=${sandboxCredentials.secretAccessKey}`);
-      console.log('  npx pulsar-ami list');
+      for (const line of keepHints(sandbox.url, sandboxCredentials)) console.log(line);
       console.log('Press Ctrl-C to stop.');
       await new Promise<void>((stop) => {
         process.once('SIGINT', stop);
