@@ -55,6 +55,7 @@ export function bundleOptions(): BuildOptions {
     target: pick<string>('target'),
     platform: pick<'node'>('platform'),
     format: pick<'cjs'>('format'),
+    mainFields: pick<string[] | undefined>('mainFields'),
     metafile: true,
     logLevel: 'error',
   };

@@ -21,17 +21,17 @@ const CLIENTS: Record<string, string[]> = {
   sweepValidationInstances: ['@aws-sdk/client-ec2'],
 };
 
-/** KiB: measured (node 22, esbuild 0.28) + ~15%, rounded up to 50. */
+/** KiB: measured (node 22, esbuild 0.28, the SDK's ES module builds) + ~15%, rounded up to 50. */
 const MAX_KIB: Record<string, number> = {
-  listAmis: 2250, // 1926 measured
-  getLatestAmi: 2500, // 2136
-  getAmi: 2250, // 1925
-  deleteAmi: 2500, // 2138
-  startValidation: 2300, // 1994
-  getValidation: 1100, // 949
+  listAmis: 1550, // 1312 measured
+  getLatestAmi: 1650, // 1393
+  getAmi: 1550, // 1311
+  deleteAmi: 1650, // 1396
+  startValidation: 1600, // 1351
+  getValidation: 950, // 795
   evaluateCheckResults: 550, // 471
-  terminateExecutionInstances: 2250, // 1920
-  sweepValidationInstances: 2250, // 1920
+  terminateExecutionInstances: 1550, // 1306
+  sweepValidationInstances: 1550, // 1306
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */
