@@ -183,6 +183,25 @@ describe('pulsar-ami validate', () => {
   });
 });
 
+describe('a test instance that cannot be terminated', () => {
+  it('checks passed: the AMI passes (exit 0, Validated=true) with a warning, and the execution-status rule terminates the instance', async () => {
+    // Six refusals outlast the machine's own terminate attempts (one and five retries), so the
+    // execution fails and its EventBridge rule runs the cleanup Lambda, whose call succeeds.
+    await e2e.control('PUT', 'faults', { terminateFails: { times: 6, code: 'InternalError' } });
+    const result = await validate(['--ami-id', healthy]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Test instance could not be terminated');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('✓ AMI VALIDATION PASSED');
+    expect(result.stderr).toMatch(/^Warning: /m);
+    expect((await tagsOf(healthy)).Validated).toBe('true');
+    await e2e.control('POST', 'events/wait');
+    const all = await expectNothingLeftRunning();
+    expect(all).toHaveLength(1);
+    const deliveries = await e2e.control<{ deliveries: unknown[] }>('GET', 'events');
+    expect(JSON.stringify(deliveries)).toContain('terminateExecutionInstances');
+  }, 60_000);
+});
+
 describe('validate: bad input changes nothing and launches nothing', () => {
   it('a malformed --ami-id or --instance-type: exit 2, no request', async () => {
     for (const args of [
