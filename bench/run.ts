@@ -156,7 +156,7 @@ async function main() {
       '< 100 ms',
     );
     row(
-      '`pulsar-ami latest --no-cache` (API + one SSM read)',
+      '`pulsar-ami latest --no-cache` (API: one SSM read, one image read)',
       perProcess.latest?.toFixed(1) ?? '',
       ratio(perProcess.latest),
       '< 100 ms',
