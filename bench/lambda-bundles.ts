@@ -9,7 +9,6 @@
  * `npm run bench` prints this table after its own; `npm run bench:lambda` prints it alone.
  * `--runs N` sets the repetitions (default 15).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
+import { median, time } from './timing';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -75,27 +75,6 @@ export function packagesIn(metafile: Metafile): Map<string, number> {
 }
 
 const kib = (bytes: number) => (bytes / 1024).toFixed(0);
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-function time(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const started = process.hrtime.bigint();
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => {
-      if (code !== 0) fail(new Error(`node ${args.join(' ')} exited ${code}: ${stderr}`));
-      else done(Number(process.hrtime.bigint() - started) / 1e6);
-    });
-  });
-}
 
 /** What the Lambda environment gives module init: serverless.yml's provider env, no network. */
 const lambdaEnv = (): NodeJS.ProcessEnv => ({

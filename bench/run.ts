@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
 import { reportLambdaBundles } from './lambda-bundles';
+import { median, time } from './timing';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
@@ -31,22 +32,6 @@ interface ExecutionSummary {
   transitions: number;
 }
 
-function time(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const started = process.hrtime.bigint();
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => {
-      if (code !== 0) fail(new Error(`${args.join(' ')} exited ${code}: ${stderr}`));
-      else done(Number(process.hrtime.bigint() - started) / 1e6);
-    });
-  });
-}
-
 function output(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,11 +45,6 @@ function output(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
     );
   });
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 /** Interleaves the cases run by run, so machine noise hits each of them alike. */
 async function measure(cases: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
