@@ -8,11 +8,10 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
+  type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ami } from '../../functions/lib/api-types';
-import { sandboxCredentials } from '../../sandbox/credentials';
 import { type E2e, startE2e } from '../support/e2e';
 
 let e2e: E2e;
@@ -20,22 +19,14 @@ let ec2: EC2Client;
 
 beforeAll(async () => {
   e2e = await startE2e();
-  ec2 = new EC2Client({
-    region: 'us-west-2',
-    endpoint: e2e.url,
-    credentials: sandboxCredentials,
-    maxAttempts: 1,
-  });
+  ec2 = e2e.ec2;
 });
 afterAll(async () => {
-  ec2.destroy();
   await e2e.close();
 });
 
 beforeEach(async () => {
-  await e2e.control('DELETE', 'faults');
-  await e2e.control('POST', 'reset', { seed: true });
-  await e2e.control('DELETE', 'calls');
+  await e2e.reset();
   await rmCache();
 });
 

@@ -10,7 +10,7 @@ import { ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import { CLI, type CliResult, type E2e, startE2e } from '../support/e2e';
-import { sandboxEc2, waitFor } from '../support/sandbox-clients';
+import { waitFor } from '../support/sandbox-clients';
 
 let e2e: E2e;
 let ec2: EC2Client;
@@ -23,7 +23,7 @@ const validate = (args: string[]) => e2e.cli(['validate', ...args], FAST);
 
 beforeAll(async () => {
   e2e = await startE2e();
-  ec2 = sandboxEc2(e2e.url);
+  ec2 = e2e.ec2;
   sfn = new SFNClient({
     region: 'us-west-2',
     endpoint: e2e.url,
@@ -32,14 +32,11 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  ec2.destroy();
   sfn.destroy();
   await e2e.close();
 });
 beforeEach(async () => {
-  await e2e.control('DELETE', 'faults');
-  await e2e.control('POST', 'reset', { seed: true });
-  await e2e.control('DELETE', 'calls');
+  await e2e.reset();
   const page = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
   healthy = page.Images?.find((i) => i.Name?.startsWith('pulsar-base-3.0.0'))?.ImageId ?? '';
   expect(healthy).toMatch(/^ami-/);

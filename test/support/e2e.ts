@@ -6,8 +6,10 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { sandboxEc2 } from './sandbox-clients';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli/pulsar-ami.mjs');
 
@@ -26,12 +28,16 @@ export interface SandboxCall {
 
 export interface E2e {
   sandbox: Sandbox;
+  /** An EC2 client of the sandbox, to look at what the product did. */
+  ec2: EC2Client;
   url: string;
   home: string;
   env: Record<string, string>;
   cli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult>;
   control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   calls(): Promise<SandboxCall[]>;
+  /** Back to the seeded world: no faults, fresh seed, an empty calls log. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,8 +81,10 @@ export async function startE2e(): Promise<E2e> {
       throw new Error(`sandbox control ${method} ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
+  const ec2 = sandboxEc2(sandbox.url);
   return {
     sandbox,
+    ec2,
     url: sandbox.url,
     home,
     env,
@@ -89,7 +97,13 @@ export async function startE2e(): Promise<E2e> {
       }),
     control,
     calls: async () => (await control<{ calls: SandboxCall[] }>('GET', 'calls')).calls,
+    reset: async () => {
+      await control('DELETE', 'faults');
+      await control('POST', 'reset', { seed: true });
+      await control('DELETE', 'calls');
+    },
     close: async () => {
+      ec2.destroy();
       await sandbox.close();
       await rm(home, { recursive: true, force: true });
     },
