@@ -70,6 +70,7 @@ const instanceBody = z.strictObject({
   userData: z.string().optional(),
   shutdownBehavior: z.enum(['stop', 'terminate']).optional(),
   ssmAgent: z.boolean().optional(),
+  launchedMinutesAgo: z.number().int().min(0).max(525_600).optional(),
 });
 
 const imageScope = z.union([z.boolean(), z.strictObject({ imageId: z.string().optional() })]);

@@ -202,6 +202,8 @@ export interface InstanceSpec {
   metadataOptions?: { httpTokens: string; httpEndpoint: string };
   /** Whether its SSM agent can register (default: it has an instance profile, or was made by the control interface). */
   ssmAgent?: boolean;
+  /** A launch time this many minutes in the past (seeding instances a sweep should find old). */
+  launchedMinutesAgo?: number;
 }
 
 /**
@@ -239,7 +241,7 @@ export function launchInstance(world: World, regionName: string, spec: InstanceS
     imageId: image.imageId,
     instanceType: spec.instanceType ?? 't3.micro',
     state,
-    launchTime: now.toISOString(),
+    launchTime: new Date(now.getTime() - (spec.launchedMinutesAgo ?? 0) * 60_000).toISOString(),
     availabilityZone: subnet.availabilityZone,
     subnetId: subnet.subnetId,
     vpcId: subnet.vpcId,

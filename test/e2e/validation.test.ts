@@ -199,6 +199,35 @@ describe('a test instance that cannot be terminated', () => {
   }, 60_000);
 });
 
+describe('the sweeper', () => {
+  it('terminates validation instances past their lifetime, and nothing else', async () => {
+    const validationTags = { Purpose: 'AMI-Validation', ManagedBy: 'pulsar-ami' };
+    const seed = async (tags: Record<string, string>, launchedMinutesAgo: number) =>
+      (
+        await e2e.control<{ instanceId: string }>('POST', 'instances', {
+          imageId: healthy,
+          tags,
+          launchedMinutesAgo,
+        })
+      ).instanceId;
+    const expired = await seed(validationTags, 120);
+    const young = await seed(validationTags, 10);
+    const expiredByOwnTag = await seed({ ...validationTags, MaxLifetimeMinutes: '30' }, 45);
+    const notOurs = await seed({ Purpose: 'AMI-Validation' }, 600);
+    const workload = await seed({ Name: 'pulsar-broker-1' }, 600);
+    const run = await e2e.control<unknown>('POST', 'schedules/run', { function: 'sweepValidationInstances' });
+    expect(JSON.stringify(run)).not.toMatch(/"error"/i);
+    const states = await waitFor(
+      async () => Object.fromEntries((await instances()).map((i) => [i.InstanceId, i.State?.Name])),
+      (s) => s[expired] === 'terminated' && s[expiredByOwnTag] === 'terminated',
+      { what: 'the expired validation instances terminated' },
+    );
+    expect(states[young]).toBe('running');
+    expect(states[notOurs]).toBe('running');
+    expect(states[workload]).toBe('running');
+  });
+});
+
 describe('validate: bad input changes nothing and launches nothing', () => {
   it('a malformed --ami-id or --instance-type: exit 2, no request', async () => {
     for (const args of [
