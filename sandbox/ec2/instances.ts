@@ -39,6 +39,18 @@ const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
 /** Most instances one RunInstances may start (the sandbox account's vCPU limit, in effect). */
 export const INSTANCE_LIMIT = 20;
 
+/**
+ * The processor architecture of an instance type, as DescribeInstanceTypes would say it: the
+ * Graviton families carry a `g` after their generation (t4g, m7g, c6gn, r8gd…), a1 is arm64,
+ * mac2 is arm64_mac and mac1 x86_64_mac; everything else here is x86_64.
+ */
+export function architectureOf(instanceType: string): string {
+  const family = instanceType.split('.')[0] ?? '';
+  if (family.startsWith('mac')) return family === 'mac1' ? 'x86_64_mac' : 'arm64_mac';
+  if (family === 'a1' || /^[a-z]+\d+g[a-z]*$/.test(family)) return 'arm64';
+  return 'x86_64';
+}
+
 export function findInstances(ctx: Ec2Context, instanceIds: readonly string[]): InstanceRecord[] {
   for (const id of instanceIds) {
     if (!INSTANCE_ID_PATTERN.test(id)) throw malformed('InvalidInstanceID.Malformed', id, 'i');
@@ -201,6 +213,13 @@ export const runInstances: Ec2Action = (ctx) => {
     throw new AwsError(
       'InvalidAMIID.Unavailable',
       `The image ${imageId} is ${image.state}, and cannot be run.`,
+    );
+  }
+  const typeArchitecture = architectureOf(instanceType);
+  if (typeArchitecture !== image.architecture) {
+    throw new AwsError(
+      'InvalidParameterValue',
+      `The architecture '${typeArchitecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`,
     );
   }
   const subnetId = ctx.params.get('SubnetId');

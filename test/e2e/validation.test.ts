@@ -159,6 +159,17 @@ describe('pulsar-ami validate', () => {
     }, 60_000);
   }
 
+  it('fails to launch an instance type of another architecture than the AMI, naming the mismatch', async () => {
+    const result = await validate(['--ami-id', healthy, '--instance-type', 'c7g.medium']);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(
+      /✗ AMI VALIDATION FAILED: .*architecture 'arm64' of the specified instance type does not match/,
+    );
+    const all = await expectNothingLeftRunning();
+    expect(all).toHaveLength(0);
+    expect((await tagsOf(healthy)).ValidationExecutionArn).toBeUndefined();
+  });
+
   it('marks an image whose checks fail Validated=false', async () => {
     await e2e.control('PUT', 'faults', { imageMissing: { component: 'pulsar-binaries' } });
     const result = await validate(['--ami-id', healthy]);

@@ -66,3 +66,25 @@ describe('fault scopes and counters', () => {
     expect(faults.get()).toEqual({});
   });
 });
+
+describe('instance type architectures', () => {
+  it('reads arm64 from the Graviton families, and x86_64 from the rest', async () => {
+    const { architectureOf } = await import('../../sandbox/ec2/instances');
+    const expected: Record<string, string> = {
+      't3.micro': 'x86_64',
+      't4g.micro': 'arm64',
+      'c7gn.large': 'arm64',
+      'm7gd.xlarge': 'arm64',
+      'is4gen.large': 'arm64',
+      'a1.large': 'arm64',
+      'g4dn.xlarge': 'x86_64',
+      'g5g.xlarge': 'arm64',
+      'gr6.4xlarge': 'x86_64',
+      'm7i-flex.large': 'x86_64',
+      'mac2.metal': 'arm64_mac',
+      'mac1.metal': 'x86_64_mac',
+    };
+    for (const [type, arch] of Object.entries(expected))
+      expect([type, architectureOf(type)]).toEqual([type, arch]);
+  });
+});
