@@ -46,3 +46,53 @@ describe('CloudFormation from serverless package', () => {
     expect(template.Outputs).toHaveProperty('ServiceEndpoint');
   });
 });
+
+/** Logical ids a value refers to: Ref, Fn::GetAtt, and ${Name} or ${Name.Attr} in Fn::Sub. */
+function referencesIn(value: unknown, ids: Set<string>, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencesIn(item, ids, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string' && ids.has(inner)) found.add(inner);
+      else if (key === 'Fn::GetAtt') {
+        const id = Array.isArray(inner) ? inner[0] : String(inner).split('.')[0];
+        if (typeof id === 'string' && ids.has(id)) found.add(id);
+      } else if (key === 'Fn::Sub') {
+        const text = Array.isArray(inner) ? inner[0] : inner;
+        for (const match of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) {
+          if (match[1] && ids.has(match[1])) found.add(match[1]);
+        }
+        if (Array.isArray(inner)) referencesIn(inner[1], ids, found);
+      } else referencesIn(inner, ids, found);
+    }
+  }
+  return found;
+}
+
+describe('CloudFormation dependencies', () => {
+  it('have no cycle, so the stack can be created', () => {
+    const ids = new Set(Object.keys(template.Resources));
+    const edges = new Map<string, Set<string>>();
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const refs = referencesIn(resource, ids);
+      const dependsOn = (resource as { DependsOn?: string | string[] }).DependsOn;
+      for (const d of [dependsOn ?? []].flat()) if (ids.has(d)) refs.add(d);
+      refs.delete(id);
+      edges.set(id, refs);
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (id: string, path: string[]) => {
+      if (state.get(id) === 'done') return;
+      if (state.get(id) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(id)), id].join(' → '));
+        return;
+      }
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) visit(next, [...path, id]);
+      state.set(id, 'done');
+    };
+    for (const id of ids) visit(id, []);
+    expect(cycles).toEqual([]);
+  });
+});
