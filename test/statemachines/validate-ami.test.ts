@@ -267,18 +267,20 @@ describe('validate-ami.asl.yml', () => {
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
   });
 
-  it('treats InvocationDoesNotExist right after SendCommand as normal', async () => {
-    const outcome = await run({
-      'Get Check Results': (input, call) => {
-        if (call <= 2) throw awsError('Ssm.InvocationDoesNotExistException', 'Invocation does not exist');
-        return HEALTHY['Get Check Results']?.(input, call);
-      },
+  for (const name of ['Ssm.InvocationDoesNotExistException', 'Ssm.InvocationDoesNotExist']) {
+    it(`treats InvocationDoesNotExist right after SendCommand as normal (raised as ${name})`, async () => {
+      const outcome = await run({
+        'Get Check Results': (input, call) => {
+          if (call <= 2) throw awsError(name, 'Invocation does not exist');
+          return HEALTHY['Get Check Results']?.(input, call);
+        },
+      });
+      expect(outcome.status).toBe('SUCCEEDED');
+      expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
+      expect(outcome.calls['Get Check Results']).toHaveLength(3);
+      expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
     });
-    expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
-    expect(outcome.calls['Get Check Results']).toHaveLength(3);
-    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
-  });
+  }
 
   it('fails without terminating anything when the launch is refused', async () => {
     const outcome = await run({

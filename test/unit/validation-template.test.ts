@@ -64,7 +64,10 @@ describe('ValidateAmi in the CloudFormation template', () => {
       const resource = JSON.stringify(statement.Resource);
       expect(resource).not.toMatch(/"\*"/);
       if (resource.includes('document/')) expect(resource).toContain('document/AWS-RunShellScript');
-      else expect(tagCondition(statement, 'ManagedBy')).toBe('pulsar-ami');
+      else {
+        expect(tagCondition(statement, 'ManagedBy')).toBe('pulsar-ami');
+        expect(tagCondition(statement, 'Purpose')).toBe('AMI-Validation');
+      }
     }
   });
 
@@ -75,12 +78,13 @@ describe('ValidateAmi in the CloudFormation template', () => {
     expect(pass[0]?.Condition?.StringEquals?.['iam:PassedToService']).toBe('ec2.amazonaws.com');
   });
 
-  it('never terminates an instance that is not tagged ManagedBy=pulsar-ami', () => {
+  it('never terminates an instance that is not a validation instance of this tool', () => {
     const terminate = withAction('ec2:TerminateInstances');
     expect(terminate.length).toBeGreaterThanOrEqual(2);
     for (const statement of terminate) {
       expect(statement.Resource).not.toBe('*');
       expect(tagCondition(statement, 'ManagedBy')).toBe('pulsar-ami');
+      expect(tagCondition(statement, 'Purpose')).toBe('AMI-Validation');
     }
   });
 
