@@ -5,6 +5,7 @@
  */
 import {
   CreateTagsCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
   type DescribeImagesCommandInput,
   type DescribeImagesCommandOutput,
@@ -117,13 +118,36 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
  */
 export async function adoptLegacyAmi(ec2: Ec2, ami: Ami): Promise<void> {
   if (ami.ownership !== 'legacy') return;
-  await awsCall(
-    'EC2',
-    ec2.send(
-      new CreateTagsCommand({
-        Resources: [ami.imageId, ...ami.snapshotIds],
-        Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
-      }),
-    ),
+  await awsCall('EC2', ec2.send(adoption(ami, false)));
+}
+
+function adoption(ami: Ami, dryRun: boolean): CreateTagsCommand {
+  return new CreateTagsCommand({
+    Resources: [ami.imageId, ...ami.snapshotIds],
+    Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
+    ...(dryRun ? { DryRun: true } : {}),
+  });
+}
+
+/** Resolves when EC2 answers DryRunOperation (the call would succeed); throws its refusal otherwise. */
+async function wouldSucceed(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'DryRunOperation') return;
+    throw fromAwsError('EC2', error);
+  }
+}
+
+/**
+ * Asks EC2 (DryRun) whether the first change a deletion makes is allowed: adopting a legacy
+ * image (it cannot be deregistered before it carries the tag the permissions ask for), or
+ * deregistering a managed one.
+ */
+export async function checkDeletionAllowed(ec2: Ec2, ami: Ami): Promise<void> {
+  await wouldSucceed(
+    ami.ownership === 'legacy'
+      ? ec2.send(adoption(ami, true))
+      : ec2.send(new DeregisterImageCommand({ ImageId: ami.imageId, DryRun: true })),
   );
 }

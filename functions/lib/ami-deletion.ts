@@ -6,7 +6,7 @@
 import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { Ami } from './ami';
-import { adoptLegacyAmi, type Ec2, getAmi, scanAmis } from './ami-catalogue';
+import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiProtectedError, awsCall, fromAwsError } from './errors';
 import { readPublishedLatest, type Ssm } from './latest-ami';
@@ -51,16 +51,6 @@ export async function instancesUsing(ec2: Ec2, imageId: string): Promise<string[
     NextToken = page.NextToken;
   } while (NextToken);
   return ids;
-}
-
-/** Throws unless EC2 says the deregistration would succeed. */
-async function checkDeregisterAllowed(ec2: Ec2, imageId: string): Promise<void> {
-  try {
-    await ec2.send(new DeregisterImageCommand({ ImageId: imageId, DryRun: true }));
-  } catch (error) {
-    if ((error as { name?: string }).name === 'DryRunOperation') return;
-    throw fromAwsError('EC2', error);
-  }
 }
 
 async function deleteSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
@@ -126,7 +116,7 @@ export async function deleteAmi(
 
   const summary = { imageId, name: ami.name, state: ami.state };
   if (options.dryRun) {
-    await checkDeregisterAllowed(clients.ec2, imageId);
+    await checkDeletionAllowed(clients.ec2, ami);
     const status = options.keepSnapshots ? 'kept' : 'would-delete';
     return {
       ...summary,

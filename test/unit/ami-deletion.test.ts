@@ -149,6 +149,34 @@ describe('deleteAmi', () => {
     expect(destructive()).toHaveLength(0);
   });
 
+  it('dry run of a legacy image: asks EC2 whether it may be adopted (the deregistration needs the tag first)', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    ec2Mock
+      .on(CreateTagsCommand)
+      .rejects(Object.assign(new Error('Request would have succeeded'), { name: 'DryRunOperation' }));
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: true });
+    expect(result.dryRun).toBe(true);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
+      Resources: [ID, 'snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'],
+      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+      DryRun: true,
+    });
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+  });
+
+  it('dry run refused by EC2 (UnauthorizedOperation): an error, nothing changed', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock
+      .on(DeregisterImageCommand)
+      .rejects(
+        Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation', $fault: 'client' }),
+      );
+    await expect(deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: true })).rejects.toThrow(
+      /UnauthorizedOperation/,
+    );
+    expect(destructive()).toHaveLength(0);
+  });
+
   it('deregisters, then deletes each snapshot, reporting a failure per snapshot', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
     ec2Mock.on(DeregisterImageCommand).resolves({});
