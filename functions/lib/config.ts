@@ -1,10 +1,14 @@
 /** Configuration, read and validated once. Nothing else in the functions reads process.env. */
 import { z } from 'zod';
 import { DEFAULT_REGION } from './regions';
-import { fieldProblems, regionSchema } from './validation';
+import { fieldProblems } from './validation';
 
 const schema = z.object({
-  AWS_REGION: regionSchema.default(DEFAULT_REGION),
+  // Lambda sets AWS_REGION; a region newer than the CLI's list of typos-to-catch is still a region.
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, { error: 'must be an AWS region such as us-west-2' })
+    .default(DEFAULT_REGION),
   STAGE: z
     .string()
     .regex(/^[a-z0-9-]{1,16}$/)
@@ -24,7 +28,8 @@ const schema = z.object({
     .regex(/^subnet-[0-9a-f]{8,17}$/)
     .optional(),
   VALIDATION_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(5).max(1440).default(90),
-  VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+  // At least 5 s: shorter polls only add state transitions (history is capped at 25,000 events).
+  VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(60).default(10),
   EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
   VALIDATE_AMI_STATE_MACHINE_ARN: z
     .string()

@@ -38,7 +38,7 @@ export const validateAmiInputSchema = z.object({
     deliveryTimeoutSeconds: z.number().int().min(30).max(2_592_000),
   }),
   polling: z.object({
-    intervalSeconds: z.number().int().min(0).max(60),
+    intervalSeconds: z.number().int().min(5).max(60),
     maxInstanceChecks: z.number().int().min(1),
     maxAgentChecks: z.number().int().min(1),
     maxCommandChecks: z.number().int().min(1),

@@ -30,7 +30,7 @@ describe('buildValidateAmiInput', () => {
   it('keeps the polling budgets inside the machine timeout whatever the interval', () => {
     const total = POLL_BUDGET_SECONDS.instance + POLL_BUDGET_SECONDS.agent + POLL_BUDGET_SECONDS.command;
     expect(total).toBeLessThan(VALIDATE_AMI_TIMEOUT_SECONDS);
-    for (const interval of [0, 1, 7, 60]) {
+    for (const interval of [5, 7, 30, 60]) {
       const config = loadConfig({ VALIDATION_POLL_INTERVAL_SECONDS: String(interval) });
       const { polling } = buildValidateAmiInput(request, config.validation, 'true');
       const worst =
@@ -38,6 +38,14 @@ describe('buildValidateAmiInput', () => {
         Math.max(1, interval);
       expect(worst).toBeLessThanOrEqual(total + 3 * interval);
     }
+  });
+
+  it('refuses a poll interval under 5 seconds, and takes any well-formed region Lambda gives it', () => {
+    expect(() => loadConfig({ VALIDATION_POLL_INTERVAL_SECONDS: '0' })).toThrow(
+      /VALIDATION_POLL_INTERVAL_SECONDS/,
+    );
+    expect(loadConfig({ AWS_REGION: 'ap-southeast-9' }).region).toBe('ap-southeast-9');
+    expect(() => loadConfig({ AWS_REGION: 'not a region' })).toThrow(/AWS_REGION must be an AWS region/);
   });
 
   it('takes subnet, profile and lifetime from config', () => {
