@@ -96,3 +96,63 @@ describe('CloudFormation dependencies', () => {
     expect(cycles).toEqual([]);
   });
 });
+
+describe('each function has the rights it uses, and no more', () => {
+  const roleOf = (functionId: string): string => {
+    const role = template.Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] };
+    return role['Fn::GetAtt'][0];
+  };
+  const actionsOfRole = (roleId: string): string[] => {
+    const policies = (template.Resources[roleId]?.Properties?.Policies ?? []) as {
+      PolicyDocument: { Statement: { Action: string | string[] }[] };
+    }[];
+    return policies.flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => [s.Action].flat()));
+  };
+  const functionsWith = (action: string) =>
+    resourcesOfType(template, 'AWS::Lambda::Function')
+      .map(([id]) => id)
+      .filter((id) => actionsOfRole(roleOf(id)).includes(action))
+      .sort();
+
+  it('lets the read-only functions change nothing', () => {
+    for (const id of [
+      'ListAmisLambdaFunction',
+      'GetAmiLambdaFunction',
+      'GetLatestAmiLambdaFunction',
+      'GetValidationLambdaFunction',
+      'EvaluateCheckResultsLambdaFunction',
+    ]) {
+      for (const action of actionsOfRole(roleOf(id))) {
+        expect([id, action]).toEqual([
+          id,
+          expect.stringMatching(
+            /^(ec2:Describe\w+|ssm:GetParameter|states:(DescribeExecution|GetExecutionHistory)|logs:\w+|xray:\w+)$/,
+          ),
+        ]);
+      }
+    }
+  });
+
+  it('gives each change to the one function that makes it', () => {
+    expect(functionsWith('ec2:DeregisterImage')).toEqual(['DeleteAmiLambdaFunction']);
+    expect(functionsWith('ec2:DeleteSnapshot')).toEqual(['DeleteAmiLambdaFunction']);
+    expect(functionsWith('ssm:PutParameter')).toEqual(['DeleteAmiLambdaFunction']);
+    expect(functionsWith('states:StartExecution')).toEqual(['StartValidationLambdaFunction']);
+    expect(functionsWith('ec2:CreateTags')).toEqual([
+      'DeleteAmiLambdaFunction',
+      'StartValidationLambdaFunction',
+    ]);
+    expect(functionsWith('ec2:TerminateInstances')).toEqual([
+      'SweepValidationInstancesLambdaFunction',
+      'TerminateExecutionInstancesLambdaFunction',
+    ]);
+  });
+
+  it('lets the functions with their own role write their logs and traces', () => {
+    for (const role of ['DeleteAmiRole', 'StartValidationRole', 'ValidationCleanupRole']) {
+      const managed = JSON.stringify(template.Resources[role]?.Properties?.ManagedPolicyArns);
+      expect(managed).toContain('service-role/AWSLambdaBasicExecutionRole');
+      expect(managed).toContain('AWSXRayDaemonWriteAccess');
+    }
+  });
+});
