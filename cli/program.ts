@@ -34,6 +34,12 @@ export function buildProgram(
   out: OutputStream,
   onInvoke: (invocation: Invocation) => void,
 ): Command {
+  // Help goes to stdout; errors are reported by the caller, as one line.
+  const output = {
+    writeOut: (text: string) => out.write(text),
+    writeErr: () => undefined,
+    outputError: () => undefined,
+  };
   const program = new Command(PROGRAM)
     .description('Build, validate, list, retire and publish Apache Pulsar AMIs on AWS')
     .usage('[--region REGION] [--dry-run] [--debug] [--json] [--api-url URL] COMMAND [OPTIONS]')
@@ -49,12 +55,7 @@ export function buildProgram(
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureHelp(HELP)
-    .configureOutput({
-      writeOut: (s) => out.write(s),
-      // Errors are reported by the caller, as one line.
-      writeErr: () => undefined,
-      outputError: () => undefined,
-    })
+    .configureOutput(output)
     .addHelpText('after', FOOTER);
 
   for (const module of commands) {
@@ -63,11 +64,7 @@ export function buildProgram(
       .description(module.summary)
       .exitOverride()
       .configureHelp(HELP)
-      .configureOutput({
-        writeOut: (s) => out.write(s),
-        writeErr: () => undefined,
-        outputError: () => undefined,
-      });
+      .configureOutput(output);
     module.configure(command);
     command.action((_options: unknown, cmd: Command) => {
       onInvoke({ module, options: cmd.optsWithGlobals() });
