@@ -85,7 +85,7 @@ export const handler = apiHandler(async (event) => {
     { ec2, sfn },
     config,
     { imageId: id, instanceType, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) },
-    () => readCheckScript(),
+    () => readCheckScript(config.taskRoot),
   );
   return json(202, started, { location: `${basePath(event)}${validationLocation(started.validationId)}` });
 });

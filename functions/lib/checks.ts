@@ -29,7 +29,7 @@ let cached: { root: string; script: string } | undefined;
 
 /**
  * Reads the check script once. In the Lambda package the file sits at the same relative
- * path under the task root (serverless `package.patterns`), which is the working directory.
+ * path under the task root (serverless `package.patterns`); locally, under the repository.
  */
 export function readCheckScript(root: string = process.cwd()): string {
   if (cached?.root !== root) cached = { root, script: readFileSync(join(root, CHECK_SCRIPT_PATH), 'utf8') };

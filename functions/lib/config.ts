@@ -31,6 +31,8 @@ const schema = z.object({
   // At least 5 s: shorter polls only add state transitions (history is capped at 25,000 events).
   VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(60).default(10),
   EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
+  // Where Lambda unpacked the function (files packaged beside the bundle live under it).
+  LAMBDA_TASK_ROOT: z.string().min(1).optional(),
   VALIDATE_AMI_STATE_MACHINE_ARN: z
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
@@ -60,6 +62,8 @@ export interface Config {
   };
   /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
   validateAmiStateMachineArn: string | null;
+  /** The function's package root: LAMBDA_TASK_ROOT on Lambda, else the working directory. */
+  taskRoot: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -86,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       evaluateFunction: e.EVALUATE_CHECK_RESULTS_FUNCTION ?? `pulsar-ami-${e.STAGE}-evaluateCheckResults`,
     },
     validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
+    taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
   };
 }
 

@@ -4,6 +4,7 @@
  * invoked with an API Gateway event; its SDK calls reach the sandbox over HTTP.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { bundleOptions, lambdaFunctions } from '../../bench/lambda-bundles';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
 import { apiEvent, lambdaContext } from '../support/api-event';
+
+const ROOT = join(import.meta.dirname, '../..');
 
 let sandbox: Sandbox;
 let dir: string;
@@ -32,7 +35,11 @@ afterAll(async () => {
 });
 
 /** Invokes one bundle's handler in a fresh Node process and returns what it answered. */
-async function invoke(name: string, event: unknown): Promise<{ statusCode: number; body: string }> {
+async function invoke(
+  name: string,
+  event: unknown,
+  extraEnv: Record<string, string> = {},
+): Promise<{ statusCode: number; body: string; headers?: Record<string, string> }> {
   const runner = join(dir, `invoke-${name}.cjs`);
   await writeFile(
     runner,
@@ -48,9 +55,12 @@ async function invoke(name: string, event: unknown): Promise<{ statusCode: numbe
     AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
     STAGE: 'dev',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...extraEnv,
   };
   return new Promise((done, fail) => {
-    execFile(process.execPath, [runner], { env }, (error, stdout, stderr) =>
+    // Run from the bundles' folder, not the repository: what a function reads must come from
+    // its package (LAMBDA_TASK_ROOT), as on Lambda.
+    execFile(process.execPath, [runner], { env, cwd: dir }, (error, stdout, stderr) =>
       error ? fail(new Error(`${name}: ${stderr}`)) : done(JSON.parse(stdout)),
     );
   });
@@ -87,6 +97,27 @@ describe('bundled Lambdas, run as Lambda runs them', () => {
     );
     expect(bad.statusCode).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ field: 'id' });
+  });
+
+  it('startValidation reads the check script from its package root and starts ValidateAmi', async () => {
+    const id = sandbox.world.region('us-west-2').parameters.get('/pulsar-ami/dev/latest-ami-id')?.value ?? '';
+    const event = {
+      ...apiEvent({ method: 'POST', path: `/amis/${id}/validations`, pathParameters: { id } }),
+      body: '{}',
+    };
+    const env = {
+      VALIDATE_AMI_STATE_MACHINE_ARN:
+        'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-validate-ami',
+    };
+    const elsewhere = await invoke('startValidation', event, { ...env, LAMBDA_TASK_ROOT: dir });
+    expect(elsewhere.statusCode).toBe(500);
+    const packaged = await invoke('startValidation', event, { ...env, LAMBDA_TASK_ROOT: ROOT });
+    expect(packaged.statusCode).toBe(202);
+    const { executionArn } = JSON.parse(packaged.body) as { executionArn: string };
+    const execution = sandbox.stepFunctions.list().find((e) => e.arn === executionArn);
+    expect(JSON.parse(execution?.input ?? '{}').checks.commands.join('\n')).toContain(
+      readFileSync(join(ROOT, 'packer/checks/run-checks.sh'), 'utf8').trimEnd(),
+    );
   });
 
   it('evaluateCheckResults turns check lines into a verdict', async () => {
