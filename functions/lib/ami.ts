@@ -39,6 +39,8 @@ export interface Ami {
   validationDate: string | null;
   protected: boolean;
   snapshotIds: string[];
+  /** x86_64, arm64, … as EC2 says it. */
+  architecture?: string;
   tags: Record<string, string>;
 }
 
@@ -152,6 +154,7 @@ export function toAmi(image: Image): Ami | null {
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) =>
       m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
     ),
+    ...(image.Architecture ? { architecture: image.Architecture } : {}),
     tags,
   };
 }

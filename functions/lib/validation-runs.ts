@@ -8,6 +8,7 @@ import { adoptLegacyAmi, type Ec2, getAmi } from './ami-catalogue';
 import type { StartValidationResponse, ValidationStatus } from './api-types';
 import type { Config } from './config';
 import { AmiNotAvailableError, awsCall, fromAwsError, IdempotencyKeyReusedError } from './errors';
+import { checkInstanceType } from './instance-types';
 import { parseJsonObject } from './json';
 import { buildValidateAmiInput } from './validate-ami-input';
 import {
@@ -46,6 +47,7 @@ export async function startValidation(
   const stateMachineArn = machineArn(config);
   const ami = await getAmi(clients.ec2, request.imageId, config.region);
   if (ami.state !== 'available') throw new AmiNotAvailableError(ami.imageId, ami.state);
+  await checkInstanceType(clients.ec2, request.instanceType, ami, config.region);
   await adoptLegacyAmi(clients.ec2, ami);
 
   const validationId = validationIdFor(ami.imageId, request.idempotencyKey);

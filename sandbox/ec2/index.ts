@@ -9,6 +9,7 @@ import type { AwsCallContext, QueryService, ServiceResponse } from '../services'
 import { xmlDocument } from '../xml';
 import { dryRunOperation, type Ec2Action, type Ec2Context } from './context';
 import { deregisterImage, describeImages } from './images';
+import { describeInstanceTypes } from './instance-types';
 import { describeInstanceStatus, describeInstances, runInstances, terminateInstances } from './instances';
 import { describeSubnets, describeVpcs } from './network';
 import { deleteSnapshot, describeSnapshots } from './snapshots';
@@ -25,6 +26,7 @@ const ACTIONS: Record<string, Ec2Action> = {
   DeleteTags: deleteTags,
   DescribeInstances: describeInstances,
   DescribeInstanceStatus: describeInstanceStatus,
+  DescribeInstanceTypes: describeInstanceTypes,
   RunInstances: runInstances,
   TerminateInstances: terminateInstances,
   DescribeVpcs: describeVpcs,

@@ -12,6 +12,7 @@ import { items, type XmlObject } from '../xml';
 import { type Ec2Action, type Ec2Context, malformed, requireParam } from './context';
 import { compileFilters, type FilterFields } from './filters';
 import { findImages } from './images';
+import { instanceTypeExists } from './instance-types';
 import { beginTermination, statusChecksPassed } from './lifecycle';
 import { checkPageOrIds, paginate } from './pagination';
 import { renderInstance } from './render';
@@ -204,7 +205,7 @@ export const runInstances: Ec2Action = (ctx) => {
     );
   }
   const instanceType = ctx.params.get('InstanceType') ?? 'm1.small';
-  if (!INSTANCE_TYPE_PATTERN.test(instanceType)) {
+  if (!INSTANCE_TYPE_PATTERN.test(instanceType) || !instanceTypeExists(instanceType)) {
     throw new AwsError('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
   }
   const [image] = findImages(ctx, [imageId]);

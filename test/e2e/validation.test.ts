@@ -159,15 +159,18 @@ describe('pulsar-ami validate', () => {
     }, 60_000);
   }
 
-  it('fails to launch an instance type of another architecture than the AMI, naming the mismatch', async () => {
-    const result = await validate(['--ami-id', healthy, '--instance-type', 'c7g.medium']);
-    expect(result.code).toBe(1);
-    expect(result.stdout + result.stderr).toMatch(
-      /✗ AMI VALIDATION FAILED: .*architecture 'arm64' of the specified instance type does not match/,
-    );
-    const all = await expectNothingLeftRunning();
-    expect(all).toHaveLength(0);
-    expect((await tagsOf(healthy)).ValidationExecutionArn).toBeUndefined();
+  it('refuses an instance type EC2 does not offer, or of another architecture, before starting anything', async () => {
+    for (const [type, message] of [
+      ['c7g.medium', `instanceType c7g.medium runs arm64, but AMI ${healthy} is x86_64`],
+      ['z9.large', 'instanceType z9.large is not an instance type EC2 offers in us-west-2'],
+    ] as const) {
+      const result = await validate(['--ami-id', healthy, '--instance-type', type]);
+      expect([type, result.code]).toEqual([type, 1]);
+      expect(result.stderr).toContain(message);
+    }
+    const actions = (await e2e.calls()).map((c) => c.action);
+    expect(actions).not.toContain('StartExecution');
+    expect(await runInstancesCalls()).toEqual([]);
   });
 
   it('marks an image whose checks fail Validated=false', async () => {

@@ -1,4 +1,11 @@
-import { CreateTagsCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import {
+  type _InstanceType,
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
+  EC2Client,
+  type Image,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -52,6 +59,12 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   sfnMock.reset();
+  ec2Mock.on(DescribeInstanceTypesCommand).callsFake(async (input: { InstanceTypes: string[] }) => ({
+    InstanceTypes: input.InstanceTypes.map((type) => ({
+      InstanceType: type,
+      ProcessorInfo: { SupportedArchitectures: [type.startsWith('c7g') ? 'arm64' : 'x86_64'] },
+    })),
+  }));
 });
 
 const progressAt = (recorded: RecordedExecution, count = recorded.events.length) =>
@@ -455,6 +468,30 @@ describe('POST /amis/{id}/validations', () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image()] });
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(START) });
     expect((await startValidation(postEvent(IMAGE_ID, null), lambdaContext())).statusCode).toBe(202);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+  });
+
+  it('an instance type EC2 does not offer, or of another architecture: 400 on instanceType, nothing started or tagged', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image({ Architecture: 'x86_64', Tags: [] })] });
+    ec2Mock.on(DescribeInstanceTypesCommand, { InstanceTypes: ['z9.large' as _InstanceType] }).rejects(
+      Object.assign(new Error('The following supplied instance types do not exist: [z9.large]'), {
+        name: 'InvalidInstanceType',
+        $fault: 'client',
+      }),
+    );
+    const unknown = await startValidation(
+      postEvent(IMAGE_ID, '{"instanceType":"z9.large"}'),
+      lambdaContext(),
+    );
+    expect(unknown.statusCode).toBe(400);
+    expect(problemOf(unknown)).toMatchObject({
+      field: 'instanceType',
+      detail: 'instanceType z9.large is not an instance type EC2 offers in us-west-2',
+    });
+    const arm = await startValidation(postEvent(IMAGE_ID, '{"instanceType":"c7g.medium"}'), lambdaContext());
+    expect(arm.statusCode).toBe(400);
+    expect(problemOf(arm).detail).toBe(`instanceType c7g.medium runs arm64, but AMI ${IMAGE_ID} is x86_64`);
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
