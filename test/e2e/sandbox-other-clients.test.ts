@@ -50,12 +50,13 @@ function run(
   });
 }
 
+/** `aws --endpoint-url <sandbox> ec2 ARGS…` */
+const awsEc2 = (args: string[], extra: Record<string, string> = {}) =>
+  run('aws', ['--endpoint-url', sandbox.url, 'ec2', ...args], extra);
+
 describe('other AWS clients against the sandbox', () => {
   it.skipIf(!awsCli)('the AWS CLI lists the seeded AMIs: aws ec2 describe-images --owners self', async () => {
-    const result = await run('aws', [
-      '--endpoint-url',
-      sandbox.url,
-      'ec2',
+    const result = await awsEc2([
       'describe-images',
       '--owners',
       'self',
@@ -73,10 +74,7 @@ describe('other AWS clients against the sandbox', () => {
   it.skipIf(!awsCli)(
     'the AWS CLI gets DryRunOperation, and SignatureDoesNotMatch with a wrong secret',
     async () => {
-      const ids = await run('aws', [
-        '--endpoint-url',
-        sandbox.url,
-        'ec2',
+      const ids = await awsEc2([
         'describe-images',
         '--owners',
         'self',
@@ -86,17 +84,16 @@ describe('other AWS clients against the sandbox', () => {
         'text',
       ]);
       const imageId = ids.stdout.trim();
-      const dry = await run('aws', [
-        '--endpoint-url',
-        sandbox.url,
-        'ec2',
-        'deregister-image',
-        '--image-id',
-        imageId,
-        '--dry-run',
-      ]);
+      const dry = await awsEc2(['deregister-image', '--image-id', imageId, '--dry-run']);
       expect(dry.code).not.toBe(0);
       expect(dry.stderr).toContain('DryRunOperation');
+      const forged = await awsEc2(['describe-images', '--owners', 'self'], {
+        AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+      });
+      expect(forged.code).not.toBe(0);
+      expect(forged.stderr).toContain('SignatureDoesNotMatch');
+      const still = await awsEc2(['describe-images', '--image-ids', imageId]);
+      expect(still.stdout).toContain(imageId);
     },
   );
 
