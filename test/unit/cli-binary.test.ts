@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NO_CREDENTIALS } from '../../cli/api/credentials';
+import { ami } from './cli-harness';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const BIN = join(root, 'dist', 'cli', 'pulsar-ami.mjs');
@@ -157,20 +158,9 @@ describe('dist/cli/pulsar-ami.mjs', () => {
     const closed = new Promise<void>((resolve) => {
       pipeClosed = resolve;
     });
-    const items = Array.from({ length: 300 }, (_, i) => ({
-      imageId: `ami-${String(i).padStart(17, '0')}`,
-      name: `pulsar-base-3.0.${i}-20250101`,
-      version: `3.0.${i}`,
-      state: 'available',
-      createdAt: '2025-01-01T00:00:00.000Z',
-      ownerId: '123456789012',
-      ownership: 'managed',
-      validated: null,
-      validationDate: null,
-      protected: false,
-      snapshotIds: [],
-      tags: {},
-    }));
+    const items = Array.from({ length: 300 }, (_, i) =>
+      ami(`ami-${String(i).padStart(17, '0')}`, `3.0.${i}`, '2025-01-01T00:00:00.000Z'),
+    );
     const api = createServer((_req, res) => {
       void closed.then(() =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items })),
