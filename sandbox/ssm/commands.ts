@@ -277,7 +277,13 @@ function deliver(
         LANG: 'C.UTF-8',
       },
     });
-    const timer = world.timeline.afterMs(timeoutMs, timedOut);
+    // On the execution timeout the script is killed first and the invocation ends once its
+    // output is read, so TimedOut is never seen without what the script printed until then.
+    let expired = false;
+    const timer = world.timeline.afterMs(timeoutMs, () => {
+      expired = true;
+      run.stop();
+    });
     track(world, invocation, {
       stop: () => {
         timer.cancel();
@@ -286,6 +292,10 @@ function deliver(
     });
     void run.done.then((outcome) => {
       const output = { stdout: outcome.stdout, stderr: outcome.stderr };
+      if (expired && invocation.status === 'InProgress') {
+        finish(invocation, 'TimedOut', 'ExecutionTimedOut', -1, output);
+        return;
+      }
       if (invocation.status !== 'InProgress') {
         // Stopped (timeout, termination, cancel): keep what it printed until then.
         invocation.stdout ||= outcome.stdout;
