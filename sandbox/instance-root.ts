@@ -4,16 +4,20 @@
  * removed with the sandbox (reset or close). A healthy Pulsar image holds everything
  * packer/checks/run-checks.sh looks for; other images have an empty /opt and no java.
  *
- * Layout of a root (the paths Run Command sees, see ssm/executor.ts):
- *   opt/            → /opt            (pulsar, pulsar-templates, openmessaging-benchmark)
- *   usr/local/bin/  → /usr/local/bin  (java: a stand-in that answers like Corretto)
- *   tmp/            → /tmp
- *   var/lib/amazon/ssm/<instance>/document/orchestration/<command>/  (scripts and output;
- *                     reached by its host path, as the agent's working directory)
+ * Layout of a root (each folder is what Run Command sees at the same path; see ssm/executor.ts):
+ *   opt/                → /opt            (pulsar, pulsar-templates, openmessaging-benchmark)
+ *   usr/local/bin/      → /usr/local/bin  (java: a stand-in that answers like Corretto)
+ *   tmp/, var/tmp/      → /tmp, /var/tmp
+ *   var/lib/amazon/ssm/ → /var/lib/amazon/ssm (the agent's orchestration folders, made inside)
+ *
+ * Every path written here is built from checked names and verified to stay inside its root; an
+ * image whose Pulsar version is not MAJOR.MINOR.PATCH installs no versioned broker jar.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { INSTANCE_ID_PATTERN, VERSION_PATTERN } from '../functions/lib/validation';
+import { INSTANCE_DIRS } from './ssm/executor';
 
 export const IMAGE_COMPONENTS = [
   'pulsar-dir',
@@ -62,8 +66,19 @@ function javaStandIn(major: number): string {
   ].join('\n');
 }
 
-function executable(path: string, body: string): void {
-  writeFileSync(path, body);
+/** `path` is `root` or below it, after resolving `..` (no symlinks exist in a fresh root). */
+export function isInside(root: string, path: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function checkedInside(root: string, path: string): string {
+  if (!isInside(root, path)) throw new Error(`refusing to write outside the instance root: ${path}`);
+  return path;
+}
+
+function executable(root: string, path: string, body: string): void {
+  writeFileSync(checkedInside(root, path), body);
   chmodSync(path, 0o755);
 }
 
@@ -71,13 +86,14 @@ function executable(path: string, body: string): void {
 export function materialise(root: string, contents: ImageContents, version: string | undefined): void {
   const opt = join(root, 'opt');
   const localBin = join(root, 'usr/local/bin');
-  for (const dir of [opt, localBin, join(root, 'tmp'), join(root, 'var/lib/amazon/ssm')]) {
-    mkdirSync(dir, { recursive: true });
-  }
+  for (const dir of INSTANCE_DIRS) mkdirSync(join(root, dir), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
+  chmodSync(join(root, 'var/tmp'), 0o1777);
   const missing = new Set(contents.missing);
   if (contents.kind === 'pulsar') {
-    const pulsarVersion = contents.pulsarVersion ?? version ?? '0.0.0';
+    const declared = contents.pulsarVersion ?? version ?? '0.0.0';
+    // Names written below come from here: anything but MAJOR.MINOR.PATCH installs no versioned jar.
+    const pulsarVersion = VERSION_PATTERN.test(declared) ? declared : undefined;
     if (!missing.has('pulsar-dir')) {
       const home = join(opt, 'pulsar');
       mkdirSync(join(home, 'bin'), { recursive: true });
@@ -85,11 +101,16 @@ export function materialise(root: string, contents: ImageContents, version: stri
       mkdirSync(join(home, 'conf'), { recursive: true });
       if (!missing.has('pulsar-binaries')) {
         for (const bin of ['pulsar', 'bookkeeper', 'pulsar-admin', 'pulsar-client']) {
-          executable(join(home, 'bin', bin), `#!/bin/sh\necho "Apache Pulsar ${pulsarVersion} (${bin})"\n`);
+          executable(
+            root,
+            join(home, 'bin', bin),
+            `#!/bin/sh\necho "Apache Pulsar ${pulsarVersion ?? ''} (${bin})"\n`,
+          );
         }
       }
-      if (!missing.has('pulsar-version')) {
-        writeFileSync(join(home, 'lib', `org.apache.pulsar-pulsar-broker-${pulsarVersion}.jar`), '');
+      if (!missing.has('pulsar-version') && pulsarVersion !== undefined) {
+        const jar = join(home, 'lib', `org.apache.pulsar-pulsar-broker-${pulsarVersion}.jar`);
+        writeFileSync(checkedInside(root, jar), '');
       }
       writeFileSync(join(home, 'conf', 'broker.conf'), 'clusterName=pulsar-cluster\n');
     }
@@ -106,28 +127,47 @@ export function materialise(root: string, contents: ImageContents, version: stri
     if (!missing.has('openmessaging-benchmark')) {
       const omb = join(opt, 'openmessaging-benchmark/bin');
       mkdirSync(omb, { recursive: true });
-      executable(join(omb, 'benchmark'), '#!/bin/sh\necho "OpenMessaging Benchmark"\n');
+      executable(root, join(omb, 'benchmark'), '#!/bin/sh\necho "OpenMessaging Benchmark"\n');
     }
   }
   if (contents.javaMajor > 0 && !missing.has('java')) {
-    executable(join(localBin, 'java'), javaStandIn(contents.javaMajor));
+    executable(root, join(localBin, 'java'), javaStandIn(contents.javaMajor));
   }
 }
 
-/** The temporary folder that holds every instance's root; created on first use. */
+/**
+ * The temporary folder that holds every instance's root, created on first use, and one empty
+ * directory (`.mnt`) that each command's private root is built on, in its own mount namespace.
+ */
 export class InstanceRoots {
   private base: string | undefined;
 
+  private folder(): string {
+    if (this.base === undefined) {
+      const base = mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-'));
+      mkdirSync(join(base, '.mnt'), { mode: 0o700 });
+      this.base = base;
+    }
+    return this.base;
+  }
+
   /** Creates and fills the root of one instance; returns its path. */
   create(instanceId: string, contents: ImageContents, version: string | undefined): string {
-    this.base ??= mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-'));
-    const root = join(this.base, instanceId);
-    mkdirSync(root);
+    if (!INSTANCE_ID_PATTERN.test(instanceId)) throw new Error(`not an instance id: '${instanceId}'`);
+    const base = this.folder();
+    const root = checkedInside(base, join(base, instanceId));
+    mkdirSync(root, { mode: 0o755 });
     materialise(root, contents, version);
     return root;
   }
 
+  /** The empty directory a command's own root is mounted on (see ssm/executor.ts). */
+  mountPoint(): string {
+    return join(this.folder(), '.mnt');
+  }
+
   remove(root: string): void {
+    if (this.base === undefined || root === this.base || !isInside(this.base, root)) return;
     rmSync(root, { recursive: true, force: true });
   }
 

@@ -7,8 +7,6 @@
  * TimedOut (executionTimeout, real seconds) or Cancelled.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { INSTANCE_ID_PATTERN } from '../../functions/lib/validation';
 import { AwsError } from '../aws-error';
 import { agentOnline } from '../ec2/lifecycle';
@@ -243,18 +241,18 @@ function deliver(
     return;
   }
 
-  const workDir = join(
-    instance.rootDir,
-    'var/lib/amazon/ssm',
+  // The agent's folder for this command, as a path inside the instance: the executor makes it
+  // (and writes _script.sh) inside the instance's own root, never through the host's view of it.
+  const workDir = [
+    '/var/lib/amazon/ssm',
     instance.instanceId,
     'document/orchestration',
     command.commandId,
     'awsrunShellScript/0.awsrunShellScript',
-  );
-  mkdirSync(workDir, { recursive: true });
-  const scriptPath = join(workDir, '_script.sh');
-  writeFileSync(scriptPath, `${(command.parameters.commands ?? []).join('\n')}\n`, { mode: 0o700 });
+  ].join('/');
+  const script = `${(command.parameters.commands ?? []).join('\n')}\n`;
   const rootDir = instance.rootDir;
+  const mountPoint = world.roots.mountPoint();
 
   void isolationProblem().then((problem) => {
     if (invocation.status !== 'InProgress') return;
@@ -267,7 +265,8 @@ function deliver(
     }
     const run = runIsolated({
       root: rootDir,
-      scriptPath,
+      mountPoint,
+      script,
       workDir,
       workingDirectory: command.parameters.workingDirectory?.[0],
       env: {

@@ -1,17 +1,32 @@
 /**
- * Runs a Run Command script against an instance's own files, for real, without touching the
- * host's: in a private user + mount + PID namespace (`unshare --user --map-root-user --mount
- * --pid --fork --kill-child --mount-proc`, no privileges needed), the instance root's opt/,
- * usr/local/bin/ and tmp/ are bind-mounted over /opt, /usr/local/bin and /tmp, the host's own
- * java is hidden (an empty tmpfs over /usr/lib/jvm, /dev/null over any java left on PATH),
- * and the script runs as the agent runs it on Amazon Linux 2023: `sh` (bash in POSIX mode)
- * with the agent's PATH and no HOME. Everything else on the host (/usr, /etc) stays visible,
- * read-only to the script in effect (it is root only inside its namespace).
+ * Runs a Run Command script inside its instance, for real, and nowhere else: each run gets its
+ * own root, built in private user, mount, PID and network namespaces (`unshare --user
+ * --map-root-user --mount --pid --net --fork --kill-child --mount-proc`, no privileges needed)
+ * and entered with `pivot_root`, so the script sees
  *
- * Never synchronous: the sandbox serves the SDK calls of the process it runs in. Killing
- * the process group ends the namespace's init and with it every process the script started.
+ *   /opt /usr/local/bin /tmp /var/tmp /var/lib/amazon/ssm   the instance's own files, read-write
+ *   /usr (and /bin /sbin /lib* as the host lays them out)  the host's programs, read-only
+ *   /etc                                                  a minimal one of its own (root, localhost)
+ *   /dev                                                  null zero full random urandom, fd links,
+ *                                                         a private /dev/shm
+ *   /proc                                                 its own PID namespace only
+ *
+ * and nothing else of the host: no home, no host /tmp, /var/tmp or /dev/shm, no other instance,
+ * no /sys, and no network (a fresh namespace whose only interface, lo, is down). The host's java
+ * is hidden (an empty tmpfs over /usr/lib/jvm, /dev/null over any java left on PATH), so only
+ * the image's own answers. The root itself is read-only.
+ *
+ * Nothing is written on the host's side of an instance root: the script travels on a pipe
+ * (fd 3) and the agent's orchestration folder and `_script.sh` are made inside the new root, so a
+ * symlink the instance planted can never steer a write onto the host.
+ *
+ * The script runs as the agent runs it on Amazon Linux 2023: `sh` (bash in POSIX mode) with the
+ * agent's PATH and no HOME, in the orchestration folder. Never synchronous: the sandbox serves the
+ * SDK calls of the process it runs in. Killing the process group ends the namespace's init and
+ * with it every process the script started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { isAbsolute, normalize } from 'node:path';
 
 export const AGENT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -20,37 +35,76 @@ const UNSHARE_ARGS = [
   '--map-root-user',
   '--mount',
   '--pid',
+  '--net',
   '--fork',
   '--kill-child',
   '--mount-proc',
 ];
 
-/** Runs inside the namespace: $1 instance root, $2 script, $3 agent working directory, $4 workingDirectory. */
+/** The instance's own folders, bind-mounted read-write at the same path inside its root. */
+export const INSTANCE_DIRS = ['opt', 'usr/local/bin', 'tmp', 'var/tmp', 'var/lib/amazon/ssm'] as const;
+
+/**
+ * Runs inside the namespaces. $1 instance root (host path), $2 an empty directory to build the new
+ * root on (host path), $3 the agent's working directory and $4 the user's workingDirectory (both
+ * paths inside the instance); the script arrives on fd 3.
+ */
 const PRELUDE = `
 fail() { echo "pulsar-ami sandbox: $*" >&2; exit 125; }
-root="$1"; script="$2"; workdir="$3"; userdir="$4"
-cd "$workdir" || fail "no working directory $workdir"
-exec 3<"$script" || fail "cannot read the command script $script"
-for dir in opt usr/local/bin tmp; do
-  [ -d "/$dir" ] || fail "the host has no /$dir to mount the instance's $dir over"
-  mount --bind "$root/$dir" "/$dir" || fail "cannot bind-mount the instance's $dir over /$dir"
+ro_bind() {
+  mount --bind "$1" "$2" || fail "cannot bind the host's $1 into the instance's root"
+  mount -o remount,bind,ro "$2" || fail "cannot make the instance's view of $1 read-only"
+}
+root="$1"; jail="$2"; workdir="$3"; userdir="$4"
+mount -t tmpfs -o size=1m,mode=755 tmpfs "$jail" || fail "cannot create the instance's root (tmpfs on $jail)"
+cd "$jail" || fail "cannot enter the instance's root"
+mkdir -p usr proc dev etc root || fail "cannot lay out the instance's root"
+for dir in bin sbin lib lib32 lib64 libx32; do
+  if [ -L "/$dir" ]; then ln -s "$(readlink "/$dir")" "$dir"
+  elif [ -d "/$dir" ]; then mkdir "$dir" && ro_bind "/$dir" "$dir"
+  fi
 done
+ro_bind /usr usr
+for dir in ${INSTANCE_DIRS.join(' ')}; do
+  if [ ! -d "$root/$dir" ] || [ -L "$root/$dir" ]; then fail "the instance has no $dir folder"; fi
+  mkdir -p "$dir" 2>/dev/null || [ -d "$dir" ] || fail "the host has no /$dir to mount the instance's $dir on"
+  mount --bind "$root/$dir" "$dir" || fail "cannot mount the instance's $dir"
+done
+mount -t tmpfs -o size=64k,mode=755 tmpfs dev || fail "cannot create the instance's /dev"
+for node in null zero full random urandom; do
+  : > "dev/$node" && mount --bind "/dev/$node" "dev/$node" || fail "cannot provide /dev/$node"
+done
+ln -s /proc/self/fd dev/fd && ln -s /proc/self/fd/0 dev/stdin && ln -s /proc/self/fd/1 dev/stdout \
+  && ln -s /proc/self/fd/2 dev/stderr || fail "cannot provide /dev/fd"
+mkdir dev/shm && mount -t tmpfs -o size=16m,mode=1777 tmpfs dev/shm || fail "cannot provide /dev/shm"
+mount -t proc proc proc || fail "cannot mount the instance's /proc"
+printf 'root:x:0:0:root:/root:/bin/bash\n' > etc/passwd
+printf 'root:x:0:\n' > etc/group
+printf '127.0.0.1 localhost\n::1 localhost\n' > etc/hosts
+mkdir .old && pivot_root . .old || fail "cannot enter the instance's root (pivot_root)"
+cd / && umount -l /.old && rmdir /.old || fail "cannot detach the host's filesystem"
+mount -o remount,bind,ro / || fail "cannot make the instance's root read-only"
 if [ -d /usr/lib/jvm ]; then
   mount -t tmpfs -o size=64k,mode=755 tmpfs /usr/lib/jvm || fail "cannot hide the host's /usr/lib/jvm"
 fi
 for f in /usr/local/sbin/java /usr/sbin/java /usr/bin/java /sbin/java /bin/java; do
   if [ -e "$f" ]; then mount --bind /dev/null "$f" || fail "cannot hide the host's $f"; fi
 done
+mkdir -p "$workdir" && cd "$workdir" || fail "cannot create the agent's working directory $workdir"
+cat <&3 > _script.sh && chmod 700 _script.sh || fail "cannot write the command script"
+exec 3<&-
 if [ -n "$userdir" ]; then cd "$userdir" || fail "workingDirectory $userdir does not exist"; fi
-exec -a sh bash /dev/fd/3
+exec -a sh bash "$workdir/_script.sh"
 `;
 
 export interface RunRequest {
   /** The instance's root directory (host path). */
   root: string;
-  /** The script to run (host path). */
-  scriptPath: string;
-  /** The agent's working directory for the command (host path). */
+  /** An empty directory the run's own root is built on (host path; see InstanceRoots.mountPoint). */
+  mountPoint: string;
+  /** The script to run. */
+  script: string;
+  /** The agent's working directory for the command: an absolute path inside the instance. */
   workDir: string;
   /** AWS-RunShellScript's workingDirectory, an instance path; none when empty. */
   workingDirectory?: string;
@@ -107,7 +161,15 @@ export function isolationProblem(): Promise<string | null> {
   return probe;
 }
 
+/** Whether `path` is an absolute, normalised path with no `..` (a path inside an instance). */
+function isInstancePath(path: string): boolean {
+  return isAbsolute(path) && normalize(path) === path && !path.split('/').includes('..');
+}
+
 export function runIsolated(request: RunRequest): RunningScript {
+  if (!isInstancePath(request.workDir)) {
+    throw new Error(`the agent's working directory must be an absolute path, got '${request.workDir}'`);
+  }
   let child: ChildProcess | undefined;
   let stopped = false;
   const kill = () => {
@@ -132,12 +194,18 @@ export function runIsolated(request: RunRequest): RunningScript {
         PRELUDE,
         'sandbox-prelude',
         request.root,
-        request.scriptPath,
+        request.mountPoint,
         request.workDir,
         request.workingDirectory ?? '',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: request.env, detached: true },
+      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: request.env, detached: true },
     );
+    const scriptPipe = child.stdio[3];
+    if (scriptPipe && 'end' in scriptPipe) {
+      // The script ends the moment the prelude fails or the run is killed: nothing to report.
+      scriptPipe.on('error', () => undefined);
+      scriptPipe.end(request.script);
+    }
     child.stdout?.on('data', (chunk: Buffer) => {
       if (outSize >= CAPTURE_LIMIT) return;
       const text = chunk.toString('utf8');
