@@ -12,7 +12,7 @@ import type { Faults } from './faults';
 import { jsonServiceFor, renderJsonError, renderJsonResult } from './json-protocol';
 import { QueryParams } from './query';
 import type { AwsCallContext, QueryService, SandboxInfo, ServiceResponse } from './services';
-import { type AuthOutcome, verifySigV4 } from './sigv4';
+import { type AuthOutcome, credentialScope, verifySigV4 } from './sigv4';
 import type { World } from './state';
 import { renderQueryError, stsService } from './sts';
 
@@ -79,6 +79,30 @@ function callContext(
     requestId: request.requestId,
     sandbox: runtime.info,
   };
+}
+
+/**
+ * A request the sandbox refuses before reading it (see request-gate.ts), in the protocol its
+ * client speaks: JSON services by X-Amz-Target, query services by the credential scope.
+ */
+export function renderAwsRefusal(
+  headers: IncomingHttpHeaders,
+  status: number,
+  message: string,
+  requestId: string,
+): ServiceResponse {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') {
+    const { service } = jsonServiceFor(target);
+    return renderJsonError(new AwsError('AccessDeniedException', message, status), service?.contentType);
+  }
+  const scopeService = credentialScope(headers)?.service;
+  const service =
+    scopeService !== undefined && Object.hasOwn(QUERY_SERVICES, scopeService)
+      ? QUERY_SERVICES[scopeService]
+      : undefined;
+  const code = service === QUERY_SERVICES.ec2 ? 'UnauthorizedOperation' : 'AccessDenied';
+  return (service?.renderError ?? genericQueryError)(new AwsError(code, message, status), requestId);
 }
 
 function throttled(service: string): AwsError {

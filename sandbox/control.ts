@@ -3,6 +3,13 @@
  * images and instances, faults, the calls log and a state dump.
  */
 import { z } from 'zod';
+import {
+  amiIdSchema,
+  instanceTypeSchema,
+  regionSchema,
+  VERSION_PATTERN,
+  versionSchema,
+} from '../functions/lib/validation';
 import { AwsError } from './aws-error';
 import type { CallLog } from './calls';
 import { createImage, createImageBatch, launchInstance } from './factory';
@@ -26,9 +33,13 @@ export interface ControlResponse {
 
 const tags = z.record(z.string(), z.string());
 
+/*
+ * Every value that can reach a path or a name on disk (versions become file names in an
+ * instance's root) or a lookup is checked with the product's own patterns.
+ */
 const imageSpec = z.strictObject({
   name: z.string().min(1).max(128),
-  version: z.string().optional(),
+  version: versionSchema.optional(),
   state: z.enum(['available', 'pending', 'failed']).optional(),
   createdAt: z.iso.datetime({ offset: true }).optional(),
   tags: tags.optional(),
@@ -41,10 +52,7 @@ const imageSpec = z.strictObject({
   contents: z
     .strictObject({
       kind: z.enum(['pulsar', 'plain']).optional(),
-      pulsarVersion: z
-        .string()
-        .regex(/^[\w.+-]{1,64}$/)
-        .optional(),
+      pulsarVersion: z.string().regex(VERSION_PATTERN, 'must be MAJOR.MINOR.PATCH, e.g. 3.0.0').optional(),
       javaMajor: z.number().int().min(0).max(99).optional(),
       missing: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
     })
@@ -53,7 +61,7 @@ const imageSpec = z.strictObject({
 
 const imagesBody = z
   .strictObject({
-    region: z.string().optional(),
+    region: regionSchema.optional(),
     images: z.array(imageSpec).optional(),
     count: z.number().int().min(1).max(100_000).optional(),
   })
@@ -62,18 +70,18 @@ const imagesBody = z
 const batchTemplate = imageSpec.partial();
 
 const instanceBody = z.strictObject({
-  region: z.string().optional(),
-  imageId: z.string(),
+  region: regionSchema.optional(),
+  imageId: amiIdSchema,
   state: z.enum(['pending', 'running', 'stopped', 'terminated']).optional(),
-  instanceType: z.string().optional(),
+  instanceType: instanceTypeSchema.optional(),
   tags: tags.optional(),
-  userData: z.string().optional(),
+  userData: z.string().max(16_384).optional(),
   shutdownBehavior: z.enum(['stop', 'terminate']).optional(),
   ssmAgent: z.boolean().optional(),
   launchedMinutesAgo: z.number().int().min(0).max(525_600).optional(),
 });
 
-const imageScope = z.union([z.boolean(), z.strictObject({ imageId: z.string().optional() })]);
+const imageScope = z.union([z.boolean(), z.strictObject({ imageId: amiIdSchema.optional() })]);
 
 const faultsBody = z
   .object({
@@ -88,7 +96,7 @@ const faultsBody = z
       .strictObject({
         component: z.enum(IMAGE_COMPONENTS).optional(),
         components: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
-        imageId: z.string().optional(),
+        imageId: amiIdSchema.optional(),
       })
       .refine(
         (f) => f.component !== undefined || (f.components?.length ?? 0) > 0,

@@ -1,6 +1,22 @@
-/** `npm run sandbox`: serve the sandbox on PULSAR_AMI_SANDBOX_PORT (default 4566) until stopped. */
+/**
+ * `npm run sandbox`: serve the sandbox on 127.0.0.1:PULSAR_AMI_SANDBOX_PORT (default 4566) until
+ * stopped. `-- --host ADDRESS --allow-remote` listens on another address (never by default: the
+ * control interface is unsigned).
+ */
+import { parseArgs } from 'node:util';
 import { SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY } from './credentials';
 import { startSandbox } from './server';
+
+let flags: { host?: string; 'allow-remote'?: boolean };
+try {
+  flags = parseArgs({
+    options: { host: { type: 'string' }, 'allow-remote': { type: 'boolean' } },
+    strict: true,
+  }).values;
+} catch (error) {
+  console.error(`${(error as Error).message}\nusage: npm run sandbox [-- --host ADDRESS --allow-remote]`);
+  process.exit(2);
+}
 
 const port = Number(process.env.PULSAR_AMI_SANDBOX_PORT ?? 4566);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -12,8 +28,16 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const sandbox = await startSandbox({
   port,
-  host: '127.0.0.1',
+  host: flags.host ?? '127.0.0.1',
+  allowRemote: flags['allow-remote'] ?? false,
   log: process.env.PULSAR_AMI_SANDBOX_QUIET ? () => undefined : (line) => console.error(line),
+}).catch((error: NodeJS.ErrnoException) => {
+  console.error(
+    error.code === 'EADDRINUSE'
+      ? `pulsar-ami sandbox: port ${port} is in use; set PULSAR_AMI_SANDBOX_PORT to another port (0 picks a free one)`
+      : `pulsar-ami sandbox: ${error.message}`,
+  );
+  process.exit(1);
 });
 
 console.log(`pulsar-ami sandbox on ${sandbox.url}

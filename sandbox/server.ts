@@ -7,12 +7,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiGateway } from './api-gateway';
-import { handleAwsRequest } from './aws';
+import { handleAwsRequest, renderAwsRefusal } from './aws';
 import { CallLog } from './calls';
 import { handleControl } from './control';
 import { EventBus } from './eventbridge';
 import { Faults } from './faults';
 import { LambdaRuntime } from './lambda';
+import { isLoopback, type Refusal, RequestGate } from './request-gate';
 import { seedWorld } from './seed';
 import type { SandboxInfo } from './services';
 import { World } from './state';
@@ -24,8 +25,13 @@ import { sandboxTimeScale } from './stepfunctions/time';
 export interface SandboxOptions {
   /** 0 = a random free port (default 0). */
   port?: number;
-  /** Default 127.0.0.1. */
+  /**
+   * The address to listen on, default 127.0.0.1. Anything but a loopback address exposes the
+   * sandbox's unsigned control interface to the network and needs `allowRemote`.
+   */
   host?: string;
+  /** Opt in to listening on a non-loopback `host` (a warning is logged). */
+  allowRemote?: boolean;
   /** Seed the default world (default true). */
   seed?: boolean;
   log?: (line: string) => void;
@@ -90,9 +96,50 @@ function send(
   res.end(payload);
 }
 
+/** A refused request, answered in the shape its client expects (control, AWS, or the API). */
+function refuse(res: ServerResponse, req: IncomingMessage, path: string, refusal: Refusal): void {
+  const { status, message } = refusal;
+  const json = { 'content-type': 'application/json' };
+  if (path.startsWith('/_sandbox/')) {
+    send(
+      res,
+      status,
+      json,
+      JSON.stringify({
+        error: message,
+        code: refusal.kind === 'content-type' ? 'UnsupportedMediaType' : 'Forbidden',
+      }),
+    );
+    return;
+  }
+  if (path === '/' && (req.method === 'POST' || req.method === 'GET')) {
+    const requestId = randomUUID();
+    const out = renderAwsRefusal(req.headers, status, message, requestId);
+    send(
+      res,
+      out.status,
+      { 'content-type': out.contentType, 'x-amzn-RequestId': requestId, ...(out.headers ?? {}) },
+      out.body,
+    );
+    return;
+  }
+  send(res, status, { ...json, 'x-amzn-ErrorType': 'AccessDeniedException' }, JSON.stringify({ message }));
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host)) {
+    if (!options.allowRemote) {
+      throw new Error(
+        `refusing to listen on ${host}: only loopback addresses keep the sandbox on this machine (pass allowRemote to expose it)`,
+      );
+    }
+    console.warn(
+      `pulsar-ami sandbox: WARNING: listening on ${host}; its unsigned control interface can reset and seed the world from the network`,
+    );
+  }
+  let gate: RequestGate | undefined;
   const stage = options.stage ?? 'dev';
   const apiRegion = options.apiRegion ?? 'us-west-2';
   const faults = new Faults();
@@ -128,6 +175,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const url = new URL(req.url ?? '/', 'http://sandbox');
       const method = req.method ?? 'GET';
       try {
+        const refusal = gate?.check(method, url.pathname, req.headers) ?? null;
+        if (refusal) {
+          req.resume();
+          refuse(res, req, url.pathname, refusal);
+          log(`${method} ${url.pathname} refused: ${refusal.kind} (${refusal.status})`);
+          return;
+        }
         const body = await readBody(req);
         if (url.pathname.startsWith('/_sandbox/')) {
           let parsed: unknown;
@@ -214,6 +268,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
   });
   const { port } = server.address() as AddressInfo;
+  gate = new RequestGate({ port, listenHost: host });
   info.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   info.serviceName = api.serviceName() ?? info.serviceName;
   log(`sandbox listening on ${info.url}`);

@@ -625,11 +625,13 @@ describe('calls log and control interface', () => {
     expect(await control('GET', 'health')).toEqual({ ok: true });
     const bad = await fetch(`${sandbox.url}/_sandbox/images`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ images: [{ nmae: 'typo' }] }),
     });
     expect(bad.status).toBe(400);
     const missingImage = await fetch(`${sandbox.url}/_sandbox/instances`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ imageId: 'ami-0123456789abcdef0' }),
     });
     expect(missingImage.status).toBe(400);

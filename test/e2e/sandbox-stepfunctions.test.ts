@@ -410,6 +410,7 @@ describe('StopExecution, TimeoutSeconds and the EventBridge rule', () => {
     });
     const refused = await fetch(`${sandbox.url}/_sandbox/schedules/run`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ function: 'shout' }),
     });
     expect(refused.status).toBe(400);

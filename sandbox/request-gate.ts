@@ -1,0 +1,129 @@
+/**
+ * Who may talk to the sandbox: only this machine. Checked on every request before anything is
+ * parsed or done, so a refused request changes nothing and is not logged as a call.
+ *
+ * - `Host` must name a loopback address (127.0.0.0/8, ::1) or `localhost` with the sandbox's
+ *   port: a web page whose DNS name was rebound to 127.0.0.1 sends its own name and is refused.
+ *   When the sandbox listens on another address (an explicit opt-in), that address's literal
+ *   (or, for a wildcard, any of this machine's interface addresses) is accepted too, but never
+ *   a DNS name.
+ * - A request with an `Origin` header (a browser's) is refused unless the origin is the sandbox
+ *   itself (`http://` + an accepted host and port): no foreign page can drive it.
+ * - The unsigned control interface (`/_sandbox/…`) takes only `application/json`, so a
+ *   cross-site form post (text/plain, form-encoded, multipart) cannot reach it.
+ */
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+export interface GateOptions {
+  /** The port the sandbox listens on. */
+  port: number;
+  /** The address it listens on (127.0.0.1 unless opted in to another). */
+  listenHost: string;
+}
+
+export type Refusal =
+  | { kind: 'host'; status: 403; message: string }
+  | { kind: 'origin'; status: 403; message: string }
+  | { kind: 'content-type'; status: 415; message: string };
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+/** Loopback: 127.0.0.0/8, ::1 (and its IPv4-mapped forms), `localhost`. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host.startsWith('::ffff:127.');
+  return false;
+}
+
+/** `name`, `name:port`, `[v6]`, `[v6]:port` → hostname (without brackets) and port. */
+export function splitHost(value: string): { hostname: string; port: number | undefined } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/@\s]+))(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return null;
+  return {
+    hostname: (m[1] ?? m[2] ?? '').toLowerCase(),
+    port: m[3] === undefined ? undefined : Number(m[3]),
+  };
+}
+
+function machineAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const entry of list ?? []) out.add(entry.address.toLowerCase());
+  }
+  return out;
+}
+
+export class RequestGate {
+  constructor(private readonly options: GateOptions) {}
+
+  private acceptsHostname(hostname: string): boolean {
+    if (isLoopback(hostname)) return true;
+    if (isIP(hostname) === 0) return false;
+    const listen = this.options.listenHost.toLowerCase();
+    if (hostname === listen) return true;
+    return WILDCARDS.has(listen) && machineAddresses().has(hostname);
+  }
+
+  /** Whether `value` (a Host header or an origin's host) names this sandbox. */
+  acceptsHost(value: string, defaultPort = 80): boolean {
+    const parsed = splitHost(value);
+    if (!parsed) return false;
+    return this.acceptsHostname(parsed.hostname) && (parsed.port ?? defaultPort) === this.options.port;
+  }
+
+  acceptsOrigin(origin: string): boolean {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (url.protocol !== 'http:' || url.origin !== origin.replace(/\/$/, '')) return false;
+    return this.acceptsHost(url.host);
+  }
+
+  /** Why this request is refused, or null when it may go on. */
+  check(
+    method: string,
+    path: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): Refusal | null {
+    const host = headers.host;
+    if (typeof host !== 'string' || !this.acceptsHost(host)) {
+      return {
+        kind: 'host',
+        status: 403,
+        message: `The sandbox answers only this machine: Host must be 127.0.0.1, localhost or [::1] with port ${this.options.port}, got '${printable(typeof host === 'string' ? host : '')}'`,
+      };
+    }
+    const origin = headers.origin;
+    if (origin !== undefined && (typeof origin !== 'string' || !this.acceptsOrigin(origin))) {
+      return {
+        kind: 'origin',
+        status: 403,
+        message: `The sandbox does not answer requests from the web page at '${printable(String(origin))}'`,
+      };
+    }
+    if (path.startsWith('/_sandbox/') && method !== 'GET' && method !== 'HEAD') {
+      const type = headers['content-type'];
+      const media = typeof type === 'string' ? (type.split(';')[0] ?? '').trim().toLowerCase() : '';
+      if (media !== 'application/json') {
+        return {
+          kind: 'content-type',
+          status: 415,
+          message: `The control interface takes only application/json, got '${printable(typeof type === 'string' ? type : '')}'`,
+        };
+      }
+    }
+    return null;
+  }
+}
+
+/** At most 100 characters, control characters dropped: safe to echo. */
+function printable(value: string): string {
+  const clean = [...value].filter((c) => c >= ' ' && c !== '\u007f').join('');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+}
