@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Ami, LatestAmiResponse } from '../functions/lib/api-types';
 import type { Printer } from './printer';
 
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 /** The guide's list cache TTL. */
 export const LIST_TTL_MS = 5 * 60_000;
 /** `latest` answers are kept shorter: scripts poll it to pick up a new build. */
@@ -20,13 +20,19 @@ interface Entry<T> {
   value: T;
 }
 
+/** What `latest` answered last, found or not: a later plain `latest` repeats exactly that. */
+export type LatestAnswer = { found: LatestAmiResponse } | { notFound: string };
+
+/** `latest` (validated only) and `latest --include-unvalidated` are different questions, cached apart. */
+export type LatestVariant = 'validated' | 'any';
+
 export interface CacheFile {
   format: typeof CACHE_FORMAT;
   region: string;
   /** The API URL the answers came from, or `stack:{name}` when it is discovered from CloudFormation. */
   api: string;
   list?: Entry<Ami[]>;
-  latest?: Entry<LatestAmiResponse>;
+  latest?: Partial<Record<LatestVariant, Entry<LatestAnswer>>>;
 }
 
 export interface CacheHit<T> {
@@ -51,7 +57,14 @@ function isEntry(v: unknown, valueOk: (value: unknown) => boolean): boolean {
 const isAmiList = (v: unknown) =>
   Array.isArray(v) &&
   v.every((a) => isObject(a) && typeof a.imageId === 'string' && typeof a.state === 'string');
-const isLatest = (v: unknown) => isObject(v) && typeof v.imageId === 'string';
+const isLatestAnswer = (v: unknown) =>
+  isObject(v) &&
+  ((isObject(v.found) && typeof v.found.imageId === 'string') || typeof v.notFound === 'string');
+const isLatestEntries = (v: unknown) =>
+  isObject(v) &&
+  Object.entries(v).every(
+    ([key, entry]) => (key === 'validated' || key === 'any') && isEntry(entry, isLatestAnswer),
+  );
 
 export class AmiCache {
   readonly file: string;
@@ -71,16 +84,17 @@ export class AmiCache {
     return this.hit(this.load()?.list, LIST_TTL_MS, 'list');
   }
 
-  readLatest(): CacheHit<LatestAmiResponse> | undefined {
-    return this.hit(this.load()?.latest, LATEST_TTL_MS, 'latest');
+  readLatest(variant: LatestVariant): CacheHit<LatestAnswer> | undefined {
+    return this.hit(this.load()?.latest?.[variant], LATEST_TTL_MS, `latest (${variant})`);
   }
 
   writeList(items: Ami[]): void {
     this.save({ list: { fetchedAt: this.now(), value: items } });
   }
 
-  writeLatest(latest: LatestAmiResponse): void {
-    this.save({ latest: { fetchedAt: this.now(), value: latest } });
+  writeLatest(variant: LatestVariant, answer: LatestAnswer): void {
+    const entry = { fetchedAt: this.now(), value: answer };
+    this.save({ latest: { ...(this.load()?.latest ?? {}), [variant]: entry } });
   }
 
   /** Removes the region's file (after a delete or build changed what exists). */
@@ -133,7 +147,7 @@ export class AmiCache {
       data.region !== this.region ||
       typeof data.api !== 'string' ||
       (data.list !== undefined && !isEntry(data.list, isAmiList)) ||
-      (data.latest !== undefined && !isEntry(data.latest, isLatest))
+      (data.latest !== undefined && !isLatestEntries(data.latest))
     ) {
       this.printer.debug(`cache: ignoring ${this.file} (unexpected content); refetching`);
       return null;

@@ -1,4 +1,8 @@
-/** GET /amis/latest — the published latest AMI, or the newest matching `version` / `validated=true`. */
+/**
+ * GET /amis/latest — the latest validated AMI by the latest rule (functions/lib/ami.ts): the
+ * published one while it qualifies, else the highest version; `version` narrows it,
+ * `validated=false` lets unvalidated AMIs in.
+ */
 import { z } from 'zod';
 import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
@@ -16,7 +20,7 @@ export const handler = apiHandler(async (event) => {
   const input = parseInput(query, event.queryStringParameters ?? {});
   const criteria = {
     ...(input.version ? { version: input.version } : {}),
-    validated: input.validated === 'true',
+    includeUnvalidated: input.validated === 'false',
   };
   return json(200, await latestAmi({ ec2, ssm }, config, criteria));
 });

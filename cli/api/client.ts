@@ -71,8 +71,12 @@ export class ApiClient {
     throw new CliError(`The API kept paging after ${MAX_PAGES} pages while listing AMIs`);
   }
 
-  latest(): Promise<LatestAmiResponse> {
-    return this.request<LatestAmiResponse>('GET', '/amis/latest');
+  latest(options: { includeUnvalidated?: boolean } = {}): Promise<LatestAmiResponse> {
+    return this.request<LatestAmiResponse>(
+      'GET',
+      '/amis/latest',
+      options.includeUnvalidated ? { validated: 'false' } : {},
+    );
   }
 
   delete(imageId: string, options: { keepSnapshots: boolean; dryRun: boolean }): Promise<DeleteAmiResponse> {

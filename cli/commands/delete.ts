@@ -69,6 +69,13 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
       printer.line(`  ${DRY} Would delete ${count} snapshot(s):`);
       for (const s of r.snapshots) printer.line(`    ${DRY} Would delete ${s.snapshotId}`);
     }
+    if (r.latestRepublished !== undefined) {
+      printer.line(
+        r.latestRepublished === null
+          ? `  ${DRY} Would clear the latest AMI: no validated Pulsar AMI left to publish`
+          : `  ${DRY} Would republish the latest AMI: ${r.latestRepublished}`,
+      );
+    }
     printer.line();
     printer.line('✓ Dry run: nothing was changed');
     return 0;
@@ -85,8 +92,8 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
   if (r.latestRepublished !== undefined) {
     printer.line(
       r.latestRepublished === null
-        ? '  Latest AMI cleared: no Pulsar AMI left to publish'
-        : `  Latest AMI is now ${r.latestRepublished}`,
+        ? '  Latest AMI cleared: no validated Pulsar AMI left to publish'
+        : `  Latest AMI republished: ${r.latestRepublished}`,
     );
   }
   printer.line();

@@ -4,12 +4,11 @@
  * answer, and changes nothing.
  */
 import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { Ami } from './ami';
-import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi, scanAmis } from './ami-catalogue';
+import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
-import { AmiInUseError, AmiProtectedError, awsCall, fromAwsError } from './errors';
-import { readPublishedLatest, type Ssm } from './latest-ami';
+import { AmiInUseError, AmiProtectedError, awsCall } from './errors';
+import { publishLatest, readPublishedLatest, type Ssm } from './latest-ami';
 
 /** Every state in which an instance still holds on to its AMI. */
 export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
@@ -71,36 +70,20 @@ async function deleteSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<Snaps
   return results;
 }
 
-/** When the deleted AMI was the published latest, publish the newest validated one left, or unpublish. */
+/**
+ * When the deleted AMI is the published latest, publish by the latest rule without it (or say
+ * what would be published, in a dry run): the highest validated version left, or none.
+ */
 async function republishLatest(
   clients: { ec2: Ec2; ssm: Ssm },
   settings: DeletionSettings,
   deleted: string,
+  dryRun: boolean,
 ): Promise<string | null | undefined> {
   const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
   if (published !== deleted) return undefined;
-  const available = await scanAmis(clients.ec2, settings.listPageSize, [
-    { Name: 'state', Values: ['available'] },
-  ]);
-  const next = available.find((ami) => ami.validated === true && ami.imageId !== deleted);
-  try {
-    if (next) {
-      await clients.ssm.send(
-        new PutParameterCommand({
-          Name: settings.latestAmiParameter,
-          Value: next.imageId,
-          Type: 'String',
-          DataType: 'aws:ec2:image',
-          Overwrite: true,
-        }),
-      );
-    } else {
-      await clients.ssm.send(new DeleteParameterCommand({ Name: settings.latestAmiParameter }));
-    }
-  } catch (error) {
-    throw fromAwsError('SSM', error);
-  }
-  return next ? next.imageId : null;
+  const outcome = await publishLatest(clients, settings, { exclude: [deleted], dryRun });
+  return outcome.imageId;
 }
 
 export async function deleteAmi(
@@ -118,18 +101,20 @@ export async function deleteAmi(
   if (options.dryRun) {
     await checkDeletionAllowed(clients.ec2, ami);
     const status = options.keepSnapshots ? 'kept' : 'would-delete';
+    const latestRepublished = await republishLatest(clients, settings, imageId, true);
     return {
       ...summary,
       dryRun: true,
       deregistered: false,
       snapshots: ami.snapshotIds.map((snapshotId) => ({ snapshotId, status })),
+      ...(latestRepublished !== undefined ? { latestRepublished } : {}),
     };
   }
 
   await adoptLegacyAmi(clients.ec2, ami);
   await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
   const snapshots = await deleteSnapshots(clients.ec2, ami, options.keepSnapshots);
-  const latestRepublished = await republishLatest(clients, settings, imageId);
+  const latestRepublished = await republishLatest(clients, settings, imageId, false);
   return {
     ...summary,
     dryRun: false,

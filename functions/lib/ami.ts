@@ -178,3 +178,46 @@ export function newestFirst(
   if (byVersion !== 0) return byVersion;
   return a.imageId < b.imageId ? -1 : a.imageId > b.imageId ? 1 : 0;
 }
+
+/**
+ * The latest rule's order: the highest Pulsar version first (numerically, across lines: 3.10.0
+ * before 3.9.1 whenever each was built), creation time breaking ties within a version, then id.
+ * An image without a version sorts last.
+ */
+export function latestFirst(
+  a: Pick<Ami, 'createdAt' | 'version' | 'imageId'>,
+  b: Pick<Ami, 'createdAt' | 'version' | 'imageId'>,
+): number {
+  return compareVersions(b.version, a.version) || newestFirst(a, b);
+}
+
+export interface LatestCriteria {
+  /** Only this exact version. */
+  version?: string;
+  /** Unvalidated images too (asked for explicitly; by default only Validated=true). */
+  includeUnvalidated?: boolean;
+}
+
+/** Whether `ami` may be answered as the latest under `criteria`: available, validated (unless asked otherwise), the version asked. */
+export function qualifiesAsLatest(
+  ami: Pick<Ami, 'state' | 'validated' | 'version'>,
+  criteria: LatestCriteria = {},
+): boolean {
+  return (
+    ami.state === 'available' &&
+    (criteria.includeUnvalidated === true || ami.validated === true) &&
+    (criteria.version === undefined || ami.version === criteria.version)
+  );
+}
+
+/**
+ * The latest rule, in one place: the published AMI while it still qualifies, else the first
+ * qualifying AMI in `latestFirst` order. Publishing (build, delete, re-validation) and `latest`
+ * both answer by it, so the account's latest never moves to an older Pulsar line.
+ */
+export function chooseLatest<
+  T extends Pick<Ami, 'imageId' | 'state' | 'validated' | 'version' | 'createdAt'>,
+>(amis: readonly T[], criteria: LatestCriteria = {}, published: T | null = null): T | undefined {
+  if (published && qualifiesAsLatest(published, criteria)) return published;
+  return amis.filter((ami) => qualifiesAsLatest(ami, criteria)).sort(latestFirst)[0];
+}

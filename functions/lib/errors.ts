@@ -48,8 +48,9 @@ export class NoAmiFoundError extends ProblemError {
   override name = 'NoAmiFoundError';
   readonly status = 404;
   readonly title = 'No AMI found';
-  constructor(region: string, criteria: string) {
-    super(`No Pulsar AMI${criteria ? ` ${criteria}` : ''} found in ${region}`);
+  constructor(region: string, criteria: { version?: string; includeUnvalidated?: boolean } = {}) {
+    const kind = criteria.includeUnvalidated ? 'Pulsar AMI' : 'validated Pulsar AMI';
+    super(`No ${kind}${criteria.version ? ` for version ${criteria.version}` : ''} found in ${region}`);
   }
 }
 

@@ -1,21 +1,32 @@
 /**
- * The latest AMI. With no criteria it is the published one: one SSM parameter read and one
- * DescribeImages of that id, O(1) whatever the number of images. The read of the image makes
- * sure it still exists, is this tool's and is available (an AMI deregistered outside the tool
- * leaves a stale parameter behind). With criteria (a version, validated only), or when nothing
- * usable is published, it is the newest available image that matches.
+ * The latest AMI, by the rule in ami.ts (`chooseLatest`): only a validated, available AMI of this
+ * tool unless unvalidated ones are asked for; the published one (the SSM parameter) while it
+ * still qualifies, else the highest Pulsar version, creation time breaking ties.
+ *
+ * Reading it costs one parameter read and one DescribeImages of that id when the published AMI
+ * qualifies (O(1) whatever the number of images); only otherwise is the catalogue scanned.
+ * Publishing (after a delete, a failed re-validation, a build) goes through `publishLatest`, so
+ * the parameter only ever moves by the same rule.
  */
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { type Ami, chooseLatest, type LatestCriteria, qualifiesAsLatest } from './ami';
 import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import type { LatestAmiResponse } from './api-types';
 import { AmiNotFoundError, AmiNotManagedError, fromAwsError, NoAmiFoundError } from './errors';
 import { AMI_ID_PATTERN } from './validation';
 
 export type Ssm = Pick<SSMClient, 'send'>;
+export type { LatestCriteria };
 
-export interface LatestCriteria {
-  version?: string;
-  validated?: boolean;
+export interface LatestSettings {
+  region: string;
+  latestAmiParameter: string;
+  listPageSize: number;
 }
 
 export async function readPublishedLatest(ssm: Ssm, parameter: string): Promise<string | null> {
@@ -29,43 +40,79 @@ export async function readPublishedLatest(ssm: Ssm, parameter: string): Promise<
   }
 }
 
-/** The published image, or null when it is gone, not this tool's, or not available. */
-async function usableAmi(ec2: Ec2, imageId: string, region: string) {
+/** The published image, or null when nothing is published or it is gone or not this tool's. */
+async function publishedAmi(clients: { ec2: Ec2; ssm: Ssm }, settings: LatestSettings): Promise<Ami | null> {
+  const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
+  if (!published) return null;
   try {
-    const ami = await getAmi(ec2, imageId, region);
-    return ami.state === 'available' ? ami : null;
+    return await getAmi(clients.ec2, published, settings.region);
   } catch (error) {
     if (error instanceof AmiNotFoundError || error instanceof AmiNotManagedError) return null;
     throw error;
   }
 }
 
-function describe(criteria: LatestCriteria): string {
-  const parts = [
-    criteria.version ? `for version ${criteria.version}` : '',
-    criteria.validated ? 'that is validated' : '',
-  ];
-  return parts.filter(Boolean).join(' ');
-}
+const availableAmis = (ec2: Ec2, settings: LatestSettings) =>
+  scanAmis(ec2, settings.listPageSize, [{ Name: 'state', Values: ['available'] }]);
 
 export async function latestAmi(
   clients: { ec2: Ec2; ssm: Ssm },
-  settings: { region: string; latestAmiParameter: string; listPageSize: number },
+  settings: LatestSettings,
   criteria: LatestCriteria,
 ): Promise<LatestAmiResponse> {
-  if (!criteria.version && !criteria.validated) {
-    const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
-    const ami = published ? await usableAmi(clients.ec2, published, settings.region) : null;
-    if (ami) return { imageId: ami.imageId, source: 'parameter', ami };
+  // Whoever asks for unvalidated images too wants the highest of all, published or not.
+  if (!criteria.includeUnvalidated) {
+    const published = await publishedAmi(clients, settings);
+    if (published && qualifiesAsLatest(published, criteria)) {
+      return { imageId: published.imageId, source: 'parameter', ami: published };
+    }
   }
-  const available = await scanAmis(clients.ec2, settings.listPageSize, [
-    { Name: 'state', Values: ['available'] },
-  ]);
-  const match = available.find(
-    (ami) =>
-      (!criteria.version || ami.version === criteria.version) &&
-      (!criteria.validated || ami.validated === true),
-  );
-  if (!match) throw new NoAmiFoundError(settings.region, describe(criteria));
+  const match = chooseLatest(await availableAmis(clients.ec2, settings), criteria);
+  if (!match) throw new NoAmiFoundError(settings.region, criteria);
   return { imageId: match.imageId, source: 'search', ami: match };
+}
+
+export interface PublishOutcome {
+  /** What the parameter holds afterwards (or would, in a dry run); null when nothing qualifies. */
+  imageId: string | null;
+  /** What it held before. */
+  previous: string | null;
+  changed: boolean;
+}
+
+/**
+ * Publishes the latest by the rule: the highest validated available version (creation time
+ * breaking ties), leaving out `exclude` (an AMI being deleted or that just failed validation).
+ * No qualifying AMI unpublishes (deletes the parameter). A dry run only says what it would do.
+ */
+export async function publishLatest(
+  clients: { ec2: Ec2; ssm: Ssm },
+  settings: LatestSettings,
+  options: { exclude?: readonly string[]; dryRun?: boolean } = {},
+): Promise<PublishOutcome> {
+  const exclude = new Set(options.exclude ?? []);
+  const previous = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
+  const candidates = (await availableAmis(clients.ec2, settings)).filter((ami) => !exclude.has(ami.imageId));
+  const next = chooseLatest(candidates)?.imageId ?? null;
+  const changed = next !== previous;
+  if (changed && !options.dryRun) {
+    try {
+      if (next) {
+        await clients.ssm.send(
+          new PutParameterCommand({
+            Name: settings.latestAmiParameter,
+            Value: next,
+            Type: 'String',
+            DataType: 'aws:ec2:image',
+            Overwrite: true,
+          }),
+        );
+      } else if (previous !== null) {
+        await clients.ssm.send(new DeleteParameterCommand({ Name: settings.latestAmiParameter }));
+      }
+    } catch (error) {
+      throw fromAwsError('SSM', error);
+    }
+  }
+  return { imageId: next, previous, changed };
 }

@@ -83,10 +83,22 @@ describe('latestAmi', () => {
     latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
     listPageSize: 1000,
   };
+  const validated = (n: number, extra: Partial<Image> = {}) =>
+    img(n, {
+      Tags: [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'Validated', Value: 'true' },
+      ],
+      ...extra,
+    });
+  const nothingPublished = () =>
+    ssmMock
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error('missing'), { name: 'ParameterNotFound' }));
 
   it('answers from the published parameter with one SSM read and one read of that image, no scan', async () => {
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: img(7).ImageId } });
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(7)] });
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [validated(7)] });
     const latest = await latestAmi({ ec2, ssm }, settings, {});
     expect(latest).toMatchObject({ imageId: img(7).ImageId, source: 'parameter', ami: { version: '3.0.7' } });
     expect(ssmMock.calls()).toHaveLength(1);
@@ -95,18 +107,25 @@ describe('latestAmi', () => {
     ]);
   });
 
-  it('ignores a published AMI that is gone, not available, or not this tool’s, and searches instead', async () => {
+  it('ignores a published AMI that is gone, not available, not this tool’s or not validated, and searches instead', async () => {
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: img(9).ImageId } });
     const gone = Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound', $fault: 'client' });
     const published: (Image | Error)[] = [
       gone,
-      img(9, { State: 'failed' }),
+      validated(9, { State: 'failed' }),
       img(9, { Name: 'other', Tags: [] }),
+      img(9),
+      validated(9, {
+        Tags: [
+          { Key: 'ManagedBy', Value: 'pulsar-ami' },
+          { Key: 'Validated', Value: 'false' },
+        ],
+      }),
     ];
     for (const answer of published) {
       ec2Mock.reset();
       ec2Mock.on(DescribeImagesCommand).callsFake(async (input) => {
-        if (!input.ImageIds) return { Images: [img(1), img(2)] };
+        if (!input.ImageIds) return { Images: [validated(1), validated(2), img(3)] };
         if (answer instanceof Error) throw answer;
         return { Images: [answer] };
       });
@@ -115,33 +134,57 @@ describe('latestAmi', () => {
     }
   });
 
-  it('falls back to the newest available image when nothing is published', async () => {
-    ssmMock
-      .on(GetParameterCommand)
-      .rejects(Object.assign(new Error('missing'), { name: 'ParameterNotFound' }));
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1), img(2)] });
+  it('with nothing published, answers the highest validated version, not the most recently created', async () => {
+    nothingPublished();
+    const newerLine = validated(1, {
+      Name: 'pulsar-base-3.10.0-20250701000000',
+      CreationDate: '2025-07-01T00:00:00.000Z',
+    });
+    const olderPatch = validated(2, {
+      Name: 'pulsar-base-3.9.1-20250801000000',
+      CreationDate: '2025-08-01T00:00:00.000Z',
+    });
+    const unvalidatedHigher = img(3, {
+      Name: 'pulsar-base-4.0.0-20250901000000',
+      CreationDate: '2025-09-01T00:00:00.000Z',
+    });
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [olderPatch, newerLine, unvalidatedHigher] });
     const latest = await latestAmi({ ec2, ssm }, settings, {});
-    expect(latest).toMatchObject({ imageId: img(2).ImageId, source: 'search' });
+    expect(latest).toMatchObject({
+      imageId: newerLine.ImageId,
+      source: 'search',
+      ami: { version: '3.10.0' },
+    });
     for (const call of ec2Mock.commandCalls(DescribeImagesCommand)) {
       expect(call.args[0].input.Filters).toContainEqual({ Name: 'state', Values: ['available'] });
     }
+    const any = await latestAmi({ ec2, ssm }, settings, { includeUnvalidated: true });
+    expect(any.imageId).toBe(unvalidatedHigher.ImageId);
   });
 
-  it('filters by version and validation, and says what it looked for when nothing matches', async () => {
-    const validated = [
-      { Key: 'ManagedBy', Value: 'pulsar-ami' },
-      { Key: 'Validated', Value: 'true' },
-    ];
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1, { Tags: validated }), img(2), img(3)] });
-    const latest = await latestAmi({ ec2, ssm }, settings, { validated: true });
-    expect(latest.imageId).toBe(img(1).ImageId);
-    expect(ssmMock.calls()).toHaveLength(0);
-    const byVersion = await latestAmi({ ec2, ssm }, settings, { version: '3.0.2' });
-    expect(byVersion.imageId).toBe(img(2).ImageId);
-    const error = await latestAmi({ ec2, ssm }, settings, { version: '9.9.9', validated: true }).catch(
-      (e) => e,
-    );
+  it('says no validated AMI when only unvalidated ones exist, and answers them only when asked', async () => {
+    nothingPublished();
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [img(1), img(2)] });
+    const error = await latestAmi({ ec2, ssm }, settings, {}).catch((e) => e);
     expect(error).toBeInstanceOf(NoAmiFoundError);
-    expect(error.message).toBe('No Pulsar AMI for version 9.9.9 that is validated found in us-west-2');
+    expect(error.message).toBe('No validated Pulsar AMI found in us-west-2');
+    const any = await latestAmi({ ec2, ssm }, settings, { includeUnvalidated: true });
+    expect(any.imageId).toBe(img(2).ImageId);
+  });
+
+  it('filters by version, and says what it looked for when nothing matches', async () => {
+    nothingPublished();
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [validated(1), img(2), img(3)] });
+    expect((await latestAmi({ ec2, ssm }, settings, { version: '3.0.1' })).imageId).toBe(img(1).ImageId);
+    const unvalidated = await latestAmi({ ec2, ssm }, settings, { version: '3.0.2' }).catch((e) => e);
+    expect(unvalidated.message).toBe('No validated Pulsar AMI for version 3.0.2 found in us-west-2');
+    const byVersion = await latestAmi({ ec2, ssm }, settings, { version: '3.0.2', includeUnvalidated: true });
+    expect(byVersion.imageId).toBe(img(2).ImageId);
+    const none = await latestAmi({ ec2, ssm }, settings, {
+      version: '9.9.9',
+      includeUnvalidated: true,
+    }).catch((e) => e);
+    expect(none).toBeInstanceOf(NoAmiFoundError);
+    expect(none.message).toBe('No Pulsar AMI for version 9.9.9 found in us-west-2');
   });
 });

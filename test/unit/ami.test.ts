@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   amiName,
   buildTags,
+  chooseLatest,
   compareVersions,
   isProtected,
+  latestFirst,
   newestFirst,
   ownershipOf,
   parseVersion,
@@ -160,5 +162,71 @@ describe('newest first', () => {
       ami('ami-0000000b', '2020-01-01T00:00:00Z', '1.0.0'),
     ];
     expect([...list].sort(newestFirst).map((a) => a.imageId)).toEqual(['ami-0000000b', 'ami-0000000a']);
+  });
+});
+
+describe('the latest rule (chooseLatest)', () => {
+  const ami = (
+    imageId: string,
+    version: string | null,
+    createdAt: string,
+    extra: Partial<{ state: string; validated: boolean | null }> = {},
+  ) => ({ imageId, version, createdAt, state: 'available', validated: true as boolean | null, ...extra });
+
+  it('orders versions numerically across lines, whatever the creation order', () => {
+    const amis = [
+      ami('ami-b', '3.9.1', '2025-08-01T00:00:00Z'),
+      ami('ami-a', '3.10.0', '2025-07-01T00:00:00Z'),
+      ami('ami-c', '2.11.0', '2025-09-01T00:00:00Z'),
+    ];
+    expect(chooseLatest(amis)?.imageId).toBe('ami-a');
+    expect([...amis].sort(latestFirst).map((a) => a.imageId)).toEqual(['ami-a', 'ami-b', 'ami-c']);
+  });
+
+  it('breaks a tie within a version by creation time, then by id', () => {
+    const amis = [
+      ami('ami-old', '3.0.0', '2025-01-01T00:00:00Z'),
+      ami('ami-new', '3.0.0', '2025-02-01T00:00:00Z'),
+      ami('ami-twin-b', '2.0.0', '2025-03-01T00:00:00Z'),
+      ami('ami-twin-a', '2.0.0', '2025-03-01T00:00:00Z'),
+    ];
+    expect(chooseLatest(amis)?.imageId).toBe('ami-new');
+    expect([...amis].sort(latestFirst).map((a) => a.imageId)).toEqual([
+      'ami-new',
+      'ami-old',
+      'ami-twin-a',
+      'ami-twin-b',
+    ]);
+  });
+
+  it('leaves out unvalidated, failed-validation and unavailable AMIs unless unvalidated are asked for', () => {
+    const amis = [
+      ami('ami-unvalidated', '4.0.0', '2025-01-01T00:00:00Z', { validated: null }),
+      ami('ami-failed', '3.5.0', '2025-01-01T00:00:00Z', { validated: false }),
+      ami('ami-pending', '3.4.0', '2025-01-01T00:00:00Z', { state: 'pending' }),
+      ami('ami-ok', '3.0.0', '2025-01-01T00:00:00Z'),
+    ];
+    expect(chooseLatest(amis)?.imageId).toBe('ami-ok');
+    expect(chooseLatest(amis, { includeUnvalidated: true })?.imageId).toBe('ami-unvalidated');
+    expect(chooseLatest(amis, { version: '3.5.0' })).toBeUndefined();
+    expect(chooseLatest(amis, { version: '3.5.0', includeUnvalidated: true })?.imageId).toBe('ami-failed');
+  });
+
+  it('answers nothing when nothing qualifies, and sorts an AMI without a version last', () => {
+    expect(chooseLatest([])).toBeUndefined();
+    expect(
+      chooseLatest([ami('ami-x', '1.0.0', '2025-01-01T00:00:00Z', { validated: false })]),
+    ).toBeUndefined();
+    const noVersion = ami('ami-none', null, '2026-01-01T00:00:00Z');
+    expect(chooseLatest([noVersion, ami('ami-v', '0.0.1', '2020-01-01T00:00:00Z')])?.imageId).toBe('ami-v');
+  });
+
+  it('keeps the published AMI while it qualifies, and only then', () => {
+    const published = ami('ami-pub', '3.0.0', '2025-01-01T00:00:00Z');
+    const higher = ami('ami-hi', '3.1.0', '2025-02-01T00:00:00Z');
+    expect(chooseLatest([published, higher], {}, published)?.imageId).toBe('ami-pub');
+    const failed = { ...published, validated: false };
+    expect(chooseLatest([failed, higher], {}, failed)?.imageId).toBe('ami-hi');
+    expect(chooseLatest([published, higher], { version: '3.1.0' }, published)?.imageId).toBe('ami-hi');
   });
 });

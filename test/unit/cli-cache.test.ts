@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LATEST_TTL_MS, LIST_TTL_MS } from '../../cli/cache';
-import { AMIS, API, CUSTOM_DOMAIN_API, Harness, json, listRoute, T0 } from './cli-harness';
+import { AMIS, API, CUSTOM_DOMAIN_API, Harness, json, listRoute, problem, T0 } from './cli-harness';
 
 const deleteResponse = (dryRun: boolean) => ({
   imageId: 'ami-0a1b2c3d4e5f67890',
@@ -26,7 +26,7 @@ describe('list cache', () => {
     expect((await h.run('list')).code).toBe(0);
     expect(h.calls).toHaveLength(1);
     const file = JSON.parse(readFileSync(h.cacheFile, 'utf8'));
-    expect(file).toMatchObject({ format: 1, region: 'us-west-2', api: API, list: { fetchedAt: T0 } });
+    expect(file).toMatchObject({ format: 2, region: 'us-west-2', api: API, list: { fetchedAt: T0 } });
     expect(file.list.value.map((a: { imageId: string }) => a.imageId)).toEqual(AMIS.map((a) => a.imageId));
 
     h.now = T0 + 61_000;
@@ -121,7 +121,58 @@ describe('latest cache', () => {
     await h.run('latest');
     const file = JSON.parse(readFileSync(h.cacheFile, 'utf8'));
     expect(file.list.value).toHaveLength(3);
-    expect(file.latest.value.imageId).toBe('ami-0a1b2c3d4e5f67890');
+    expect(file.latest.validated.value.found.imageId).toBe('ami-0a1b2c3d4e5f67890');
+  });
+
+  it('holds a not-found answer too, so a plain latest never repeats an older found one', async () => {
+    let published: string | null = 'ami-0a1b2c3d4e5f67890';
+    const h = new Harness({
+      routes: {
+        ...routes,
+        'GET /amis/latest': () =>
+          published
+            ? json(200, { imageId: published, source: 'parameter' })
+            : problem(404, 'No AMI found', 'No validated Pulsar AMI found in us-west-2'),
+      },
+    });
+    expect((await h.run('latest', '--no-cache')).stdout).toBe('Latest AMI: ami-0a1b2c3d4e5f67890\n');
+    published = null;
+    expect(await h.run('latest', '--no-cache')).toMatchObject({
+      code: 1,
+      stderr: 'No validated Pulsar AMI found in us-west-2\n',
+    });
+    const calls = h.calls.length;
+    expect(await h.run('latest')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'No validated Pulsar AMI found in us-west-2\n',
+    });
+    expect(h.calls).toHaveLength(calls);
+  });
+
+  it('caches latest and latest --include-unvalidated apart', async () => {
+    const h = new Harness({
+      routes: {
+        ...routes,
+        'GET /amis/latest': (url: URL) =>
+          json(200, {
+            imageId:
+              url.searchParams.get('validated') === 'false'
+                ? 'ami-0ffffffffffffffff'
+                : 'ami-0a1b2c3d4e5f67890',
+            source: 'search',
+          }),
+      },
+    });
+    expect((await h.run('latest')).stdout).toBe('Latest AMI: ami-0a1b2c3d4e5f67890\n');
+    expect((await h.run('latest', '--include-unvalidated')).stdout).toBe(
+      'Latest AMI: ami-0ffffffffffffffff\n',
+    );
+    expect((await h.run('latest')).stdout).toBe('Latest AMI: ami-0a1b2c3d4e5f67890\n');
+    expect((await h.run('latest', '--include-unvalidated')).stdout).toBe(
+      'Latest AMI: ami-0ffffffffffffffff\n',
+    );
+    expect(h.calls).toHaveLength(2);
   });
 });
 

@@ -26,13 +26,13 @@ describe('latest', () => {
     expect(h.calls[0]?.url.pathname).toBe('/dev/amis/latest');
   });
 
-  it('none: stderr "No Pulsar AMIs found in REGION", exit 1', async () => {
+  it('none: stderr "No validated Pulsar AMI found in REGION", exit 1', async () => {
     const h = new Harness({
       env: { PULSAR_AMI_API_URL: CUSTOM_DOMAIN_API },
       routes: { 'GET /amis/latest': () => problem(404, 'No AMI found', 'No Pulsar AMI found in eu-west-1') },
     });
     const r = await h.run('--region', 'eu-west-1', 'latest');
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'No Pulsar AMIs found in eu-west-1\n' });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'No validated Pulsar AMI found in eu-west-1\n' });
   });
 
   it('--json: the answer on stdout; none → a JSON problem on stderr', async () => {
@@ -52,7 +52,7 @@ describe('latest', () => {
     expect(n.code).toBe(1);
     expect(n.stdout).toBe('');
     expect(JSON.parse(n.stderr)).toMatchObject({
-      detail: 'No Pulsar AMIs found in us-west-2',
+      detail: 'No validated Pulsar AMI found in us-west-2',
       status: 404,
       exitCode: 1,
       requestId: 'req-123',
