@@ -79,6 +79,7 @@ export async function signedGet(
     hostname: target.hostname,
     port: Number(target.port),
     path: target.pathname,
+    query: Object.fromEntries(target.searchParams),
     headers: { host: target.host },
   });
   const { host: _host, ...headers } = signed.headers;
