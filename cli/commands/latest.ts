@@ -17,8 +17,7 @@ const isNotFound = (error: unknown): error is ApiError =>
 
 export const latest: CommandModule = {
   name: 'latest',
-  summary:
-    'Display the ID of the latest validated Pulsar AMI (the published one, else the highest validated version)',
+  summary: 'Display the ID of the latest validated Pulsar AMI (published, else highest version)',
   configure(command) {
     command.option('--no-cache', 'Skip cache and ask the API');
     command.option('--include-unvalidated', 'Consider AMIs that have not passed validation too');

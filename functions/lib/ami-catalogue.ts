@@ -32,11 +32,19 @@ async function* describePages(ec2: Ec2, input: DescribeImagesCommandInput) {
   } while (NextToken);
 }
 
-/** Every AMI of this tool owned by the account, newest first. `extra` narrows both queries (e.g. state). */
+/**
+ * Every AMI of this tool owned by the account, newest first, disabled ones included (EC2 leaves
+ * them out unless asked, and they still cost their snapshots). `extra` narrows both queries.
+ */
 export async function scanAmis(ec2: Ec2, pageSize: number, extra: Filter[] = []): Promise<Ami[]> {
   const found = new Map<string, Ami>();
   for (const filters of OWNERSHIP_QUERIES) {
-    const input = { Owners: ['self'], Filters: [...filters, ...extra], MaxResults: pageSize };
+    const input = {
+      Owners: ['self'],
+      Filters: [...filters, ...extra],
+      MaxResults: pageSize,
+      IncludeDisabled: true,
+    };
     for await (const images of describePages(ec2, input)) {
       for (const image of images) {
         const ami = toAmi(image);
@@ -96,7 +104,9 @@ export function pageOf(
 export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise<Ami> {
   let page: DescribeImagesCommandOutput;
   try {
-    page = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'] }));
+    page = await ec2.send(
+      new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'], IncludeDisabled: true }),
+    );
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'InvalidAMIID.NotFound' || name === 'InvalidAMIID.Unavailable') {

@@ -7,7 +7,7 @@ import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeInstancesCommand
 import type { Ami } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
-import { AmiInUseError, AmiProtectedError, awsCall } from './errors';
+import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
 import { publishLatest, readPublishedLatest, type Ssm } from './latest-ami';
 
 /** Every state in which an instance still holds on to its AMI. */
@@ -93,7 +93,8 @@ export async function deleteAmi(
   options: DeleteOptions,
 ): Promise<DeleteAmiResponse> {
   const ami = await getAmi(clients.ec2, imageId, settings.region);
-  if (ami.protected) throw new AmiProtectedError(imageId);
+  if (ami.state === 'pending') throw new AmiNotReadyError(imageId);
+  if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
   const users = await instancesUsing(clients.ec2, imageId);
   if (users.length > 0) throw new AmiInUseError(imageId, users);
 

@@ -38,6 +38,8 @@ export interface Ami {
   validated: boolean | null;
   validationDate: string | null;
   protected: boolean;
+  /** What protects it, in words (see protectionOf), when `protected`. */
+  protection?: string;
   snapshotIds: string[];
   /** x86_64, arm64, … as EC2 says it. */
   architecture?: string;
@@ -111,20 +113,50 @@ export function buildTags(input: {
 }
 
 /**
- * Only images tagged ManagedBy=pulsar-ami, or named pulsar-base-*, are this tool's.
- * Everything else is never listed, changed or deleted.
+ * An image is this tool's when it is tagged ManagedBy=pulsar-ami, or when it is named
+ * pulsar-base-* and carries no ManagedBy tag at all (from before the tool). An image another
+ * tool manages (ManagedBy with any other value, whatever its name) is not. Everything that is
+ * not this tool's is never listed, changed or deleted. (That the account owns it is asked of
+ * EC2: every query says Owners=self.)
  */
 export function ownershipOf(image: Pick<Image, 'Name' | 'Tags'>): Ownership | null {
   const tags = tagsToRecord(image.Tags);
   if (tags[TAG.managedBy] === MANAGED_BY) return 'managed';
-  if (image.Name?.startsWith(NAME_PREFIX)) return 'legacy';
+  if (image.Name?.startsWith(NAME_PREFIX) && !(TAG.managedBy in tags)) return 'legacy';
   return null;
 }
 
-export function isProtected(image: Pick<Image, 'Tags' | 'DeregistrationProtection'>): boolean {
+/**
+ * What keeps an image from being deregistered, in words, or null when nothing does: the
+ * `Protected=true` tag, or EC2's deregistration protection in any state that still refuses —
+ * `enabled`, `enabled-with-cooldown`, and `disabled-until…` while that time is ahead (the
+ * 24-hour cooldown after protection with a cooldown was switched off).
+ */
+export function protectionOf(
+  image: Pick<Image, 'Tags' | 'DeregistrationProtection'>,
+  now: Date = new Date(),
+): string | null {
   const tags = tagsToRecord(image.Tags);
-  if (tags[TAG.protected]?.toLowerCase() === 'true') return true;
-  return image.DeregistrationProtection?.startsWith('enabled') ?? false;
+  if (tags[TAG.protected]?.toLowerCase() === 'true') return 'the Protected=true tag';
+  const state = image.DeregistrationProtection?.trim() ?? '';
+  if (state === 'enabled') return 'EC2 deregistration protection (enabled)';
+  if (state === 'enabled-with-cooldown')
+    return 'EC2 deregistration protection (enabled, with a 24-hour cooldown)';
+  const cooldown = /^disabled-until[-\s:]*(.+)$/i.exec(state);
+  if (cooldown) {
+    const until = Date.parse(cooldown[1] ?? '');
+    if (Number.isNaN(until)) return `EC2 deregistration protection (${state})`;
+    if (until > now.getTime()) {
+      return `EC2 deregistration protection, in its cooldown until ${new Date(until).toISOString()}`;
+    }
+    return null;
+  }
+  // An unknown value that is not plainly off counts as on: never guess an image unprotected.
+  return state === '' || state === 'disabled' ? null : `EC2 deregistration protection (${state})`;
+}
+
+export function isProtected(image: Pick<Image, 'Tags' | 'DeregistrationProtection'>, now?: Date): boolean {
+  return protectionOf(image, now) !== null;
 }
 
 function parseValidated(value: string | undefined): boolean | null {
@@ -140,6 +172,7 @@ export function toAmi(image: Image): Ami | null {
   const name = image.Name ?? tags[TAG.name] ?? '';
   const tagged = tags[TAG.version];
   const version = tagged !== undefined && parseVersion(tagged) ? tagged : versionFromName(name);
+  const protection = protectionOf(image);
   return {
     imageId: image.ImageId,
     name,
@@ -150,7 +183,8 @@ export function toAmi(image: Image): Ami | null {
     ownership,
     validated: parseValidated(tags[TAG.validated]),
     validationDate: tags[TAG.validationDate] ?? null,
-    protected: isProtected(image),
+    protected: protection !== null,
+    ...(protection !== null ? { protection } : {}),
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) =>
       m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
     ),

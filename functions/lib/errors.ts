@@ -70,10 +70,22 @@ export class AmiProtectedError extends ProblemError {
   override name = 'AmiProtectedError';
   readonly status = 409;
   readonly title = 'AMI is protected';
+  constructor(
+    readonly imageId: string,
+    protection = 'the Protected=true tag or EC2 deregistration protection',
+  ) {
+    super(`AMI ${imageId} is protected by ${protection}; remove the protection to delete it`);
+    this.extensions.imageId = imageId;
+    this.extensions.protection = protection;
+  }
+}
+
+export class AmiNotReadyError extends ProblemError {
+  override name = 'AmiNotReadyError';
+  readonly status = 409;
+  readonly title = 'AMI is still being created';
   constructor(readonly imageId: string) {
-    super(
-      `AMI ${imageId} is protected (tag Protected=true or deregistration protection); remove the protection to delete it`,
-    );
+    super(`AMI ${imageId} is still being created (state pending); wait until it is available or failed`);
     this.extensions.imageId = imageId;
   }
 }

@@ -103,7 +103,7 @@ describe('latestAmi', () => {
     expect(latest).toMatchObject({ imageId: img(7).ImageId, source: 'parameter', ami: { version: '3.0.7' } });
     expect(ssmMock.calls()).toHaveLength(1);
     expect(ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)).toEqual([
-      { ImageIds: [img(7).ImageId], Owners: ['self'] },
+      { ImageIds: [img(7).ImageId], Owners: ['self'], IncludeDisabled: true },
     ]);
   });
 

@@ -79,6 +79,35 @@ describe('deleteAmi refuses, changing nothing', () => {
     expect(destructive()).toHaveLength(0);
   });
 
+  it.each([
+    [
+      { DeregistrationProtection: 'disabled-until-2999-01-01T00:00:00.000Z' },
+      'in its cooldown until 2999-01-01T00:00:00.000Z',
+    ],
+    [
+      { DeregistrationProtection: 'enabled-with-cooldown' },
+      'EC2 deregistration protection (enabled, with a 24-hour cooldown)',
+    ],
+    [
+      {
+        Tags: [
+          { Key: 'ManagedBy', Value: 'pulsar-ami' },
+          { Key: 'Protected', Value: 'true' },
+        ],
+      },
+      'the Protected=true tag',
+    ],
+  ])('a protected AMI, in a dry run too, naming the protection (%o)', async (extra, named) => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed(extra)] });
+    for (const dryRun of [true, false]) {
+      const error = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun }).catch((e) => e);
+      expect(error).toBeInstanceOf(AmiProtectedError);
+      expect(error.message).toContain(named);
+    }
+    expect(ec2Mock.calls().filter((c) => JSON.stringify(c.args[0].input).includes('DryRun'))).toHaveLength(0);
+    expect(destructive()).toHaveLength(0);
+  });
+
   it('a protected AMI', async () => {
     ec2Mock
       .on(DescribeImagesCommand)

@@ -10,6 +10,7 @@ import {
   newestFirst,
   ownershipOf,
   parseVersion,
+  protectionOf,
   recordToTags,
   tagsToRecord,
   toAmi,
@@ -71,6 +72,28 @@ describe('ownership', () => {
     expect(ownershipOf({ Name: 'my-pulsar-base-3.0.0', Tags: [] })).toBeNull();
     expect(ownershipOf({ Name: 'x', Tags: [{ Key: 'managedby', Value: 'pulsar-ami' }] })).toBeNull();
     expect(toAmi(image({ Name: 'ubuntu', Tags: [] }))).toBeNull();
+  });
+  it('is not this tool’s when named pulsar-base-* but managed by another tool (any ManagedBy value)', () => {
+    for (const value of ['team-x', '', 'Pulsar-AMI', 'pulsar-ami ']) {
+      const golden = { Name: 'pulsar-base-team-x-golden', Tags: [{ Key: 'ManagedBy', Value: value }] };
+      expect([value, ownershipOf(golden)]).toEqual([value, null]);
+      expect(toAmi(image(golden))).toBeNull();
+    }
+  });
+  it('names the protection that applies, the cooldown with its end, and counts an unknown state as protected', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const at = (state: string) => protectionOf({ Tags: [], DeregistrationProtection: state }, now);
+    expect(protectionOf({ Tags: [{ Key: 'Protected', Value: 'TRUE' }] }, now)).toBe('the Protected=true tag');
+    expect(at('enabled')).toBe('EC2 deregistration protection (enabled)');
+    expect(at('enabled-with-cooldown')).toContain('24-hour cooldown');
+    expect(at('disabled-until-2026-01-01T12:00:00.000Z')).toBe(
+      'EC2 deregistration protection, in its cooldown until 2026-01-01T12:00:00.000Z',
+    );
+    expect(at('disabled-until 2026-01-01T12:00:00Z')).toContain('cooldown until 2026-01-01T12:00:00.000Z');
+    expect(at('disabled-until-2025-12-31T12:00:00.000Z')).toBeNull();
+    expect(at('disabled')).toBeNull();
+    expect(at('')).toBeNull();
+    expect(at('something-new')).toBe('EC2 deregistration protection (something-new)');
   });
   it('treats a Protected=true tag and deregistration protection as protected', () => {
     expect(isProtected({ Tags: [{ Key: 'Protected', Value: 'true' }] })).toBe(true);

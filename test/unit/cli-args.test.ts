@@ -118,7 +118,7 @@ describe('--help', () => {
       'delete',
       'Delete an AMI and optionally its associated snapshots',
       'latest',
-      'Display the ID of the latest Pulsar AMI (the published one, else the newest available)',
+      'Display the ID of the latest validated Pulsar AMI (published, else highest version)',
       '--region <REGION>',
       'AWS region (default: "us-west-2")',
       '--dry-run',
@@ -148,10 +148,7 @@ describe('--help', () => {
     ['list', ['--no-cache', 'Skip cache and fetch fresh data from AWS', '--dry-run']],
     [
       'latest',
-      [
-        'Display the ID of the latest Pulsar AMI (the published one, else the newest available)',
-        '--no-cache',
-      ],
+      ['Display the ID of the latest validated Pulsar AMI (published, else highest version)', '--no-cache'],
     ],
   ])('%s --help shows its options and the global ones', async (command, texts) => {
     const r = await new Harness().run(command, '--help');

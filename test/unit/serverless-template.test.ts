@@ -23,8 +23,10 @@ describe('CloudFormation from serverless package', () => {
   });
 
   it('never allows DeregisterImage or DeleteSnapshot on * or without the ManagedBy tag condition', () => {
-    const destructive = iamStatements(template).filter((s) =>
-      actionsOf(s).some((a) => ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:*', '*'].includes(a)),
+    const destructive = iamStatements(template).filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        actionsOf(s).some((a) => ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:*', '*'].includes(a)),
     );
     expect(destructive.length).toBeGreaterThanOrEqual(2);
     for (const statement of destructive) {
@@ -153,6 +155,70 @@ describe('each function has the rights it uses, and no more', () => {
       const managed = JSON.stringify(template.Resources[role]?.Properties?.ManagedPolicyArns);
       expect(managed).toContain('service-role/AWSLambdaBasicExecutionRole');
       expect(managed).toContain('AWSXRayDaemonWriteAccess');
+    }
+  });
+});
+
+describe('no role can grant itself the condition it is checked against', () => {
+  interface Statement {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource?: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+  }
+  const statementsOfEveryRole = (): [string, Statement][] =>
+    resourcesOfType(template, 'AWS::IAM::Role').flatMap(([id, resource]) =>
+      ((resource.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+        (p) => p.PolicyDocument.Statement.map((s): [string, Statement] => [id, s]),
+      ),
+    );
+  const onImagesOrSnapshots = (s: Statement) =>
+    /::(image|snapshot)\/\*/.test(JSON.stringify(s.Resource ?? '*'));
+
+  it('allows CreateTags on images and snapshots only on ours, or, for ManagedBy, only where no ManagedBy tag exists', () => {
+    const tagging = statementsOfEveryRole().filter(
+      ([, s]) =>
+        s.Effect === 'Allow' && [s.Action].flat().includes('ec2:CreateTags') && onImagesOrSnapshots(s),
+    );
+    expect(tagging.length).toBeGreaterThanOrEqual(3);
+    for (const [role, s] of tagging) {
+      const keys = [s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']].flat();
+      expect([role, s.Sid, keys.length > 0]).toEqual([role, s.Sid, true]);
+      if (keys.includes('ManagedBy')) {
+        // Adoption: only the value pulsar-ami, only onto a resource without the tag.
+        expect([role, s.Sid, s.Condition?.Null]).toEqual([
+          role,
+          s.Sid,
+          { 'aws:ResourceTag/ManagedBy': 'true' },
+        ]);
+        expect(s.Condition?.StringEquals?.['aws:RequestTag/ManagedBy']).toBe('pulsar-ami');
+      } else {
+        expect([role, s.Sid, s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy']]).toEqual([
+          role,
+          s.Sid,
+          'pulsar-ami',
+        ]);
+      }
+    }
+  });
+
+  it('denies deregistering an image tagged Protected=true to every role that may deregister', () => {
+    const statements = statementsOfEveryRole();
+    const deregistering = new Set(
+      statements
+        .filter(([, s]) => s.Effect === 'Allow' && [s.Action].flat().includes('ec2:DeregisterImage'))
+        .map(([role]) => role),
+    );
+    expect(deregistering.size).toBeGreaterThan(0);
+    for (const role of deregistering) {
+      const deny = statements.find(
+        ([r, s]) => r === role && s.Effect === 'Deny' && [s.Action].flat().includes('ec2:DeregisterImage'),
+      );
+      expect([role, deny?.[1].Condition]).toEqual([
+        role,
+        { StringEqualsIgnoreCase: { 'aws:ResourceTag/Protected': 'true' } },
+      ]);
     }
   });
 });
