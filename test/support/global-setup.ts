@@ -20,7 +20,6 @@ const run = promisify(execFile);
 export default async function setup(project: TestProject) {
   const packageDir = await mkdtemp(join(tmpdir(), 'pulsar-ami-package-'));
   await run('npx', ['serverless', 'package', '--stage', 'test', '--package', packageDir], {
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
     maxBuffer: 16 * 1024 * 1024,
   });
   project.provide('packageDir', packageDir);
