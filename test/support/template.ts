@@ -1,4 +1,4 @@
-/** Reading the CloudFormation template that `serverless package` produced for this test run. */
+/** Reading the CloudFormation template that `serverless package` produced for this test run, and what it printed. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -25,6 +25,11 @@ export interface Statement {
 export function loadTemplate(): Template {
   const file = join(inject('packageDir'), 'cloudformation-template-update-stack.json');
   return JSON.parse(readFileSync(file, 'utf8')) as Template;
+}
+
+/** What the framework printed (stdout, then stderr) while packaging for this test run. */
+export function packageOutput(): string {
+  return inject('packageOutput');
 }
 
 export function resourcesOfType(template: Template, type: string): [string, Resource][] {

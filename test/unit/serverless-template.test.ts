@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { actionsOf, iamStatements, loadTemplate, resourcesOfType, serverlessYml } from '../support/template';
+import {
+  actionsOf,
+  iamStatements,
+  loadTemplate,
+  packageOutput,
+  resourcesOfType,
+  serverlessYml,
+} from '../support/template';
 
 const template = loadTemplate();
 
 describe('CloudFormation from serverless package', () => {
+  it('is packaged without a warning from the framework (serverless v3 warned about nodejs22.x)', () => {
+    const output = packageOutput();
+    expect(output).toContain('Service packaged');
+    const warnings = output.split('\n').filter((line) => /warn/i.test(line));
+    expect(warnings, output).toEqual([]);
+  });
+
   it('puts every API method behind AWS_IAM, one method per http event of serverless.yml', () => {
     const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
     const declared = Object.values(serverlessYml().functions).flatMap((fn) =>
