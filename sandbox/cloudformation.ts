@@ -4,7 +4,8 @@
  * is the sandbox itself. This is how the CLI finds the API without `--api-url`.
  */
 import { createHash } from 'node:crypto';
-import { AwsError } from './aws-error';
+import { ValidationError } from './errors/cloudformation';
+import { InvalidAction } from './errors/common';
 import type { QueryService, SandboxInfo } from './services';
 import { renderQueryError } from './sts';
 import { members, xmlDocument } from './xml';
@@ -36,14 +37,14 @@ export const cloudFormationService: QueryService = {
   renderError: renderQueryError(CLOUDFORMATION_XMLNS),
   async handle(params, ctx) {
     if (params.action !== 'DescribeStacks') {
-      throw new AwsError('InvalidAction', `Could not find operation ${params.action} for version 2010-05-15`);
+      throw InvalidAction.noOperation(params.action, '2010-05-15');
     }
     const id = stackId(ctx.sandbox, ctx.world.accountId);
     const here = ctx.regionName === ctx.sandbox.apiRegion;
     const requested = params.get('StackName');
     const matches = requested === undefined || requested === stackName(ctx.sandbox) || requested === id;
     if (requested !== undefined && (!here || !matches)) {
-      throw new AwsError('ValidationError', `Stack with id ${requested} does not exist`);
+      throw ValidationError.noStack(requested);
     }
     const stacks = here
       ? [

@@ -2,7 +2,7 @@
  * Query-protocol requests (EC2, STS, CloudFormation): a form-encoded body of flattened
  * parameters, e.g. `Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=pulsar-base-*`.
  */
-import { AwsError } from './aws-error';
+import { InvalidParameterValue } from './errors/ec2';
 
 export interface QueryFilter {
   name: string;
@@ -61,10 +61,7 @@ export class QueryParams {
     const raw = this.values.get(key);
     if (raw === undefined) return undefined;
     if (!/^-?\d+$/.test(raw)) {
-      throw new AwsError(
-        'InvalidParameterValue',
-        `Value (${raw}) for parameter ${lowerFirst(key)} is invalid.`,
-      );
+      throw InvalidParameterValue.forParameter(lowerFirst(key), raw);
     }
     return Number(raw);
   }

@@ -1,6 +1,8 @@
 /** STS over the query protocol (version 2011-06-15): GetCallerIdentity. */
-import { AwsError } from './aws-error';
+
 import { SANDBOX_ACCOUNT_ID, SANDBOX_CALLER_ARN, SANDBOX_USER_ID } from './credentials';
+import type { AwsError } from './errors/aws-error';
+import { InvalidAction } from './errors/common';
 import type { QueryService, ServiceResponse } from './services';
 import { xmlDocument } from './xml';
 
@@ -32,7 +34,7 @@ export const stsService: QueryService = {
   renderError: renderQueryError(STS_XMLNS),
   async handle(params, ctx) {
     if (params.action !== 'GetCallerIdentity') {
-      throw new AwsError('InvalidAction', `Could not find operation ${params.action} for version 2011-06-15`);
+      throw InvalidAction.noOperation(params.action, '2011-06-15');
     }
     return {
       status: 200,

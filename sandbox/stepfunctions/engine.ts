@@ -20,8 +20,17 @@ import {
   ExecutionTimeoutError,
   StateMachine,
 } from 'aws-local-stepfunctions';
-import { AwsError } from '../aws-error';
 import type { CallLog } from '../calls';
+import { AwsError } from '../errors/aws-error';
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  InvalidArn,
+  InvalidDefinition,
+  InvalidExecutionInput,
+  InvalidName,
+  StateMachineDoesNotExist,
+} from '../errors/stepfunctions';
 import type { EventBus } from '../eventbridge';
 import type { InvokeOutcome, LambdaRuntime } from '../lambda';
 import type { SandboxInfo } from '../services';
@@ -188,39 +197,31 @@ export class StepFunctions {
   }
 
   machine(arn: string): Machine {
-    if (!ARN_MACHINE.test(arn))
-      throw new AwsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    if (!ARN_MACHINE.test(arn)) throw new InvalidArn(arn);
     const machine = this.machines().get(arn);
-    if (!machine) throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    if (!machine) throw new StateMachineDoesNotExist(arn);
     return machine;
   }
 
   private prepared(machine: Machine): PreparedDefinition {
     if (!machine.prepared) {
       if (machine.definition === null || machine.definitionError !== undefined) {
-        throw new AwsError(
-          'InvalidDefinition',
-          `Invalid State Machine Definition: ${machine.definitionError ?? 'none'}`,
-        );
+        throw new InvalidDefinition(machine.definitionError ?? 'none');
       }
       try {
         validateDefinition(machine.definition);
         machine.prepared = prepareDefinition(machine.definition, this.opts.timeScale);
       } catch (error) {
-        throw new AwsError(
-          'InvalidDefinition',
-          `Invalid State Machine Definition: ${(error as Error).message}`,
-        );
+        throw new InvalidDefinition((error as Error).message);
       }
     }
     return machine.prepared;
   }
 
   execution(arn: string): Execution {
-    if (!ARN_EXECUTION.test(arn))
-      throw new AwsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    if (!ARN_EXECUTION.test(arn)) throw new InvalidArn(arn);
     const execution = this.executions.get(arn);
-    if (!execution) throw new AwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    if (!execution) throw new ExecutionDoesNotExist(arn);
     return execution;
   }
 
@@ -233,29 +234,23 @@ export class StepFunctions {
     const machine = this.machine(request.stateMachineArn);
     const name = request.name ?? randomUUID();
     if (name.length < 1 || name.length > 80 || INVALID_NAME.test(name)) {
-      throw new AwsError('InvalidName', `Invalid Name: '${name}'`);
+      throw new InvalidName(name);
     }
     const input = request.input ?? '{}';
     if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) {
-      throw new AwsError(
-        'InvalidExecutionInput',
-        'Invalid State Machine Execution Input: input exceeds 262144 bytes',
-      );
+      throw new InvalidExecutionInput('input exceeds 262144 bytes');
     }
     let parsed: JsonValue;
     try {
       parsed = JSON.parse(input) as JsonValue;
     } catch (error) {
-      throw new AwsError(
-        'InvalidExecutionInput',
-        `Invalid State Machine Execution Input: '${(error as Error).message}'`,
-      );
+      throw new InvalidExecutionInput(`'${(error as Error).message}'`);
     }
     const arn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(arn);
     if (existing) {
       if (existing.status === 'RUNNING' && existing.input === input) return existing;
-      throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+      throw new ExecutionAlreadyExists(arn);
     }
     const prepared = this.prepared(machine);
     const execution: Execution = {

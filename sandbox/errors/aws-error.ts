@@ -1,4 +1,8 @@
-/** An error the sandbox answers with, in AWS's own terms: a code, a message and an HTTP status. */
+/**
+ * An error the sandbox answers with, in AWS's own terms: a code, a message and an HTTP status.
+ * Every code the sandbox answers has its own class (errors/*.ts), written once; the protocol
+ * layers render any of them (XML for the query services, JSON for the others).
+ */
 export class AwsError extends Error {
   override name = 'AwsError';
   constructor(
