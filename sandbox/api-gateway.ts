@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CallLog } from './calls';
 import { SANDBOX_ACCESS_KEY_ID, SANDBOX_CALLER_ARN, SANDBOX_USER_ID } from './credentials';
-import { LambdaRuntime } from './lambda';
+import { callHandler, type LambdaHandler, LambdaRuntime } from './lambda';
 import { type ApiRoute, apiOf, matchRoute, type ServerlessApi } from './serverless-config';
 import type { SandboxInfo } from './services';
 import { verifySigV4 } from './sigv4';
@@ -28,8 +28,6 @@ export interface ApiResponse {
   headers: Record<string, string | string[]>;
   body: Buffer;
 }
-
-type Handler = (event: APIGatewayProxyEvent, context: Context, callback?: unknown) => unknown;
 
 const API_ID = 'sandboxapi';
 
@@ -87,8 +85,8 @@ export class ApiGateway {
     }
   }
 
-  private handlerFor(route: ApiRoute): Promise<Handler> {
-    return this.lambda.handler(route.modulePath, route.exportName) as Promise<Handler>;
+  private handlerFor(route: ApiRoute): Promise<LambdaHandler> {
+    return this.lambda.handler(route.modulePath, route.exportName);
   }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
@@ -259,32 +257,12 @@ export class ApiGateway {
     const event = this.buildEvent(route, pathParameters, url, request, requestId);
     const timeoutMs = Math.min(route.timeoutSeconds, 29) * 1000;
     const deadline = Date.now() + timeoutMs;
-    const context: Context = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: route.functionName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.info.apiRegion}:${this.accountId}:function:${route.functionName}`,
-      memoryLimitInMB: String(route.memorySize),
-      awsRequestId,
-      logGroupName: `/aws/lambda/${route.functionName}`,
-      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${awsRequestId.replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    const context = this.lambda.context(route, awsRequestId, deadline);
     let timer: NodeJS.Timeout | undefined;
     try {
       const handler = await this.handlerFor(route);
       const result = await Promise.race([
-        new Promise<unknown>((resolve, reject) => {
-          const returned = handler(event, context, (error: unknown, value: unknown) =>
-            error ? reject(error) : resolve(value),
-          );
-          if (returned && typeof (returned as Promise<unknown>).then === 'function') {
-            (returned as Promise<unknown>).then(resolve, reject);
-          }
-        }),
+        callHandler(handler, event, context),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)),
