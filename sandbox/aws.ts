@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CallLog } from './calls';
-import { cloudFormationService } from './cloudformation';
+import { cloudFormationService } from './cloudformation/index';
 import { ec2Service } from './ec2/index';
 import { AwsError } from './errors/aws-error';
 import {
@@ -28,10 +28,10 @@ import {
 } from './errors/common';
 import type { Faults } from './faults';
 import { jsonServiceFor, renderJsonError, renderJsonResult } from './json-protocol';
-import { QueryParams } from './query';
+import { QueryParams, renderQueryError } from './query';
 import type { AwsCallContext, QueryService, SandboxInfo, ServiceResponse } from './services';
 import { type AuthOutcome, verifySigV4 } from './sigv4';
-import { renderQueryError, stsService } from './sts';
+import { stsService } from './sts/index';
 import type { World } from './world';
 
 export const QUERY_SERVICES: Record<string, QueryService> = {
