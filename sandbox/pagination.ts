@@ -42,6 +42,18 @@ export function decodePageToken(scope: string, token: string): Position | undefi
   }
 }
 
+/** The token's position when it is ours, for `scope`, and of the expected kind; else `invalid`. */
+function position<P extends Position>(
+  scope: string,
+  token: string,
+  invalid: (token: string) => AwsError,
+  valid: (position: Position | undefined) => position is P,
+): P {
+  const decoded = decodePageToken(scope, token);
+  if (!valid(decoded)) throw invalid(token);
+  return decoded;
+}
+
 export interface Page<T> {
   items: T[];
   nextToken?: string;
@@ -61,8 +73,7 @@ export function pageAfterKey<T>(
 ): Page<T> {
   let start = 0;
   if (token !== undefined) {
-    const after = decodePageToken(scope, token);
-    if (typeof after !== 'string') throw invalid(token);
+    const after = position(scope, token, invalid, (p): p is string => typeof p === 'string');
     start = sorted.findIndex((item) => keyOf(item) > after);
     if (start === -1) start = sorted.length;
   }
@@ -81,12 +92,9 @@ export function pageAtOffset<T>(
   scope: string,
   invalid: (token: string) => AwsError,
 ): Page<T> {
-  let offset = 0;
-  if (token !== undefined) {
-    const at = decodePageToken(scope, token);
-    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0) throw invalid(token);
-    offset = at;
-  }
+  const isOffset = (p: Position | undefined): p is number =>
+    typeof p === 'number' && Number.isInteger(p) && p >= 0;
+  const offset = token === undefined ? 0 : position(scope, token, invalid, isOffset);
   const items = list.slice(offset, offset + max);
   return offset + max < list.length ? { items, nextToken: encodePageToken(scope, offset + max) } : { items };
 }

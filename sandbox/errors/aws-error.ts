@@ -15,3 +15,12 @@ export class AwsError extends Error {
 }
 
 export const isAwsError = (error: unknown): error is AwsError => error instanceof AwsError;
+
+/** The class of an error whose code, message and status never vary (`new RequestLimitExceeded()`). */
+export function fixedError(code: string, message: string, status = 400) {
+  return class extends AwsError {
+    constructor() {
+      super(code, message, status);
+    }
+  };
+}

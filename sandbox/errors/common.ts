@@ -2,7 +2,7 @@
  * Errors every service (or every service of one protocol) answers: signature checks,
  * throttling, unknown actions, malformed JSON, request validation and internal failures.
  */
-import { AwsError } from './aws-error';
+import { AwsError, fixedError } from './aws-error';
 
 const BAD_SIGNATURE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -12,29 +12,17 @@ const INVALID_TOKEN = 'The security token included in the request is invalid.';
 
 // --- Query protocol (EC2, STS, CloudFormation) -------------------------------------------------
 
-export class MissingAuthenticationToken extends AwsError {
-  constructor() {
-    super('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
-  }
-}
+export const MissingAuthenticationToken = fixedError(
+  'MissingAuthenticationToken',
+  'Request is missing Authentication Token',
+  403,
+);
 
-export class IncompleteSignature extends AwsError {
-  constructor() {
-    super('IncompleteSignature', INCOMPLETE_SIGNATURE, 403);
-  }
-}
+export const IncompleteSignature = fixedError('IncompleteSignature', INCOMPLETE_SIGNATURE, 403);
 
-export class InvalidClientTokenId extends AwsError {
-  constructor() {
-    super('InvalidClientTokenId', INVALID_TOKEN, 403);
-  }
-}
+export const InvalidClientTokenId = fixedError('InvalidClientTokenId', INVALID_TOKEN, 403);
 
-export class SignatureDoesNotMatch extends AwsError {
-  constructor() {
-    super('SignatureDoesNotMatch', BAD_SIGNATURE, 403);
-  }
-}
+export const SignatureDoesNotMatch = fixedError('SignatureDoesNotMatch', BAD_SIGNATURE, 403);
 
 /** An action (or a service) the sandbox does not serve; each service words it its own way. */
 export class InvalidAction extends AwsError {
@@ -58,51 +46,31 @@ export class InvalidAction extends AwsError {
 }
 
 /** STS and CloudFormation throttling. */
-export class Throttling extends AwsError {
-  constructor() {
-    super('Throttling', 'Rate exceeded', 400);
-  }
-}
+export const Throttling = fixedError('Throttling', 'Rate exceeded', 400);
 
 /** EC2 throttling (and the `terminateFails` fault's default): HTTP 503. */
-export class RequestLimitExceeded extends AwsError {
-  constructor() {
-    super('RequestLimitExceeded', 'Request limit exceeded.', 503);
-  }
-}
+export const RequestLimitExceeded = fixedError('RequestLimitExceeded', 'Request limit exceeded.', 503);
 
 /** A query service's unexpected failure: HTTP 500. */
-export class InternalError extends AwsError {
-  constructor() {
-    super('InternalError', 'An internal error has occurred', 500);
-  }
-}
+export const InternalError = fixedError('InternalError', 'An internal error has occurred', 500);
 
 // --- JSON protocol (SSM, Step Functions) -----------------------------------------------------
 
-export class MissingAuthenticationTokenException extends AwsError {
-  constructor() {
-    super('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
-  }
-}
+export const MissingAuthenticationTokenException = fixedError(
+  'MissingAuthenticationTokenException',
+  'Missing Authentication Token',
+  403,
+);
 
-export class IncompleteSignatureException extends AwsError {
-  constructor() {
-    super('IncompleteSignatureException', INCOMPLETE_SIGNATURE, 403);
-  }
-}
+export const IncompleteSignatureException = fixedError(
+  'IncompleteSignatureException',
+  INCOMPLETE_SIGNATURE,
+  403,
+);
 
-export class UnrecognizedClientException extends AwsError {
-  constructor() {
-    super('UnrecognizedClientException', INVALID_TOKEN, 403);
-  }
-}
+export const UnrecognizedClientException = fixedError('UnrecognizedClientException', INVALID_TOKEN, 403);
 
-export class InvalidSignatureException extends AwsError {
-  constructor() {
-    super('InvalidSignatureException', BAD_SIGNATURE, 403);
-  }
-}
+export const InvalidSignatureException = fixedError('InvalidSignatureException', BAD_SIGNATURE, 403);
 
 export class UnknownOperationException extends AwsError {
   constructor(target: string) {
@@ -110,18 +78,13 @@ export class UnknownOperationException extends AwsError {
   }
 }
 
-export class ThrottlingException extends AwsError {
-  constructor() {
-    super('ThrottlingException', 'Rate exceeded', 400);
-  }
-}
+export const ThrottlingException = fixedError('ThrottlingException', 'Rate exceeded', 400);
 
 /** The body is not a JSON object. */
-export class SerializationException extends AwsError {
-  constructor() {
-    super('SerializationException', 'Start of structure or map found where not expected.');
-  }
-}
+export const SerializationException = fixedError(
+  'SerializationException',
+  'Start of structure or map found where not expected.',
+);
 
 /** A JSON service's unexpected failure: HTTP 500. */
 export class InternalFailure extends AwsError {

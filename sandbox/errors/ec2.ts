@@ -1,5 +1,5 @@
 /** EC2's error codes, each with its message as EC2 words it. */
-import { AwsError } from './aws-error';
+import { AwsError, fixedError } from './aws-error';
 
 /** `[ami-1, ami-2]`: EC2 brackets id lists in its messages, even a list of one. */
 const bracketed = (ids: readonly string[]) => `[${ids.join(', ')}]`;
@@ -7,12 +7,21 @@ const bracketed = (ids: readonly string[]) => `[${ids.join(', ')}]`;
 /** `Invalid id: "ami-xyz" (expecting "ami-...")`, EC2's wording for malformed ids. */
 const invalidId = (id: string, prefix: string) => `Invalid id: "${id}" (expecting "${prefix}-...")`;
 
-/** DryRun=true on a request that would have succeeded: HTTP 412. */
-export class DryRunOperation extends AwsError {
-  constructor() {
-    super('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
-  }
+/** The class of a `….Malformed` error for ids with this prefix. */
+function malformedId(code: string, prefix: string) {
+  return class extends AwsError {
+    constructor(id: string) {
+      super(code, invalidId(id, prefix));
+    }
+  };
 }
+
+/** DryRun=true on a request that would have succeeded: HTTP 412. */
+export const DryRunOperation = fixedError(
+  'DryRunOperation',
+  'Request would have succeeded, but DryRun flag is set.',
+  412,
+);
 
 export class MissingParameter extends AwsError {
   constructor(parameter: string) {
@@ -60,11 +69,7 @@ export class InvalidParameterCombination extends AwsError {
   }
 }
 
-export class InvalidAmiIdMalformed extends AwsError {
-  constructor(id: string) {
-    super('InvalidAMIID.Malformed', invalidId(id, 'ami'));
-  }
-}
+export const InvalidAmiIdMalformed = malformedId('InvalidAMIID.Malformed', 'ami');
 
 export class InvalidAmiIdNotFound extends AwsError {
   /** A list is bracketed (`'[ami-1]'`), as the image calls say it; CreateTags/DeleteTags name one id bare. */
@@ -107,11 +112,7 @@ export class OperationNotPermitted extends AwsError {
   }
 }
 
-export class InvalidSnapshotIdMalformed extends AwsError {
-  constructor(id: string) {
-    super('InvalidSnapshotID.Malformed', invalidId(id, 'snap'));
-  }
-}
+export const InvalidSnapshotIdMalformed = malformedId('InvalidSnapshotID.Malformed', 'snap');
 
 export class InvalidSnapshotNotFound extends AwsError {
   /** A list, as the snapshot calls say it (ends with a period); CreateTags/DeleteTags name one id (no period). */
@@ -134,11 +135,7 @@ export class InvalidSnapshotInUse extends AwsError {
   }
 }
 
-export class InvalidInstanceIdMalformed extends AwsError {
-  constructor(id: string) {
-    super('InvalidInstanceID.Malformed', invalidId(id, 'i'));
-  }
-}
+export const InvalidInstanceIdMalformed = malformedId('InvalidInstanceID.Malformed', 'i');
 
 export class InvalidInstanceIdNotFound extends AwsError {
   constructor(ids: readonly string[]) {
@@ -178,11 +175,10 @@ export class InvalidId extends AwsError {
   }
 }
 
-export class TagLimitExceeded extends AwsError {
-  constructor() {
-    super('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
-  }
-}
+export const TagLimitExceeded = fixedError(
+  'TagLimitExceeded',
+  'The maximum number of Tags for a resource has been reached.',
+);
 
 export class InvalidInstanceType extends AwsError {
   constructor(types: readonly string[]) {
@@ -199,14 +195,10 @@ export class InstanceLimitExceeded extends AwsError {
   }
 }
 
-export class IdempotentParameterMismatch extends AwsError {
-  constructor() {
-    super(
-      'IdempotentParameterMismatch',
-      'The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.',
-    );
-  }
-}
+export const IdempotentParameterMismatch = fixedError(
+  'IdempotentParameterMismatch',
+  'The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.',
+);
 
 /** The `noCapacity` fault: HTTP 500, as EC2 answers it. */
 export class InsufficientInstanceCapacity extends AwsError {

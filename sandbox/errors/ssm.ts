@@ -1,5 +1,5 @@
 /** SSM's error codes (Run Command, instance information, Parameter Store). */
-import { AwsError } from './aws-error';
+import { AwsError, fixedError } from './aws-error';
 
 const NOT_VALID_TOKEN = 'The specified token is not valid.';
 
@@ -27,11 +27,10 @@ export class InvalidParameters extends AwsError {
   }
 }
 
-export class InvalidTarget extends AwsError {
-  constructor() {
-    super('InvalidTarget', 'The sandbox accepts only InstanceIds and Targets Key=InstanceIds');
-  }
-}
+export const InvalidTarget = fixedError(
+  'InvalidTarget',
+  'The sandbox accepts only InstanceIds and Targets Key=InstanceIds',
+);
 
 export class InvalidCommandId extends AwsError {
   constructor(message: string) {
@@ -54,17 +53,9 @@ export class InvalidPluginName extends AwsError {
 }
 
 /** GetCommandInvocation before the invocation is known: an empty message, as SSM sends it. */
-export class InvocationDoesNotExist extends AwsError {
-  constructor() {
-    super('InvocationDoesNotExist', '');
-  }
-}
+export const InvocationDoesNotExist = fixedError('InvocationDoesNotExist', '');
 
-export class InvalidNextToken extends AwsError {
-  constructor() {
-    super('InvalidNextToken', NOT_VALID_TOKEN);
-  }
-}
+export const InvalidNextToken = fixedError('InvalidNextToken', NOT_VALID_TOKEN);
 
 export class InvalidFilter extends AwsError {
   constructor(keyName: string, valuesName: string) {
@@ -90,11 +81,7 @@ export class ParameterNotFound extends AwsError {
   }
 }
 
-export class ParameterAlreadyExists extends AwsError {
-  constructor() {
-    super(
-      'ParameterAlreadyExists',
-      'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
-    );
-  }
-}
+export const ParameterAlreadyExists = fixedError(
+  'ParameterAlreadyExists',
+  'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+);

@@ -32,3 +32,13 @@ export function findByIds<T>(
     return item ? [item] : [];
   });
 }
+
+/** A finder by ids for one kind of resource (`findImages`, `findSnapshots`, `findInstances`). */
+export function idFinder<T>(
+  storeOf: (scope: Ec2Scope) => ReadonlyMap<string, T>,
+  pattern: RegExp,
+  malformed: (id: string) => Error,
+  notFound: (missing: string[]) => Error,
+): (scope: Ec2Scope, ids: readonly string[]) => T[] {
+  return (scope, ids) => findByIds(ids, storeOf(scope), pattern, malformed, notFound);
+}

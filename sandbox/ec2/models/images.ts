@@ -8,7 +8,7 @@ import {
   OperationNotPermitted,
 } from '../../errors/ec2';
 import type { ImageRecord } from '../../state';
-import { type Ec2Scope, findByIds } from './context';
+import { type Ec2Scope, idFinder } from './context';
 import { compileFilters, type Filter, type FilterFields } from './filters';
 
 const IMAGE_FILTERS: FilterFields<ImageRecord> = {
@@ -44,15 +44,12 @@ function ownerMatcher(scope: Ec2Scope, owners: string[]): (image: ImageRecord) =
 }
 
 /** Resolves image ids, with EC2's Malformed/NotFound errors; the images in request order. */
-export function findImages(scope: Ec2Scope, imageIds: readonly string[]): ImageRecord[] {
-  return findByIds(
-    imageIds,
-    scope.region.images,
-    AMI_ID_PATTERN,
-    (id) => new InvalidAmiIdMalformed(id),
-    (missing) => new InvalidAmiIdNotFound(missing),
-  );
-}
+export const findImages = idFinder(
+  (scope) => scope.region.images,
+  AMI_ID_PATTERN,
+  (id) => new InvalidAmiIdMalformed(id),
+  (missing) => new InvalidAmiIdNotFound(missing),
+);
 
 /** One image by id (Malformed/NotFound otherwise). */
 export function findImage(scope: Ec2Scope, imageId: string): ImageRecord {

@@ -22,7 +22,7 @@ import {
 } from '../../errors/ec2';
 import { launchInstance } from '../../factory';
 import { INSTANCE_STATE_CODES, type InstanceRecord, type InstanceStateName, type Tags } from '../../state';
-import { type Ec2Scope, findByIds } from './context';
+import { type Ec2Scope, idFinder } from './context';
 import { compileFilters, type Filter, type FilterFields } from './filters';
 import { findImage } from './images';
 import { statusChecksPassed } from './instance-status';
@@ -52,15 +52,12 @@ const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
 /** Most instances one RunInstances may start (the sandbox account's vCPU limit, in effect). */
 export const INSTANCE_LIMIT = 20;
 
-export function findInstances(scope: Ec2Scope, instanceIds: readonly string[]): InstanceRecord[] {
-  return findByIds(
-    instanceIds,
-    scope.region.instances,
-    INSTANCE_ID_PATTERN,
-    (id) => new InvalidInstanceIdMalformed(id),
-    (missing) => new InvalidInstanceIdNotFound(missing),
-  );
-}
+export const findInstances = idFinder(
+  (scope) => scope.region.instances,
+  INSTANCE_ID_PATTERN,
+  (id) => new InvalidInstanceIdMalformed(id),
+  (missing) => new InvalidInstanceIdNotFound(missing),
+);
 
 const selected = (scope: Ec2Scope, instanceIds: readonly string[]): InstanceRecord[] =>
   instanceIds.length > 0 ? findInstances(scope, instanceIds) : [...scope.region.instances.values()];

@@ -87,6 +87,37 @@ const stamp = () =>
     .replace(/\.\d{3}Z$/, ' GMT')
     .replace('T', ' ');
 
+type Reason = { code: string; message: string };
+
+/**
+ * Leaves `running` (or `pending`): timers cancelled, the transient state now, its commands
+ * failed, and after AWS_SECONDS.shutdown the final state (then `done`).
+ */
+function shutDown(
+  world: World,
+  region: RegionState,
+  instance: InstanceRecord,
+  transient: 'shutting-down' | 'stopping',
+  reason: Reason,
+  initiator: string,
+  done: () => void,
+): void {
+  cancelTimers(world, instance);
+  instance.state = transient;
+  instance.runningSince = undefined;
+  instance.stateReason = reason;
+  instance.stateTransitionReason = `${initiator} initiated (${stamp()})`;
+  abortInvocationsOn(world, region, instance.instanceId);
+  remember(
+    world,
+    instance,
+    world.timeline.after(AWS_SECONDS.shutdown, () => {
+      done();
+      world.instanceTimers.delete(instance);
+    }),
+  );
+}
+
 /**
  * → shutting-down now, terminated after AWS_SECONDS.shutdown. Returns the previous state.
  * Already shutting down or terminated: nothing changes.
@@ -95,51 +126,25 @@ export function beginTermination(
   world: World,
   region: RegionState,
   instance: InstanceRecord,
-  reason = {
+  reason: Reason = {
     code: 'Client.UserInitiatedShutdown',
     message: 'Client.UserInitiatedShutdown: User initiated shutdown',
   },
 ): InstanceStateName {
   const previous = instance.state;
   if (previous === 'shutting-down' || previous === 'terminated') return previous;
-  cancelTimers(world, instance);
-  instance.state = 'shutting-down';
-  instance.runningSince = undefined;
-  instance.stateReason = reason;
-  instance.stateTransitionReason = `${reason.code.includes('User') ? 'User' : 'Instance'} initiated (${stamp()})`;
-  abortInvocationsOn(world, region, instance.instanceId);
-  remember(
-    world,
-    instance,
-    world.timeline.after(AWS_SECONDS.shutdown, () => {
-      instance.state = 'terminated';
-      for (const volumeId of instance.volumeIds) region.volumes.delete(volumeId);
-      if (instance.rootDir) world.roots.remove(instance.rootDir);
-      instance.rootDir = undefined;
-      world.instanceTimers.delete(instance);
-    }),
-  );
+  const initiator = reason.code.includes('User') ? 'User' : 'Instance';
+  shutDown(world, region, instance, 'shutting-down', reason, initiator, () => {
+    instance.state = 'terminated';
+    for (const volumeId of instance.volumeIds) region.volumes.delete(volumeId);
+    if (instance.rootDir) world.roots.remove(instance.rootDir);
+    instance.rootDir = undefined;
+  });
   return previous;
 }
 
-function beginStop(
-  world: World,
-  region: RegionState,
-  instance: InstanceRecord,
-  reason: { code: string; message: string },
-): void {
-  cancelTimers(world, instance);
-  instance.state = 'stopping';
-  instance.runningSince = undefined;
-  instance.stateReason = reason;
-  instance.stateTransitionReason = `Instance initiated (${stamp()})`;
-  abortInvocationsOn(world, region, instance.instanceId);
-  remember(
-    world,
-    instance,
-    world.timeline.after(AWS_SECONDS.shutdown, () => {
-      instance.state = 'stopped';
-      world.instanceTimers.delete(instance);
-    }),
-  );
+function beginStop(world: World, region: RegionState, instance: InstanceRecord, reason: Reason): void {
+  shutDown(world, region, instance, 'stopping', reason, 'Instance', () => {
+    instance.state = 'stopped';
+  });
 }

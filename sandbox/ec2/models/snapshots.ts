@@ -7,7 +7,7 @@ import {
   InvalidSnapshotNotFound,
 } from '../../errors/ec2';
 import type { SnapshotRecord } from '../../state';
-import { type Ec2Scope, findByIds } from './context';
+import { type Ec2Scope, idFinder } from './context';
 import { compileFilters, type Filter, type FilterFields } from './filters';
 
 const SNAPSHOT_FILTERS: FilterFields<SnapshotRecord> = {
@@ -22,15 +22,12 @@ const SNAPSHOT_FILTERS: FilterFields<SnapshotRecord> = {
   'start-time': (s) => s.startTime,
 };
 
-export function findSnapshots(scope: Ec2Scope, snapshotIds: readonly string[]): SnapshotRecord[] {
-  return findByIds(
-    snapshotIds,
-    scope.region.snapshots,
-    SNAPSHOT_ID_PATTERN,
-    (id) => new InvalidSnapshotIdMalformed(id),
-    (missing) => new InvalidSnapshotNotFound(missing),
-  );
-}
+export const findSnapshots = idFinder(
+  (scope) => scope.region.snapshots,
+  SNAPSHOT_ID_PATTERN,
+  (id) => new InvalidSnapshotIdMalformed(id),
+  (missing) => new InvalidSnapshotNotFound(missing),
+);
 
 export interface DescribeSnapshotsInput {
   snapshotIds: string[];
