@@ -5,13 +5,118 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CallLog } from './calls';
 import { SANDBOX_ACCESS_KEY_ID, SANDBOX_CALLER_ARN, SANDBOX_USER_ID } from './credentials';
-import { LambdaRuntime } from './lambda';
-import { type ApiRoute, apiOf, matchRoute, type ServerlessApi } from './serverless-config';
+import { callHandler, type LambdaHandler, LambdaRuntime } from './lambda';
+import type { ServerlessApp } from './serverless-config';
 import type { SandboxInfo } from './services';
 import { verifySigV4 } from './sigv4';
+
+export interface ApiRoute {
+  functionKey: string;
+  /** `{service}-{stage}-{functionKey}`, as serverless names the Lambda. */
+  functionName: string;
+  /** Absolute path of the handler's module, with its extension. */
+  modulePath: string;
+  exportName: string;
+  /** Upper case, or `ANY`. */
+  method: string;
+  /** `/amis/{id}` */
+  resource: string;
+  segments: string[];
+  timeoutSeconds: number;
+  memorySize: number;
+  authorizer: string | null;
+}
+
+export interface ServerlessApi {
+  serviceName: string;
+  routes: ApiRoute[];
+}
+
+/** The API Gateway view of the application: one route per `http` event. */
+export function apiOf(app: ServerlessApp): ServerlessApi {
+  const routes = app.functions.flatMap((fn) =>
+    fn.http.map((event): ApiRoute => {
+      const resource = `/${event.path.replace(/^\/+|\/+$/g, '')}`;
+      return {
+        functionKey: fn.functionKey,
+        functionName: fn.functionName,
+        modulePath: fn.modulePath,
+        exportName: fn.exportName,
+        method: event.method,
+        resource,
+        segments: resource.split('/').filter(Boolean),
+        timeoutSeconds: fn.timeoutSeconds,
+        memorySize: fn.memorySize,
+        authorizer: event.authorizer,
+      };
+    }),
+  );
+  return { serviceName: app.serviceName, routes };
+}
+
+export interface RouteMatch {
+  route: ApiRoute;
+  pathParameters: Record<string, string>;
+}
+
+function matchSegments(route: ApiRoute, segments: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < route.segments.length; i++) {
+    const pattern = route.segments[i] ?? '';
+    const greedy = /^\{(\w+)\+\}$/.exec(pattern);
+    if (greedy?.[1] !== undefined) {
+      if (i >= segments.length) return null;
+      params[greedy[1]] = segments.slice(i).join('/');
+      return params;
+    }
+    const segment = segments[i];
+    if (segment === undefined) return null;
+    const param = /^\{(\w+)\}$/.exec(pattern);
+    if (param?.[1] !== undefined) params[param[1]] = segment;
+    else if (pattern !== segment) return null;
+  }
+  return route.segments.length === segments.length ? params : null;
+}
+
+/** Literal segments win over `{param}`, which win over `{proxy+}`, position by position. */
+function specificity(route: ApiRoute): number[] {
+  return route.segments.map((s) => (/^\{\w+\+\}$/.test(s) ? 0 : /^\{\w+\}$/.test(s) ? 1 : 2));
+}
+
+function moreSpecific(a: ApiRoute, b: ApiRoute): number {
+  const sa = specificity(a);
+  const sb = specificity(b);
+  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
+    const diff = (sb[i] ?? -1) - (sa[i] ?? -1);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/**
+ * The route for a path (split into segments) and method, as API Gateway picks it: the most
+ * specific resource that matches the path, then that resource's method (or ANY). `null` when
+ * nothing matches, including a known path with another method (API Gateway answers both 403).
+ */
+export function matchRoute(
+  routes: readonly ApiRoute[],
+  method: string,
+  segments: string[],
+): RouteMatch | null {
+  const candidates = routes
+    .map((route) => ({ route, params: matchSegments(route, segments) }))
+    .filter((c): c is { route: ApiRoute; params: Record<string, string> } => c.params !== null)
+    .sort((a, b) => moreSpecific(a.route, b.route));
+  const best = candidates[0];
+  if (!best) return null;
+  const sameResource = candidates.filter((c) => c.route.resource === best.route.resource);
+  const chosen =
+    sameResource.find((c) => c.route.method === method) ?? sameResource.find((c) => c.route.method === 'ANY');
+  return chosen ? { route: chosen.route, pathParameters: chosen.params } : null;
+}
 
 export interface ApiRequest {
   method: string;
@@ -28,8 +133,6 @@ export interface ApiResponse {
   headers: Record<string, string | string[]>;
   body: Buffer;
 }
-
-type Handler = (event: APIGatewayProxyEvent, context: Context, callback?: unknown) => unknown;
 
 const API_ID = 'sandboxapi';
 
@@ -87,8 +190,8 @@ export class ApiGateway {
     }
   }
 
-  private handlerFor(route: ApiRoute): Promise<Handler> {
-    return this.lambda.handler(route.modulePath, route.exportName) as Promise<Handler>;
+  private handlerFor(route: ApiRoute): Promise<LambdaHandler> {
+    return this.lambda.handler(route.modulePath, route.exportName);
   }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
@@ -259,32 +362,12 @@ export class ApiGateway {
     const event = this.buildEvent(route, pathParameters, url, request, requestId);
     const timeoutMs = Math.min(route.timeoutSeconds, 29) * 1000;
     const deadline = Date.now() + timeoutMs;
-    const context: Context = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: route.functionName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.info.apiRegion}:${this.accountId}:function:${route.functionName}`,
-      memoryLimitInMB: String(route.memorySize),
-      awsRequestId,
-      logGroupName: `/aws/lambda/${route.functionName}`,
-      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${awsRequestId.replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    const context = this.lambda.context(route, awsRequestId, deadline);
     let timer: NodeJS.Timeout | undefined;
     try {
       const handler = await this.handlerFor(route);
       const result = await Promise.race([
-        new Promise<unknown>((resolve, reject) => {
-          const returned = handler(event, context, (error: unknown, value: unknown) =>
-            error ? reject(error) : resolve(value),
-          );
-          if (returned && typeof (returned as Promise<unknown>).then === 'function') {
-            (returned as Promise<unknown>).then(resolve, reject);
-          }
-        }),
+        callHandler(handler, event, context),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)),

@@ -4,17 +4,38 @@
  * every authenticated call is logged, and may be throttled by a fault.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { AwsError } from './aws-error';
 import type { CallLog } from './calls';
-import { cloudFormationService } from './cloudformation';
+import { cloudFormationService } from './cloudformation/index';
 import { ec2Service } from './ec2/index';
+import { AwsError } from './errors/aws-error';
+import {
+  AccessDenied,
+  AccessDeniedException,
+  IncompleteSignature,
+  IncompleteSignatureException,
+  InternalError,
+  InternalFailure,
+  InvalidAction,
+  InvalidClientTokenId,
+  InvalidSignatureException,
+  MissingAuthenticationToken,
+  MissingAuthenticationTokenException,
+  RequestLimitExceeded,
+  SerializationException,
+  SignatureDoesNotMatch,
+  Throttling,
+  ThrottlingException,
+  UnauthorizedOperation,
+  UnknownOperationException,
+  UnrecognizedClientException,
+} from './errors/common';
 import type { Faults } from './faults';
 import { jsonServiceFor, renderJsonError, renderJsonResult } from './json-protocol';
-import { QueryParams } from './query';
+import { QueryParams, renderQueryError } from './query';
 import type { AwsCallContext, QueryService, SandboxInfo, ServiceResponse } from './services';
 import { type AuthOutcome, credentialScope, verifySigV4 } from './sigv4';
-import type { World } from './state';
-import { renderQueryError, stsService } from './sts';
+import { stsService } from './sts/index';
+import type { World } from './world';
 
 export const QUERY_SERVICES: Record<string, QueryService> = {
   ec2: ec2Service,
@@ -43,27 +64,13 @@ const genericQueryError = renderQueryError('https://sts.amazonaws.com/doc/2011-0
 function authError(outcome: Exclude<AuthOutcome, { ok: true }>, json: boolean): AwsError {
   switch (outcome.reason) {
     case 'missing':
-      return json
-        ? new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403)
-        : new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+      return json ? new MissingAuthenticationTokenException() : new MissingAuthenticationToken();
     case 'malformed':
-      return new AwsError(
-        json ? 'IncompleteSignatureException' : 'IncompleteSignature',
-        "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.",
-        403,
-      );
+      return json ? new IncompleteSignatureException() : new IncompleteSignature();
     case 'unknown-key':
-      return new AwsError(
-        json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
-        'The security token included in the request is invalid.',
-        403,
-      );
+      return json ? new UnrecognizedClientException() : new InvalidClientTokenId();
     case 'bad-signature':
-      return new AwsError(
-        json ? 'InvalidSignatureException' : 'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-        403,
-      );
+      return json ? new InvalidSignatureException() : new SignatureDoesNotMatch();
   }
 }
 
@@ -94,20 +101,22 @@ export function renderAwsRefusal(
   const target = headers['x-amz-target'];
   if (typeof target === 'string') {
     const { service } = jsonServiceFor(target);
-    return renderJsonError(new AwsError('AccessDeniedException', message, status), service?.contentType);
+    return renderJsonError(new AccessDeniedException(message, status), service?.contentType);
   }
   const scopeService = credentialScope(headers)?.service;
   const service =
     scopeService !== undefined && Object.hasOwn(QUERY_SERVICES, scopeService)
       ? QUERY_SERVICES[scopeService]
       : undefined;
-  const code = service === QUERY_SERVICES.ec2 ? 'UnauthorizedOperation' : 'AccessDenied';
-  return (service?.renderError ?? genericQueryError)(new AwsError(code, message, status), requestId);
+  const error =
+    service === QUERY_SERVICES.ec2
+      ? new UnauthorizedOperation(message, status)
+      : new AccessDenied(message, status);
+  return (service?.renderError ?? genericQueryError)(error, requestId);
 }
 
 function throttled(service: string): AwsError {
-  if (service === 'ec2') return new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
-  return new AwsError('Throttling', 'Rate exceeded', 400);
+  return service === 'ec2' ? new RequestLimitExceeded() : new Throttling();
 }
 
 export async function handleAwsRequest(request: AwsRequest, runtime: AwsRuntime): Promise<ServiceResponse> {
@@ -134,10 +143,7 @@ export async function handleAwsRequest(request: AwsRequest, runtime: AwsRuntime)
   const renderError = service?.renderError ?? genericQueryError;
   if (!auth.ok) return renderError(authError(auth, false), request.requestId);
   if (!service) {
-    return renderError(
-      new AwsError('InvalidAction', `The sandbox does not serve the ${auth.scope.service} service`),
-      request.requestId,
-    );
+    return renderError(InvalidAction.notServed(auth.scope.service), request.requestId);
   }
   const action = params.action ?? '';
   const dryRun = service === QUERY_SERVICES.ec2 && params.bool('DryRun');
@@ -147,7 +153,10 @@ export async function handleAwsRequest(request: AwsRequest, runtime: AwsRuntime)
     if (runtime.faults.takeThrottle(service.signingName, action)) throw throttled(service.signingName);
     response = await service.handle(params, ctx);
   } catch (error) {
-    response = renderError(asAwsError(error, runtime, 'InternalError'), request.requestId);
+    response = renderError(
+      asAwsError(error, runtime, () => new InternalError()),
+      request.requestId,
+    );
   }
   runtime.calls.add({
     service: service.signingName,
@@ -171,29 +180,29 @@ async function handleJson(
   const fn =
     service && Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
   if (!service || !fn) {
-    return renderJsonError(
-      new AwsError('UnknownOperationException', `Unknown operation ${target}`),
-      contentType,
-    );
+    return renderJsonError(new UnknownOperationException(target), contentType);
   }
   const ctx = callContext(auth, request, runtime);
   let response: ServiceResponse;
   try {
     if (runtime.faults.takeThrottle(service.name, operation)) {
-      throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
+      throw new ThrottlingException();
     }
     let input: unknown;
     try {
       input = request.body.length === 0 ? {} : JSON.parse(request.body.toString('utf8'));
     } catch {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
+      throw new SerializationException();
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
+      throw new SerializationException();
     }
     response = renderJsonResult(await fn(input as Record<string, unknown>, ctx), contentType);
   } catch (error) {
-    response = renderJsonError(asAwsError(error, runtime, 'InternalFailure'), contentType);
+    response = renderJsonError(
+      asAwsError(error, runtime, () => new InternalFailure()),
+      contentType,
+    );
   }
   runtime.calls.add({
     service: service.name,
@@ -205,8 +214,8 @@ async function handleJson(
   return response;
 }
 
-function asAwsError(error: unknown, runtime: AwsRuntime, internalCode: string): AwsError {
+function asAwsError(error: unknown, runtime: AwsRuntime, internal: () => AwsError): AwsError {
   if (error instanceof AwsError) return error;
   runtime.log(`aws: internal error: ${(error as Error).stack ?? String(error)}`);
-  return new AwsError(internalCode, 'An internal error has occurred', 500);
+  return internal();
 }

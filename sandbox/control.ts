@@ -10,12 +10,13 @@ import {
   VERSION_PATTERN,
   versionSchema,
 } from '../functions/lib/validation';
-import { AwsError } from './aws-error';
 import type { CallLog } from './calls';
+import { AwsError } from './errors/aws-error';
+import { BadRequest } from './errors/common';
 import { createImage, createImageBatch, launchInstance } from './factory';
 import type { Faults } from './faults';
 import { IMAGE_COMPONENTS } from './instance-root';
-import type { World } from './state';
+import type { World } from './world';
 
 export interface ControlRuntime {
   world: World;
@@ -124,7 +125,7 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-    throw new AwsError('BadRequest', message);
+    throw new BadRequest(message);
   }
   return parsed.data;
 }

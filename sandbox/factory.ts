@@ -3,12 +3,14 @@
  * the control interface and the AWS actions that create resources.
  */
 import { amiName, buildTags, NAME_PREFIX, TAG, versionFromName } from '../functions/lib/ami';
-import { AwsError } from './aws-error';
 import { AMAZON_OWNER_ID } from './credentials';
-import { scheduleBoot, scheduleSelfShutdown } from './ec2/lifecycle';
+import { scheduleBoot, scheduleSelfShutdown } from './ec2/models/lifecycle';
+import { MissingInput } from './errors/common';
+import { InvalidAmiIdNotFound, InvalidParameterValue } from './errors/ec2';
 import type { ImageComponent, ImageContents } from './instance-root';
-import type { ImageRecord, InstanceRecord, InstanceStateName, Tags, World } from './state';
+import type { ImageRecord, InstanceRecord, InstanceStateName, Tags } from './state';
 import { AWS_SECONDS } from './timeline';
+import type { World } from './world';
 
 /** What an image holds, as given when seeding; see instance-root.ts. */
 export interface ImageContentsSpec {
@@ -60,10 +62,7 @@ function ownerOf(world: World, owner: string | undefined): { ownerId: string; ow
   if (owner === undefined || owner === 'self') return { ownerId: world.accountId };
   if (owner === 'amazon') return { ownerId: AMAZON_OWNER_ID, ownerAlias: 'amazon' };
   if (/^\d{12}$/.test(owner)) return { ownerId: owner };
-  throw new AwsError(
-    'InvalidParameterValue',
-    `owner must be self, amazon or a 12-digit account id, got '${owner}'`,
-  );
+  throw new InvalidParameterValue(`owner must be self, amazon or a 12-digit account id, got '${owner}'`);
 }
 
 /** A Pulsar image has a version (PulsarVersion tag or pulsar-base-* name); anything else is plain. */
@@ -98,10 +97,7 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
   const region = world.region(regionName);
   const createdAt = spec.createdAt ? new Date(spec.createdAt) : (dateFromName(spec.name) ?? new Date());
   if (Number.isNaN(createdAt.getTime())) {
-    throw new AwsError(
-      'InvalidParameterValue',
-      `createdAt must be an ISO 8601 time, got '${spec.createdAt}'`,
-    );
+    throw new InvalidParameterValue(`createdAt must be an ISO 8601 time, got '${spec.createdAt}'`);
   }
   const owner = ownerOf(world, spec.owner);
   const tags = tagsFor(spec, createdAt);
@@ -214,9 +210,9 @@ export interface InstanceSpec {
 export function launchInstance(world: World, regionName: string, spec: InstanceSpec): InstanceRecord {
   const region = world.region(regionName);
   const image = region.images.get(spec.imageId);
-  if (!image) throw new AwsError('InvalidAMIID.NotFound', `The image id '[${spec.imageId}]' does not exist`);
+  if (!image) throw new InvalidAmiIdNotFound([spec.imageId]);
   const subnet = spec.subnetId !== undefined ? region.subnets.get(spec.subnetId) : region.defaultSubnet();
-  if (!subnet) throw new AwsError('MissingInput', 'No default subnet');
+  if (!subnet) throw new MissingInput('No default subnet');
   const n = region.instances.size + 10;
   const base = Number(subnet.cidrBlock.split('.')[2] ?? 0);
   const state = spec.state ?? 'pending';

@@ -1,12 +1,9 @@
 /** Reading JSON-protocol request members, with `ValidationException` for wrong types. */
-import { AwsError } from './aws-error';
+import { ValidationException } from './errors/common';
 import type { JsonInput } from './services';
 
-function invalid(key: string, expected: string): AwsError {
-  return new AwsError(
-    'ValidationException',
-    `1 validation error detected: Value at '${lower(key)}' failed to satisfy constraint: ${expected}`,
-  );
+function invalid(key: string, expected: string): ValidationException {
+  return ValidationException.constraint(lower(key), undefined, expected);
 }
 
 const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -21,10 +18,7 @@ export function optionalString(input: JsonInput, key: string): string | undefine
 export function requiredString(input: JsonInput, key: string): string {
   const value = optionalString(input, key);
   if (value === undefined) {
-    throw new AwsError(
-      'ValidationException',
-      `1 validation error detected: Value null at '${lower(key)}' failed to satisfy constraint: Member must not be null`,
-    );
+    throw ValidationException.constraint(lower(key), null, 'Member must not be null');
   }
   return value;
 }

@@ -3,7 +3,7 @@
  * listing its target prefix here (Step Functions: `AWSStepFunctions`, CodeBuild:
  * `CodeBuild_20161006`).
  */
-import type { AwsError } from './aws-error';
+import type { AwsError } from './errors/aws-error';
 import type { JsonService, ServiceResponse } from './services';
 import { ssmService } from './ssm/index';
 import { stepFunctionsService } from './stepfunctions/api';

@@ -107,6 +107,7 @@ export class LambdaRuntime {
     return loaded;
   }
 
+  /** The Lambda `Context` a handler gets, for every caller (API Gateway, Step Functions, EventBridge). */
   context(target: LambdaTarget, requestId: string, deadline: number): Context {
     return {
       callbackWaitsForEmptyEventLoop: true,
@@ -139,14 +140,7 @@ export class LambdaRuntime {
       const payload = event === undefined ? undefined : JSON.parse(JSON.stringify(event));
       const context = this.context(target, requestId, deadline);
       const result = await Promise.race([
-        new Promise<unknown>((resolve, reject) => {
-          const returned = handler(payload as never, context, (error: unknown, value: unknown) =>
-            error ? reject(error) : resolve(value),
-          );
-          if (returned && typeof (returned as Promise<unknown>).then === 'function') {
-            (returned as Promise<unknown>).then(resolve, reject);
-          }
-        }),
+        callHandler(handler, payload, context),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new LambdaTimeout(requestId, target.timeoutSeconds)), timeoutMs);
         }),
@@ -172,6 +166,18 @@ export class LambdaRuntime {
     });
     return outcome;
   }
+}
+
+/** Calls a handler as the Node.js runtime does: its returned promise or its callback, whichever answers. */
+export function callHandler(handler: LambdaHandler, event: unknown, context: Context): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    const returned = handler(event as never, context, (error: unknown, value: unknown) =>
+      error ? reject(error) : resolve(value),
+    );
+    if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+      (returned as Promise<unknown>).then(resolve, reject);
+    }
+  });
 }
 
 class LambdaTimeout extends Error {

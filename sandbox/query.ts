@@ -1,8 +1,12 @@
 /**
- * Query-protocol requests (EC2, STS, CloudFormation): a form-encoded body of flattened
- * parameters, e.g. `Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=pulsar-base-*`.
+ * The query protocol (EC2, STS, CloudFormation): requests are a form-encoded body of flattened
+ * parameters, e.g. `Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=pulsar-base-*`; errors of
+ * STS, CloudFormation and other awsQuery services are an `<ErrorResponse>` (EC2 has its own).
  */
-import { AwsError } from './aws-error';
+import type { AwsError } from './errors/aws-error';
+import { InvalidParameterValue } from './errors/ec2';
+import type { ServiceResponse } from './services';
+import { xmlDocument } from './xml';
 
 export interface QueryFilter {
   name: string;
@@ -61,10 +65,7 @@ export class QueryParams {
     const raw = this.values.get(key);
     if (raw === undefined) return undefined;
     if (!/^-?\d+$/.test(raw)) {
-      throw new AwsError(
-        'InvalidParameterValue',
-        `Value (${raw}) for parameter ${lowerFirst(key)} is invalid.`,
-      );
+      throw InvalidParameterValue.forParameter(lowerFirst(key), raw);
     }
     return Number(raw);
   }
@@ -82,3 +83,23 @@ export class QueryParams {
 }
 
 export const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+
+/** `<ErrorResponse>` as STS, CloudFormation and other awsQuery services write it. */
+export function renderQueryError(xmlns: string) {
+  return (error: AwsError, requestId: string): ServiceResponse => ({
+    status: error.status,
+    contentType: 'text/xml',
+    body: xmlDocument(
+      'ErrorResponse',
+      {
+        Error: {
+          Type: error.status >= 500 ? 'Receiver' : 'Sender',
+          Code: error.code,
+          Message: error.message,
+        },
+        RequestId: requestId,
+      },
+      xmlns,
+    ),
+  });
+}

@@ -5,7 +5,7 @@
  */
 import { buildTags, TAG } from '../functions/lib/ami';
 import { createImage } from './factory';
-import type { World } from './state';
+import type { World } from './world';
 
 export interface SeedOptions {
   region: string;

@@ -16,11 +16,10 @@ import { LambdaRuntime } from './lambda';
 import { isLoopback, type Refusal, RequestGate } from './request-gate';
 import { seedWorld } from './seed';
 import type { SandboxInfo } from './services';
-import { World } from './state';
-import { registerStepFunctions } from './stepfunctions/api';
 import { handleStepFunctionsControl } from './stepfunctions/control';
 import { StepFunctions } from './stepfunctions/engine';
 import { sandboxTimeScale } from './stepfunctions/time';
+import { World } from './world';
 
 export interface SandboxOptions {
   /** 0 = a random free port (default 0). */
@@ -149,7 +148,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const serverlessYml = options.serverlessYml ?? DEFAULT_SERVERLESS_YML;
   const lambda = new LambdaRuntime(serverlessYml, info, world.accountId, log, calls);
   const api = new ApiGateway(serverlessYml, info, world.accountId, calls, log, lambda);
-  const events = new EventBus(lambda, () => ({ account: world.accountId, region: apiRegion }), log);
+  const events = world.attach(
+    new EventBus(lambda, () => ({ account: world.accountId, region: apiRegion }), log),
+  );
   const stepFunctions = new StepFunctions({
     lambda,
     events,
@@ -159,11 +160,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     timeScale: sandboxTimeScale(world),
     log,
   });
-  registerStepFunctions(world, stepFunctions);
+  world.attachStepFunctions(stepFunctions);
 
   const reset = (seed = true) => {
-    stepFunctions.clear();
-    events.clear();
     world.clear();
     if (seed) seedWorld(world, { region: apiRegion, stage });
   };
@@ -285,7 +284,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     close: () =>
       new Promise<void>((resolve, reject) => {
         world.dispose();
-        stepFunctions.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

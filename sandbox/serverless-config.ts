@@ -2,33 +2,11 @@
  * Reads serverless.yml once for the whole sandbox (`loadServerlessApp`): functions with their
  * handlers, `http`, `eventBridge` and `schedule` events, state machines, and the environment
  * with the usual `${…}` variables resolved for the served stage and region. The API Gateway's
- * routes are a view of it (`apiOf`).
+ * routes and their matching are in api-gateway.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-
-export interface ApiRoute {
-  functionKey: string;
-  /** `{service}-{stage}-{functionKey}`, as serverless names the Lambda. */
-  functionName: string;
-  /** Absolute path of the handler's module, with its extension. */
-  modulePath: string;
-  exportName: string;
-  /** Upper case, or `ANY`. */
-  method: string;
-  /** `/amis/{id}` */
-  resource: string;
-  segments: string[];
-  timeoutSeconds: number;
-  memorySize: number;
-  authorizer: string | null;
-}
-
-export interface ServerlessApi {
-  serviceName: string;
-  routes: ApiRoute[];
-}
 
 type Yaml = Record<string, unknown>;
 
@@ -118,89 +96,6 @@ function httpEvents(fn: Yaml): { method: string; path: string; authorizer: strin
       typeof auth === 'string' ? auth : isRecord(auth) && typeof auth.type === 'string' ? auth.type : null;
     return [{ method: http.method.toUpperCase(), path: http.path, authorizer }];
   });
-}
-
-/** The API Gateway view of the application: one route per `http` event. */
-export function apiOf(app: ServerlessApp): ServerlessApi {
-  const routes = app.functions.flatMap((fn) =>
-    fn.http.map((event): ApiRoute => {
-      const resource = `/${event.path.replace(/^\/+|\/+$/g, '')}`;
-      return {
-        functionKey: fn.functionKey,
-        functionName: fn.functionName,
-        modulePath: fn.modulePath,
-        exportName: fn.exportName,
-        method: event.method,
-        resource,
-        segments: resource.split('/').filter(Boolean),
-        timeoutSeconds: fn.timeoutSeconds,
-        memorySize: fn.memorySize,
-        authorizer: event.authorizer,
-      };
-    }),
-  );
-  return { serviceName: app.serviceName, routes };
-}
-
-export interface RouteMatch {
-  route: ApiRoute;
-  pathParameters: Record<string, string>;
-}
-
-function matchSegments(route: ApiRoute, segments: string[]): Record<string, string> | null {
-  const params: Record<string, string> = {};
-  for (let i = 0; i < route.segments.length; i++) {
-    const pattern = route.segments[i] ?? '';
-    const greedy = /^\{(\w+)\+\}$/.exec(pattern);
-    if (greedy?.[1] !== undefined) {
-      if (i >= segments.length) return null;
-      params[greedy[1]] = segments.slice(i).join('/');
-      return params;
-    }
-    const segment = segments[i];
-    if (segment === undefined) return null;
-    const param = /^\{(\w+)\}$/.exec(pattern);
-    if (param?.[1] !== undefined) params[param[1]] = segment;
-    else if (pattern !== segment) return null;
-  }
-  return route.segments.length === segments.length ? params : null;
-}
-
-/** Literal segments win over `{param}`, which win over `{proxy+}`, position by position. */
-function specificity(route: ApiRoute): number[] {
-  return route.segments.map((s) => (/^\{\w+\+\}$/.test(s) ? 0 : /^\{\w+\}$/.test(s) ? 1 : 2));
-}
-
-function moreSpecific(a: ApiRoute, b: ApiRoute): number {
-  const sa = specificity(a);
-  const sb = specificity(b);
-  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
-    const diff = (sb[i] ?? -1) - (sa[i] ?? -1);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-/**
- * The route for a path (split into segments) and method, as API Gateway picks it: the most
- * specific resource that matches the path, then that resource's method (or ANY). `null` when
- * nothing matches, including a known path with another method (API Gateway answers both 403).
- */
-export function matchRoute(
-  routes: readonly ApiRoute[],
-  method: string,
-  segments: string[],
-): RouteMatch | null {
-  const candidates = routes
-    .map((route) => ({ route, params: matchSegments(route, segments) }))
-    .filter((c): c is { route: ApiRoute; params: Record<string, string> } => c.params !== null)
-    .sort((a, b) => moreSpecific(a.route, b.route));
-  const best = candidates[0];
-  if (!best) return null;
-  const sameResource = candidates.filter((c) => c.route.resource === best.route.resource);
-  const chosen =
-    sameResource.find((c) => c.route.method === method) ?? sameResource.find((c) => c.route.method === 'ANY');
-  return chosen ? { route: chosen.route, pathParameters: chosen.params } : null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
  * CloudFormation) take form parameters and answer XML; JSON services (SSM, and later Step
  * Functions and CodeBuild) take and answer JSON. Each renders its own errors.
  */
-import type { AwsError } from './aws-error';
+import type { AwsError } from './errors/aws-error';
 import type { QueryParams } from './query';
-import type { World } from './state';
+import type { World } from './world';
 
 /** Facts about the running sandbox that some answers include. */
 export interface SandboxInfo {

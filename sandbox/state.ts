@@ -1,16 +1,9 @@
 /**
- * The sandbox's in-memory world: per region, the images, snapshots, instances (with their
- * volumes and root directories), Run Command commands, SSM parameters and default network
- * that the AWS handlers read and change; and what runs behind them: the faults, compressed
- * time (timers), instance roots on disk and running command processes, all stopped and
- * removed by `clear()` (reset) and `dispose()` (close).
+ * The records the models keep in the world store (world.ts): images, snapshots, instances,
+ * volumes, Run Command commands and invocations, SSM parameters and the default network.
+ * Plain data, no wire format.
  */
-import { SANDBOX_ACCOUNT_ID } from './credentials';
-import { Faults } from './faults';
-import { IdFactory } from './ids';
 import type { ImageContents } from './instance-root';
-import { InstanceRoots } from './instance-root';
-import { resolveTimeScale, Timeline } from './timeline';
 
 export type Tags = Record<string, string>;
 
@@ -189,145 +182,8 @@ export interface SubnetRecord {
   state: 'available';
 }
 
-export class RegionState {
-  readonly images = new Map<string, ImageRecord>();
-  readonly snapshots = new Map<string, SnapshotRecord>();
-  readonly instances = new Map<string, InstanceRecord>();
-  readonly volumes = new Map<string, VolumeRecord>();
-  /** RunInstances ClientToken → the launch it made (idempotency). */
-  readonly launchesByToken = new Map<string, { fingerprint: string; instanceIds: string[] }>();
-  readonly commands = new Map<string, CommandRecord>();
-  readonly parameters = new Map<string, ParameterRecord>();
-  readonly vpcs = new Map<string, VpcRecord>();
-  readonly subnets = new Map<string, SubnetRecord>();
-
-  constructor(
-    readonly name: string,
-    ids: IdFactory,
-  ) {
-    const vpcId = ids.next('vpc');
-    this.vpcs.set(vpcId, {
-      vpcId,
-      cidrBlock: '172.31.0.0/16',
-      isDefault: true,
-      state: 'available',
-      dhcpOptionsId: 'dopt-0a1b2c3d',
-    });
-    ['a', 'b', 'c'].forEach((letter, index) => {
-      const subnetId = ids.next('subnet');
-      this.subnets.set(subnetId, {
-        subnetId,
-        vpcId,
-        availabilityZone: `${name}${letter}`,
-        availabilityZoneId: `${zoneIdPrefix(name)}-az${index + 1}`,
-        cidrBlock: `172.31.${index * 16}.0/20`,
-        defaultForAz: true,
-        mapPublicIpOnLaunch: true,
-        availableIpAddressCount: 4091,
-        state: 'available',
-      });
-    });
-  }
-
-  /** Images that reference a snapshot (a snapshot in use cannot be deleted). */
-  imagesUsingSnapshot(snapshotId: string): ImageRecord[] {
-    return [...this.images.values()].filter((image) =>
-      image.blockDevices.some((device) => device.snapshotId === snapshotId),
-    );
-  }
-
-  defaultSubnet(): SubnetRecord | undefined {
-    return [...this.subnets.values()].find((s) => s.defaultForAz);
-  }
-}
-
-function zoneIdPrefix(region: string): string {
-  const [area = 'xx', direction = 'x', number = '1'] = region.split('-');
-  return `${area.slice(0, 2)}${direction.slice(0, 1)}${number}`;
-}
-
-export interface WorldOptions {
-  faults?: Faults;
-  /** See timeline.ts: AWS seconds × scale = real seconds. */
-  timeScale?: number;
-}
-
-/** Something running that a reset or close must stop (a command's process). */
-export interface Stoppable {
-  stop(): void;
-}
-
-/** Everything the sandbox knows, keyed by region; regions come into being on first use. */
-export class World {
-  readonly ids = new IdFactory();
-  readonly accountId = SANDBOX_ACCOUNT_ID;
-  readonly faults: Faults;
-  readonly timeline: Timeline;
-  readonly roots = new InstanceRoots();
-  /** Running command processes. */
-  readonly running = new Set<Stoppable>();
-  private readonly regions = new Map<string, RegionState>();
-
-  constructor(options: WorldOptions = {}) {
-    this.faults = options.faults ?? new Faults();
-    this.timeline = new Timeline(resolveTimeScale(options.timeScale));
-  }
-
-  region(name: string): RegionState {
-    let region = this.regions.get(name);
-    if (!region) {
-      region = new RegionState(name, this.ids);
-      this.regions.set(name, region);
-    }
-    return region;
-  }
-
-  regionNames(): string[] {
-    return [...this.regions.keys()];
-  }
-
-  /** Empties every region: timers cleared, command processes killed, instance roots removed. */
-  clear(): void {
-    this.timeline.clear();
-    for (const process of this.running) process.stop();
-    this.running.clear();
-    this.roots.clear();
-    this.regions.clear();
-  }
-
-  /** For close: the same as clear. */
-  dispose(): void {
-    this.clear();
-  }
-
-  /** A JSON-ready dump, for `GET /_sandbox/state`. */
-  dump(): Record<string, unknown> {
-    const regions: Record<string, unknown> = {};
-    for (const [name, r] of this.regions) {
-      regions[name] = {
-        images: [...r.images.values()],
-        snapshots: [...r.snapshots.values()],
-        instances: [...r.instances.values()],
-        volumes: [...r.volumes.values()],
-        commands: [...r.commands.values()].map((c) => ({
-          ...c,
-          requestedAt: new Date(c.requestedAt).toISOString(),
-          invocations: [...c.invocations.values()].map((i) => ({
-            ...i,
-            requestedAt: new Date(i.requestedAt).toISOString(),
-            visibleAt: new Date(i.visibleAt).toISOString(),
-            startedAt: i.startedAt === undefined ? undefined : new Date(i.startedAt).toISOString(),
-            endedAt: i.endedAt === undefined ? undefined : new Date(i.endedAt).toISOString(),
-          })),
-        })),
-        parameters: [...r.parameters.values()].map((p) => ({
-          ...p,
-          lastModifiedDate: p.lastModifiedDate.toISOString(),
-        })),
-        vpcs: [...r.vpcs.values()],
-        subnets: [...r.subnets.values()],
-      };
-    }
-    return { accountId: this.accountId, timeScale: this.timeline.scale, regions };
-  }
+/** A RunInstances with a ClientToken: what it was asked (fingerprint) and what it launched. */
+export interface LaunchRecord {
+  fingerprint: string;
+  instanceIds: string[];
 }

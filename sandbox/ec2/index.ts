@@ -1,37 +1,18 @@
 /**
  * EC2 over the query protocol (version 2016-11-15): dispatch by `Action`, `DryRun`, and EC2's
- * XML envelopes for answers and errors. To add an action, write it beside the others and list
- * it in ACTIONS.
+ * XML envelopes for answers and errors. The actions read their parameters and render their
+ * answers in protocol/; the state and rules they apply are in models/. To add an action, write
+ * its model operation, then its wire form in protocol/actions.ts.
  */
-import { AwsError } from '../aws-error';
+import type { AwsError } from '../errors/aws-error';
+import { InvalidAction } from '../errors/common';
+import { DryRunOperation } from '../errors/ec2';
 import type { QueryParams } from '../query';
 import type { AwsCallContext, QueryService, ServiceResponse } from '../services';
 import { xmlDocument } from '../xml';
-import { dryRunOperation, type Ec2Action, type Ec2Context } from './context';
-import { deregisterImage, describeImages } from './images';
-import { describeInstanceTypes } from './instance-types';
-import { describeInstanceStatus, describeInstances, runInstances, terminateInstances } from './instances';
-import { describeSubnets, describeVpcs } from './network';
-import { deleteSnapshot, describeSnapshots } from './snapshots';
-import { createTags, deleteTags } from './tags';
+import { ACTIONS } from './protocol/actions';
 
 export const EC2_XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
-
-const ACTIONS: Record<string, Ec2Action> = {
-  DescribeImages: describeImages,
-  DeregisterImage: deregisterImage,
-  DescribeSnapshots: describeSnapshots,
-  DeleteSnapshot: deleteSnapshot,
-  CreateTags: createTags,
-  DeleteTags: deleteTags,
-  DescribeInstances: describeInstances,
-  DescribeInstanceStatus: describeInstanceStatus,
-  DescribeInstanceTypes: describeInstanceTypes,
-  RunInstances: runInstances,
-  TerminateInstances: terminateInstances,
-  DescribeVpcs: describeVpcs,
-  DescribeSubnets: describeSubnets,
-};
 
 const XML = 'text/xml;charset=UTF-8';
 
@@ -52,20 +33,19 @@ export const ec2Service: QueryService = {
   async handle(params: QueryParams, call: AwsCallContext): Promise<ServiceResponse> {
     const actionName = params.action ?? '';
     const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
-    if (!action) {
-      throw new AwsError('InvalidAction', `The action ${actionName} is not valid for this web service.`);
-    }
+    if (!action) throw InvalidAction.notValid(actionName);
     const dryRun = params.bool('DryRun');
-    const ctx: Ec2Context = {
-      ...call,
+    const members = await action({
       params,
-      region: call.world.region(call.regionName),
-      dryRun,
-      dryRunCheckpoint: () => {
-        if (dryRun) throw dryRunOperation();
+      scope: {
+        world: call.world,
+        region: call.world.region(call.regionName),
+        regionName: call.regionName,
+        checkpoint: () => {
+          if (dryRun) throw new DryRunOperation();
+        },
       },
-    };
-    const members = await action(ctx);
+    });
     return {
       status: 200,
       contentType: XML,

@@ -1,24 +1,25 @@
 /**
- * SSM over JSON 1.1 (`X-Amz-Target: AmazonSSM.<Operation>`). Parameter Store lives in
- * parameters.ts, instance information in
- * instance-information.ts, Run Command in commands.ts (run by executor.ts).
+ * SSM over JSON 1.1 (`X-Amz-Target: AmazonSSM.<Operation>`). Each operation's wire form (JSON
+ * members in, JSON out) is in protocol/; the state and rules behind it in models/: Parameter
+ * Store (parameters.ts), instance information (instance-information.ts), Run Command
+ * (commands.ts and invocations.ts, run by executor.ts).
  */
 import type { JsonService } from '../services';
 import {
-  cancelCommand,
+  cancelCommandOperation,
   getCommandInvocation,
   listCommandInvocations,
-  listCommands,
-  sendCommand,
-} from './commands';
-import { describeInstanceInformation } from './instance-information';
+  listCommandsOperation,
+  sendCommandOperation,
+} from './protocol/commands';
+import { describeInstanceInformation } from './protocol/instance-information';
 import {
   deleteParameter,
   getParameter,
   getParameters,
   getParametersByPath,
   putParameter,
-} from './parameters';
+} from './protocol/parameters';
 
 export const ssmService: JsonService = {
   name: 'ssm',
@@ -30,10 +31,10 @@ export const ssmService: JsonService = {
     GetParametersByPath: getParametersByPath,
     DeleteParameter: deleteParameter,
     DescribeInstanceInformation: describeInstanceInformation,
-    SendCommand: sendCommand,
+    SendCommand: sendCommandOperation,
     GetCommandInvocation: getCommandInvocation,
     ListCommandInvocations: listCommandInvocations,
-    ListCommands: listCommands,
-    CancelCommand: cancelCommand,
+    ListCommands: listCommandsOperation,
+    CancelCommand: cancelCommandOperation,
   },
 };

@@ -5,10 +5,11 @@
  * (`StateMachineDoesNotExist`, `ExecutionDoesNotExist`, `ExecutionAlreadyExists`,
  * `InvalidExecutionInput`, `InvalidName`, `InvalidArn`, `InvalidToken`, `ValidationException`).
  */
-import { AwsError } from '../aws-error';
+import { InternalFailure, ValidationException } from '../errors/common';
+import { InvalidToken } from '../errors/stepfunctions';
 import { optionalBoolean, optionalInteger, optionalString, requiredString } from '../json-input';
+import { pageAtOffset } from '../pagination';
 import type { AwsCallContext, JsonInput, JsonService } from '../services';
-import type { World } from '../state';
 import {
   EXECUTION_STATUSES,
   type Execution,
@@ -17,16 +18,10 @@ import {
   type StepFunctions,
 } from './engine';
 
-const engines = new WeakMap<World, StepFunctions>();
-
-/** Binds a sandbox's Step Functions to its world, where the API finds it. */
-export function registerStepFunctions(world: World, engine: StepFunctions): void {
-  engines.set(world, engine);
-}
-
+/** The world's Step Functions engine (attached by the server). */
 function engineFor(ctx: AwsCallContext): StepFunctions {
-  const engine = engines.get(ctx.world);
-  if (!engine) throw new AwsError('InternalFailure', 'Step Functions is not running in this sandbox', 500);
+  const engine = ctx.world.stepFunctions;
+  if (!engine) throw new InternalFailure('Step Functions is not running in this sandbox');
   return engine;
 }
 
@@ -35,25 +30,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms /
 function page<T>(items: T[], input: JsonInput, scope: string): { items: T[]; nextToken?: string } {
   const max = optionalInteger(input, 'maxResults', 0, 1000) || 100;
   const token = optionalString(input, 'nextToken');
-  let offset = 0;
-  if (token !== undefined) {
-    try {
-      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-        s?: unknown;
-        o?: unknown;
-      };
-      if (decoded.s !== scope || typeof decoded.o !== 'number') throw new Error('scope');
-      offset = decoded.o;
-    } catch {
-      throw new AwsError('InvalidToken', `Invalid Token: '${token}'`);
-    }
-  }
-  const slice = items.slice(offset, offset + max);
-  const next =
-    offset + max < items.length
-      ? Buffer.from(JSON.stringify({ s: scope, o: offset + max })).toString('base64url')
-      : undefined;
-  return { items: slice, ...(next !== undefined ? { nextToken: next } : {}) };
+  return pageAtOffset(items, max, token, `sfn:${scope}`, (t) => new InvalidToken(t));
 }
 
 function describe(execution: Execution): Record<string, unknown> {
@@ -110,9 +87,10 @@ export const stepFunctionsService: JsonService = {
       engine.machine(machineArn);
       const statusFilter = optionalString(input, 'statusFilter');
       if (statusFilter !== undefined && !EXECUTION_STATUSES.includes(statusFilter as ExecutionStatus)) {
-        throw new AwsError(
-          'ValidationException',
-          `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${EXECUTION_STATUSES.join(', ')}]`,
+        throw ValidationException.constraint(
+          'statusFilter',
+          statusFilter,
+          `Member must satisfy enum value set: [${EXECUTION_STATUSES.join(', ')}]`,
         );
       }
       const matching = engine

@@ -1,6 +1,6 @@
 /** Pure parts of the sandbox's instance simulation: user-data shutdowns, the time scale, fault scopes. */
 import { describe, expect, it } from 'vitest';
-import { shutdownMinutes } from '../../sandbox/ec2/lifecycle';
+import { shutdownMinutes } from '../../sandbox/ec2/models/lifecycle';
 import { Faults } from '../../sandbox/faults';
 import { DEFAULT_TIME_SCALE, resolveTimeScale, Timeline } from '../../sandbox/timeline';
 
@@ -69,7 +69,7 @@ describe('fault scopes and counters', () => {
 
 describe('instance type architectures', () => {
   it('reads arm64 from the Graviton families, and x86_64 from the rest', async () => {
-    const { architectureOf } = await import('../../sandbox/ec2/instances');
+    const { architectureOf } = await import('../../sandbox/ec2/models/instance-types');
     const expected: Record<string, string> = {
       't3.micro': 'x86_64',
       't4g.micro': 'arm64',

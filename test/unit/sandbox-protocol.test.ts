@@ -3,11 +3,12 @@ import { resolve } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
+import { apiOf, matchRoute } from '../../sandbox/api-gateway';
 import { sandboxCredentials } from '../../sandbox/credentials';
-import { compileFilters, wildcard } from '../../sandbox/ec2/filters';
-import { paginate } from '../../sandbox/ec2/pagination';
+import { compileFilters, wildcard } from '../../sandbox/ec2/models/filters';
+import { paginate } from '../../sandbox/ec2/protocol/pagination';
 import { QueryParams } from '../../sandbox/query';
-import { apiOf, loadServerlessApp, matchRoute } from '../../sandbox/serverless-config';
+import { loadServerlessApp } from '../../sandbox/serverless-config';
 import { verifySigV4 } from '../../sandbox/sigv4';
 import { escapeXml, items, xmlDocument } from '../../sandbox/xml';
 

@@ -2,28 +2,30 @@
  * Instance lifecycle in compressed time (timeline.ts): pending → running after a boot,
  * running → shutting-down → terminated (or stopping → stopped) on TerminateInstances or when
  * the user data's `shutdown -h +N` comes due. Terminating an instance ends the commands
- * running on it and removes its root directory.
+ * running on it and removes its root directory. Each instance's pending timers are kept in
+ * the world (`world.instanceTimers`), so a reset or close cancels them with the rest.
  */
-import { abortInvocationsOn } from '../ssm/commands';
-import type { InstanceRecord, InstanceStateName, RegionState, World } from '../state';
-import { AWS_SECONDS, type TimerHandle } from '../timeline';
+import { abortInvocationsOn } from '../../ssm/models/invocations';
+import type { InstanceRecord, InstanceStateName } from '../../state';
+import { AWS_SECONDS, type TimerHandle } from '../../timeline';
+import type { RegionState, World } from '../../world';
 
-const timers = new WeakMap<InstanceRecord, TimerHandle[]>();
-
-function remember(instance: InstanceRecord, handle: TimerHandle): void {
-  const list = timers.get(instance) ?? [];
+/** Keeps a lifecycle timer of the instance (in the world), to cancel on its next change. */
+function remember(world: World, instance: InstanceRecord, handle: TimerHandle): void {
+  const list = world.instanceTimers.get(instance) ?? [];
   list.push(handle);
-  timers.set(instance, list);
+  world.instanceTimers.set(instance, list);
 }
 
-function cancelTimers(instance: InstanceRecord): void {
-  for (const handle of timers.get(instance) ?? []) handle.cancel();
-  timers.delete(instance);
+function cancelTimers(world: World, instance: InstanceRecord): void {
+  for (const handle of world.instanceTimers.get(instance) ?? []) handle.cancel();
+  world.instanceTimers.delete(instance);
 }
 
 /** pending → running after AWS_SECONDS.boot; the `neverRunning` fault keeps it pending. */
 export function scheduleBoot(world: World, region: RegionState, instance: InstanceRecord): void {
   remember(
+    world,
     instance,
     world.timeline.after(AWS_SECONDS.boot, () => {
       if (instance.state !== 'pending') return;
@@ -65,6 +67,7 @@ export function scheduleSelfShutdown(world: World, region: RegionState, instance
   const minutes = shutdownMinutes(instance.userData);
   if (minutes === undefined) return;
   remember(
+    world,
     instance,
     world.timeline.after(minutes * 60, () => {
       if (instance.state !== 'running') return;
@@ -84,6 +87,37 @@ const stamp = () =>
     .replace(/\.\d{3}Z$/, ' GMT')
     .replace('T', ' ');
 
+type Reason = { code: string; message: string };
+
+/**
+ * Leaves `running` (or `pending`): timers cancelled, the transient state now, its commands
+ * failed, and after AWS_SECONDS.shutdown the final state (then `done`).
+ */
+function shutDown(
+  world: World,
+  region: RegionState,
+  instance: InstanceRecord,
+  transient: 'shutting-down' | 'stopping',
+  reason: Reason,
+  initiator: string,
+  done: () => void,
+): void {
+  cancelTimers(world, instance);
+  instance.state = transient;
+  instance.runningSince = undefined;
+  instance.stateReason = reason;
+  instance.stateTransitionReason = `${initiator} initiated (${stamp()})`;
+  abortInvocationsOn(world, region, instance.instanceId);
+  remember(
+    world,
+    instance,
+    world.timeline.after(AWS_SECONDS.shutdown, () => {
+      done();
+      world.instanceTimers.delete(instance);
+    }),
+  );
+}
+
 /**
  * → shutting-down now, terminated after AWS_SECONDS.shutdown. Returns the previous state.
  * Already shutting down or terminated: nothing changes.
@@ -92,69 +126,25 @@ export function beginTermination(
   world: World,
   region: RegionState,
   instance: InstanceRecord,
-  reason = {
+  reason: Reason = {
     code: 'Client.UserInitiatedShutdown',
     message: 'Client.UserInitiatedShutdown: User initiated shutdown',
   },
 ): InstanceStateName {
   const previous = instance.state;
   if (previous === 'shutting-down' || previous === 'terminated') return previous;
-  cancelTimers(instance);
-  instance.state = 'shutting-down';
-  instance.runningSince = undefined;
-  instance.stateReason = reason;
-  instance.stateTransitionReason = `${reason.code.includes('User') ? 'User' : 'Instance'} initiated (${stamp()})`;
-  abortInvocationsOn(world, region, instance.instanceId);
-  remember(
-    instance,
-    world.timeline.after(AWS_SECONDS.shutdown, () => {
-      instance.state = 'terminated';
-      for (const volumeId of instance.volumeIds) region.volumes.delete(volumeId);
-      if (instance.rootDir) world.roots.remove(instance.rootDir);
-      instance.rootDir = undefined;
-      timers.delete(instance);
-    }),
-  );
+  const initiator = reason.code.includes('User') ? 'User' : 'Instance';
+  shutDown(world, region, instance, 'shutting-down', reason, initiator, () => {
+    instance.state = 'terminated';
+    for (const volumeId of instance.volumeIds) region.volumes.delete(volumeId);
+    if (instance.rootDir) world.roots.remove(instance.rootDir);
+    instance.rootDir = undefined;
+  });
   return previous;
 }
 
-function beginStop(
-  world: World,
-  region: RegionState,
-  instance: InstanceRecord,
-  reason: { code: string; message: string },
-): void {
-  cancelTimers(instance);
-  instance.state = 'stopping';
-  instance.runningSince = undefined;
-  instance.stateReason = reason;
-  instance.stateTransitionReason = `Instance initiated (${stamp()})`;
-  abortInvocationsOn(world, region, instance.instanceId);
-  remember(
-    instance,
-    world.timeline.after(AWS_SECONDS.shutdown, () => {
-      instance.state = 'stopped';
-      timers.delete(instance);
-    }),
-  );
-}
-
-/** Whether the instance's SSM agent is registered and online now. */
-export function agentOnline(world: World, instance: InstanceRecord): boolean {
-  return (
-    instance.state === 'running' &&
-    instance.ssmAgent &&
-    instance.runningSince !== undefined &&
-    Date.now() - instance.runningSince >= world.timeline.ms(AWS_SECONDS.agentRegistration) &&
-    !world.faults.ssmOffline(instance.imageId)
-  );
-}
-
-/** Whether the instance's status checks have passed (`ok`) or are still `initializing`. */
-export function statusChecksPassed(world: World, instance: InstanceRecord): boolean {
-  return (
-    instance.state === 'running' &&
-    instance.runningSince !== undefined &&
-    Date.now() - instance.runningSince >= world.timeline.ms(AWS_SECONDS.statusChecks)
-  );
+function beginStop(world: World, region: RegionState, instance: InstanceRecord, reason: Reason): void {
+  shutDown(world, region, instance, 'stopping', reason, 'Instance', () => {
+    instance.state = 'stopped';
+  });
 }

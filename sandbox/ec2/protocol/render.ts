@@ -3,13 +3,13 @@ import {
   type ImageRecord,
   INSTANCE_STATE_CODES,
   type InstanceRecord,
-  type RegionState,
   type SnapshotRecord,
   type SubnetRecord,
   type Tags,
   type VpcRecord,
-} from '../state';
-import { items, type XmlObject, type XmlValue } from '../xml';
+} from '../../state';
+import type { RegionState } from '../../world';
+import { items, type XmlObject, type XmlValue } from '../../xml';
 
 export function tagSet(tags: Tags): XmlValue {
   const entries = Object.entries(tags);

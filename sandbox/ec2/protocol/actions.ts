@@ -1,0 +1,294 @@
+/**
+ * EC2's actions on the wire: each reads its query parameters into the model's typed input,
+ * calls the model (models/), and renders the answer's members (the dispatcher in index.ts
+ * adds `requestId` and the root element). Pagination (MaxResults, NextToken) is done here.
+ */
+import { MissingParameter } from '../../errors/ec2';
+import type { QueryParams } from '../../query';
+import { INSTANCE_STATE_CODES, type InstanceRecord, type InstanceStateName } from '../../state';
+import { items, type XmlObject } from '../../xml';
+import type { Ec2Scope } from '../models/context';
+import { deregisterImage, describeImages } from '../models/images';
+import { describeInstanceTypes } from '../models/instance-types';
+import {
+  describeInstanceStatus,
+  describeInstances,
+  type Health,
+  reachability,
+  runInstances,
+  terminateInstances,
+} from '../models/instances';
+import { describeSubnets, describeVpcs } from '../models/network';
+import { deleteSnapshot, describeSnapshots } from '../models/snapshots';
+import { createTags, deleteTags, type TagInput } from '../models/tags';
+import { checkMaxResults, checkPageOrIds, paginate } from './pagination';
+import { renderImage, renderInstance, renderSnapshot, renderSubnet, renderVpc } from './render';
+
+/** What an action gets: the request's parameters and the model's scope. */
+export interface Ec2Request {
+  params: QueryParams;
+  scope: Ec2Scope;
+}
+
+/** Returns the response members. */
+export type Ec2Action = (request: Ec2Request) => XmlObject | Promise<XmlObject>;
+
+function requireParam(params: QueryParams, name: string): string {
+  const value = params.get(name);
+  if (value === undefined || value === '') throw new MissingParameter(name);
+  return value;
+}
+
+const tagInputs = (params: QueryParams): TagInput[] =>
+  params.structs('Tag').map((tag) => ({ key: tag.Key, value: tag.Value }));
+
+/** `TagSpecification.N.ResourceType` with its `Tag.M.Key/Value`, in index order. */
+function tagSpecifications(params: QueryParams) {
+  return params.structs('TagSpecification').map((spec) => {
+    const indices = new Set<string>();
+    for (const key of Object.keys(spec)) {
+      const m = /^Tag\.(\d+)\.Key$/.exec(key);
+      if (m?.[1] !== undefined) indices.add(m[1]);
+    }
+    return {
+      resourceType: spec.ResourceType ?? '',
+      tags: [...indices]
+        .sort((a, b) => Number(a) - Number(b))
+        .map((index) => ({ key: spec[`Tag.${index}.Key`] ?? '', value: spec[`Tag.${index}.Value`] ?? '' })),
+    };
+  });
+}
+
+function reservations({ scope }: Ec2Request, instances: InstanceRecord[]): XmlObject[] {
+  const byReservation = new Map<string, InstanceRecord[]>();
+  for (const instance of instances) {
+    const list = byReservation.get(instance.reservationId) ?? [];
+    list.push(instance);
+    byReservation.set(instance.reservationId, list);
+  }
+  return [...byReservation].map(([reservationId, list]) => ({
+    reservationId,
+    ownerId: scope.world.accountId,
+    groupSet: items([]),
+    instancesSet: items(list.map((i) => renderInstance(i, scope.regionName, scope.region))),
+  }));
+}
+
+const stateOf = (state: InstanceStateName) => ({ code: INSTANCE_STATE_CODES[state], name: state });
+
+const healthSummary = (h: Health) => ({
+  status: h,
+  details: items([{ name: 'reachability', status: reachability(h) }]),
+});
+
+/** A Describe call with ids, filters and pages: `select` is the model's choice of items. */
+function describe<T>(
+  { params }: Ec2Request,
+  idsName: string,
+  idsSet: string,
+  kind: string,
+  select: (ids: string[]) => T[],
+  idOf: (item: T) => string,
+): { page: T[]; nextToken?: string } {
+  const ids = params.list(idsName);
+  const maxResults = params.int('MaxResults');
+  checkPageOrIds(maxResults, ids, idsSet);
+  return paginate(kind, select(ids), idOf, maxResults, params.get('NextToken'));
+}
+
+/** DescribeVpcs/DescribeSubnets: MaxResults without the id-list rule. */
+function describeNetwork<T>(
+  { params }: Ec2Request,
+  idsName: string,
+  kind: string,
+  select: (input: { ids: string[]; filters: ReturnType<QueryParams['filters']> }) => T[],
+  idOf: (item: T) => string,
+): { page: T[]; nextToken?: string } {
+  const ids = params.list(idsName);
+  const maxResults = params.int('MaxResults');
+  checkMaxResults(maxResults, 5, 1000);
+  return paginate(
+    kind,
+    select({ ids, filters: params.filters() }),
+    idOf,
+    maxResults,
+    params.get('NextToken'),
+  );
+}
+
+export const ACTIONS: Record<string, Ec2Action> = {
+  DescribeImages: (request) => {
+    const { params, scope } = request;
+    const owners = params.list('Owner');
+    const { page, nextToken } = describe(
+      request,
+      'ImageId',
+      'imageIdsSet',
+      'images',
+      (imageIds) => describeImages(scope, { imageIds, owners, filters: params.filters() }),
+      (i) => i.imageId,
+    );
+    return { imagesSet: items(page.map(renderImage)), nextToken };
+  },
+
+  DeregisterImage: ({ params, scope }) => {
+    const imageId = requireParam(params, 'ImageId');
+    const deleted = deregisterImage(scope, {
+      imageId,
+      deleteSnapshots: params.bool('DeleteAssociatedSnapshots'),
+    });
+    if (!deleted) return { return: true };
+    const results = deleted.map((d) => ({
+      snapshotId: d.snapshotId,
+      returnCode: d.deleted ? 'success' : 'client-error',
+    }));
+    return { return: true, deleteSnapshotResultSet: items(results) };
+  },
+
+  DescribeSnapshots: (request) => {
+    const { params, scope } = request;
+    const owners = params.list('Owner');
+    const { page, nextToken } = describe(
+      request,
+      'SnapshotId',
+      'snapshotIdsSet',
+      'snapshots',
+      (snapshotIds) => describeSnapshots(scope, { snapshotIds, owners, filters: params.filters() }),
+      (s) => s.snapshotId,
+    );
+    return { snapshotSet: items(page.map(renderSnapshot)), nextToken };
+  },
+
+  DeleteSnapshot: ({ params, scope }) => {
+    deleteSnapshot(scope, requireParam(params, 'SnapshotId'));
+    return { return: true };
+  },
+
+  CreateTags: ({ params, scope }) => {
+    createTags(scope, params.list('ResourceId'), tagInputs(params));
+    return { return: true };
+  },
+
+  DeleteTags: ({ params, scope }) => {
+    deleteTags(scope, params.list('ResourceId'), tagInputs(params));
+    return { return: true };
+  },
+
+  DescribeInstances: (request) => {
+    const { params, scope } = request;
+    const { page, nextToken } = describe(
+      request,
+      'InstanceId',
+      'instancesSet',
+      'instances',
+      (instanceIds) => describeInstances(scope, { instanceIds, filters: params.filters() }),
+      (i) => i.instanceId,
+    );
+    return { reservationSet: items(reservations(request, page)), nextToken };
+  },
+
+  DescribeInstanceStatus: (request) => {
+    const { params, scope } = request;
+    const includeAll = params.bool('IncludeAllInstances');
+    const { page, nextToken } = describe(
+      request,
+      'InstanceId',
+      'instancesSet',
+      'instance-status',
+      (instanceIds) => describeInstanceStatus(scope, { instanceIds, includeAll, filters: params.filters() }),
+      (s) => s.instance.instanceId,
+    );
+    return {
+      instanceStatusSet: items(
+        page.map(({ instance, health }) => ({
+          instanceId: instance.instanceId,
+          availabilityZone: instance.availabilityZone,
+          instanceState: stateOf(instance.state),
+          systemStatus: healthSummary(health),
+          instanceStatus: healthSummary(health),
+          attachedEbsStatus: healthSummary(health),
+        })),
+      ),
+      nextToken,
+    };
+  },
+
+  DescribeInstanceTypes: ({ params, scope }) => ({
+    instanceTypeSet: items(
+      describeInstanceTypes(scope, params.list('InstanceType')).map(({ instanceType, architecture }) => ({
+        instanceType,
+        currentGeneration: true,
+        processorInfo: { supportedArchitectures: items([architecture]) },
+      })),
+    ),
+  }),
+
+  RunInstances: (request) => {
+    const { params, scope } = request;
+    const imageId = requireParam(params, 'ImageId');
+    const minCount = params.int('MinCount');
+    const maxCount = params.int('MaxCount');
+    if (minCount === undefined) throw new MissingParameter('MinCount');
+    if (maxCount === undefined) throw new MissingParameter('MaxCount');
+    const instances = runInstances(scope, {
+      imageId,
+      minCount,
+      maxCount,
+      instanceType: params.get('InstanceType') ?? 'm1.small',
+      subnetId: params.get('SubnetId'),
+      profileName: params.get('IamInstanceProfile.Name'),
+      profileArn: params.get('IamInstanceProfile.Arn'),
+      userData: params.get('UserData'),
+      shutdownBehavior: params.get('InstanceInitiatedShutdownBehavior') ?? 'stop',
+      tagSpecifications: tagSpecifications(params),
+      clientToken: params.get('ClientToken'),
+      metadataOptions: {
+        httpTokens: params.get('MetadataOptions.HttpTokens') ?? 'optional',
+        httpEndpoint: params.get('MetadataOptions.HttpEndpoint') ?? 'enabled',
+      },
+    });
+    const [reservation] = reservations(request, instances);
+    return reservation ?? {};
+  },
+
+  TerminateInstances: ({ params, scope }) => {
+    const instanceIds = params.list('InstanceId');
+    if (instanceIds.length === 0) throw new MissingParameter('InstanceId');
+    const changes = terminateInstances(scope, instanceIds);
+    return {
+      instancesSet: items(
+        changes.map(({ instance, previous }) => ({
+          instanceId: instance.instanceId,
+          currentState: stateOf(instance.state),
+          previousState: stateOf(previous),
+        })),
+      ),
+    };
+  },
+
+  DescribeVpcs: (request) => {
+    const { page, nextToken } = describeNetwork(
+      request,
+      'VpcId',
+      'vpcs',
+      (input) => describeVpcs(request.scope, input),
+      (v) => v.vpcId,
+    );
+    return { vpcSet: items(page.map((v) => renderVpc(v, request.scope.world.accountId))), nextToken };
+  },
+
+  DescribeSubnets: (request) => {
+    const { scope } = request;
+    const { page, nextToken } = describeNetwork(
+      request,
+      'SubnetId',
+      'subnets',
+      (input) => describeSubnets(scope, input),
+      (s) => s.subnetId,
+    );
+    return {
+      subnetSet: items(page.map((s) => renderSubnet(s, scope.world.accountId, scope.regionName))),
+      nextToken,
+    };
+  },
+};
