@@ -14,6 +14,9 @@
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { isLoopback } from '../functions/lib/loopback';
+
+export { isLoopback };
 
 export interface GateOptions {
   /** The port the sandbox listens on. */
@@ -28,15 +31,6 @@ export type Refusal =
   | { kind: 'content-type'; status: 415; message: string };
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
-
-/** Loopback: 127.0.0.0/8, ::1 (and its IPv4-mapped forms), `localhost`. */
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host.startsWith('::ffff:127.');
-  return false;
-}
 
 /** `name`, `name:port`, `[v6]`, `[v6]:port` → hostname (without brackets) and port. */
 export function splitHost(value: string): { hostname: string; port: number | undefined } | null {

@@ -2,6 +2,8 @@
  * Where the API is: `--api-url`, else PULSAR_AMI_API_URL, else the `ServiceEndpoint` output
  * of the deployed stack `pulsar-ami-{stage}` in the region (CloudFormation DescribeStacks).
  */
+
+import { isLoopback } from '../../functions/lib/loopback';
 import type { AwsCredentials } from '../deps';
 import { CliError, UsageError } from '../errors';
 
@@ -25,6 +27,11 @@ export function normalizeApiUrl(value: string, what: string): string {
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
     throw new UsageError(`${what} must be an http(s) URL without query or credentials, got '${value}'`);
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new UsageError(
+      `${what} must be https:// unless it is this machine (http://127.0.0.1, localhost or [::1]): signed requests and AMI ids would travel in clear to ${url.host}`,
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

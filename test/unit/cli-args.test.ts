@@ -87,8 +87,47 @@ describe('usage errors: exit 2, one-line reason, no HTTP call', () => {
     expect(h.calls).toHaveLength(0);
   });
 
+  it.each([
+    [['--api-url', 'http://api.example.com/dev'], {}, '--api-url', 'api.example.com'],
+    [['--api-url', 'http://10.0.0.5:8080'], {}, '--api-url', '10.0.0.5:8080'],
+    [['--api-url', 'http://127.0.0.1.nip.io'], {}, '--api-url', '127.0.0.1.nip.io'],
+    [
+      [],
+      { PULSAR_AMI_API_URL: 'http://abc.execute-api.us-west-2.amazonaws.com/dev' },
+      'PULSAR_AMI_API_URL',
+      'abc.',
+    ],
+  ])('refuses a plain-http API that is not this machine: %j %j', async (argv, env, what, host) => {
+    const h = new Harness({ env, routes: listRoute(AMIS) });
+    const r = await h.run(...argv, 'latest');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `${what} must be https:// unless it is this machine (http://127.0.0.1, localhost or [::1]): signed requests and AMI ids would travel in clear to ${host}`,
+    );
+    expect(r.stdout).toBe('');
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it.each([
+    'http://127.0.0.1:4566',
+    'http://localhost:4566/dev',
+    'http://[::1]:4566',
+    'https://api.example.com/dev',
+  ])('accepts %s', async (url) => {
+    const h = new Harness({
+      env: { PULSAR_AMI_API_URL: url },
+      routes: {
+        'GET /amis/latest': () => json(200, { imageId: 'ami-0a1b2c3d4e5f67890', source: 'parameter' }),
+      },
+    });
+    const r = await h.run('latest');
+    expect(r).toMatchObject({ code: 0, stdout: 'Latest AMI: ami-0a1b2c3d4e5f67890\n' });
+  });
+
   it('a bad environment setting is a usage error too', async () => {
-    const h = new Harness({ env: { PULSAR_AMI_API_URL: 'http://x', PULSAR_AMI_HTTP_TIMEOUT_MS: 'soon' } });
+    const h = new Harness({
+      env: { PULSAR_AMI_API_URL: 'http://127.0.0.1:9', PULSAR_AMI_HTTP_TIMEOUT_MS: 'soon' },
+    });
     const r = await h.run('latest');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
