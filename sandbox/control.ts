@@ -13,7 +13,7 @@ import {
 import type { CallLog } from './calls';
 import { AwsError } from './errors/aws-error';
 import { BadRequest } from './errors/common';
-import { createImage, createImageBatch, launchInstance } from './factory';
+import { createImage, createImageBatch, launchInstance, SEEDABLE_IMAGE_STATES } from './factory';
 import type { Faults } from './faults';
 import { IMAGE_COMPONENTS } from './instance-root';
 import type { World } from './world';
@@ -41,12 +41,18 @@ const tags = z.record(z.string(), z.string());
 const imageSpec = z.strictObject({
   name: z.string().min(1).max(128),
   version: versionSchema.optional(),
-  state: z.enum(['available', 'pending', 'failed']).optional(),
+  state: z.enum(SEEDABLE_IMAGE_STATES).optional(),
   createdAt: z.iso.datetime({ offset: true }).optional(),
   tags: tags.optional(),
   owner: z.union([z.literal('self'), z.literal('amazon'), z.string().regex(/^\d{12}$/)]).optional(),
   snapshots: z.number().int().min(0).max(16).optional(),
-  deregistrationProtection: z.boolean().optional(),
+  deregistrationProtection: z
+    .union([
+      z.boolean(),
+      z.enum(['enabled', 'enabled-with-cooldown']),
+      z.strictObject({ disabledUntil: z.iso.datetime({ offset: true }) }),
+    ])
+    .optional(),
   managed: z.boolean().optional(),
   architecture: z.enum(['x86_64', 'arm64']).optional(),
   description: z.string().optional(),

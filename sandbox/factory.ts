@@ -20,10 +20,32 @@ export interface ImageContentsSpec {
   missing?: ImageComponent[];
 }
 
+export const SEEDABLE_IMAGE_STATES = [
+  'available',
+  'pending',
+  'failed',
+  'disabled',
+  'invalid',
+  'error',
+  'transient',
+] as const;
+
+function protectionOf(
+  spec: ImageSpec['deregistrationProtection'],
+): Pick<ImageRecord, 'deregistrationProtection' | 'protectionCooldown' | 'protectionUntil'> {
+  if (spec === true || spec === 'enabled') return { deregistrationProtection: true };
+  if (spec === 'enabled-with-cooldown') return { deregistrationProtection: true, protectionCooldown: true };
+  if (spec && typeof spec === 'object') {
+    return { deregistrationProtection: false, protectionUntil: Date.parse(spec.disabledUntil) };
+  }
+  return { deregistrationProtection: false };
+}
+
 export interface ImageSpec {
   name: string;
   version?: string;
-  state?: 'available' | 'pending' | 'failed';
+  /** Any state EC2 has but `deregistered` (a deregistered image is gone). */
+  state?: (typeof SEEDABLE_IMAGE_STATES)[number];
   /** ISO 8601; defaults to the name's timestamp for `pulsar-base-*` names, else now. */
   createdAt?: string;
   /** Exactly these tags on the image and its snapshots. */
@@ -32,7 +54,11 @@ export interface ImageSpec {
   owner?: string;
   /** Snapshots (EBS block devices); default 1. */
   snapshots?: number;
-  deregistrationProtection?: boolean;
+  /**
+   * `true`/`enabled`, `enabled-with-cooldown`, or `{ disabledUntil }`: switched off, in its
+   * cooldown until then.
+   */
+  deregistrationProtection?: boolean | 'enabled' | 'enabled-with-cooldown' | { disabledUntil: string };
   /** With no `tags`: give `pulsar-base-*` images the standard build tags unless false. */
   managed?: boolean;
   architecture?: 'x86_64' | 'arm64';
@@ -140,7 +166,7 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
     virtualizationType: 'hvm',
     blockDevices,
     tags,
-    deregistrationProtection: spec.deregistrationProtection ?? false,
+    ...protectionOf(spec.deregistrationProtection),
     sourceImageId: spec.sourceImageId,
     sourceImageRegion: spec.sourceImageRegion,
   };

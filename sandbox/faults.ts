@@ -46,6 +46,8 @@ export interface FaultSet {
   terminateFails?: { times: number; code?: TerminateFailCode };
   /** Instances stay pending. */
   neverRunning?: boolean | ImageScope;
+  /** A deregistered image releases its snapshots after this many AWS seconds (default 10). */
+  slowSnapshotRelease?: { seconds: number };
   [scenario: string]: unknown;
 }
 
@@ -100,6 +102,11 @@ export class Faults {
 
   neverRunning(imageId: string): boolean {
     return inScope(this.current.neverRunning, imageId);
+  }
+
+  /** How long (AWS seconds) a deregistered image keeps holding its snapshots. */
+  snapshotReleaseSeconds(standard: number): number {
+    return this.current.slowSnapshotRelease?.seconds ?? standard;
   }
 
   /** True when this RunInstances is to be refused for capacity; counts down `times`. */

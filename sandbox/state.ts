@@ -7,7 +7,26 @@ import type { ImageContents } from './instance-root';
 
 export type Tags = Record<string, string>;
 
-export type ImageState = 'available' | 'pending' | 'failed' | 'invalid' | 'deregistered' | 'error';
+export type ImageState =
+  | 'available'
+  | 'pending'
+  | 'failed'
+  | 'invalid'
+  | 'deregistered'
+  | 'error'
+  | 'transient'
+  | 'disabled';
+
+export const IMAGE_STATES: readonly ImageState[] = [
+  'available',
+  'pending',
+  'failed',
+  'invalid',
+  'deregistered',
+  'error',
+  'transient',
+  'disabled',
+];
 
 export interface BlockDevice {
   deviceName: string;
@@ -33,7 +52,12 @@ export interface ImageRecord {
   virtualizationType: 'hvm';
   blockDevices: BlockDevice[];
   tags: Tags;
+  /** Deregistration protection is on (EnableImageDeregistrationProtection). */
   deregistrationProtection: boolean;
+  /** It was enabled WithCooldown: switching it off keeps it for 24 hours more. */
+  protectionCooldown?: boolean;
+  /** Switched off with a cooldown: still refused until this time (epoch ms). */
+  protectionUntil?: number;
   sourceImageId?: string;
   sourceImageRegion?: string;
   /** What an instance launched from it finds on disk (see instance-root.ts). */

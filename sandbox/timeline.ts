@@ -22,6 +22,10 @@ export const AWS_SECONDS = {
   invocationVisible: 20,
   /** The invocation is visible → the agent has picked it up (Pending → InProgress). */
   delivery: 2,
+  /** DeregisterImage → its snapshots are released (DeleteSnapshot answers InUse before). */
+  snapshotRelease: 10,
+  /** A deregistration protection's cooldown after it is switched off. */
+  protectionCooldown: 24 * 3600,
 } as const;
 
 export function resolveTimeScale(option?: number, env: NodeJS.ProcessEnv = process.env): number {

@@ -38,6 +38,11 @@ export class RegionState {
   readonly parameters = new Map<string, ParameterRecord>();
   readonly vpcs = new Map<string, VpcRecord>();
   readonly subnets = new Map<string, SubnetRecord>();
+  /**
+   * Deregistered images that still hold their snapshots: EC2 finishes a deregistration
+   * asynchronously, and DeleteSnapshot answers InUse naming the image until then.
+   */
+  readonly releasing = new Map<string, { snapshotIds: string[]; until: number }>();
 
   constructor(
     readonly name: string,
@@ -72,6 +77,16 @@ export class RegionState {
     return [...this.images.values()].filter((image) =>
       image.blockDevices.some((device) => device.snapshotId === snapshotId),
     );
+  }
+
+  /** Every image id still holding a snapshot: registered ones, and deregistered ones not yet released. */
+  snapshotHolders(snapshotId: string, now = Date.now()): string[] {
+    const holders = this.imagesUsingSnapshot(snapshotId).map((image) => image.imageId);
+    for (const [imageId, release] of this.releasing) {
+      if (release.until <= now) this.releasing.delete(imageId);
+      else if (release.snapshotIds.includes(snapshotId)) holders.push(imageId);
+    }
+    return holders;
   }
 
   defaultSubnet(): SubnetRecord | undefined {

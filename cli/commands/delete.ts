@@ -1,5 +1,5 @@
 /** `delete --ami-id ID [--keep-snapshots]`: deregister an AMI and delete (or keep) its snapshots. */
-import type { DeleteAmiResponse } from '../../functions/lib/api-types';
+import type { DeleteAmiResponse, SnapshotResult } from '../../functions/lib/api-types';
 import type { ApiError } from '../api/client';
 import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
@@ -50,7 +50,7 @@ function explain(error: unknown): unknown {
 
 function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolean): number {
   const { printer } = ctx;
-  const failed = r.snapshots.filter((s) => s.status === 'failed');
+  const failed = r.snapshots.filter((s) => s.status === 'failed' || s.status === 'orphaned');
   const ok = r.dryRun || (r.deregistered && failed.length === 0);
   if (printer.options.json) {
     printer.json({ region: ctx.region, ...r });
@@ -61,13 +61,20 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
   printer.line(`  Snapshots: ${r.snapshots.length}`);
   printer.line();
   const count = r.snapshots.length;
-  const kept = keepSnapshots || (count > 0 && r.snapshots.every((s) => s.status === 'kept'));
+  const kept = keepSnapshots || (count > 0 && r.snapshots.every((s) => s.status === 'kept' && !s.heldBy));
+  const heldBy = (s: SnapshotResult) => (s.heldBy ? ` (used by ${s.heldBy})` : '');
   if (r.dryRun) {
     printer.line(`  ${DRY} Would deregister AMI ${r.imageId}`);
     if (kept) printer.line(`  ${DRY} Would keep ${count} snapshot(s)`);
     else if (count > 0) {
       printer.line(`  ${DRY} Would delete ${count} snapshot(s):`);
-      for (const s of r.snapshots) printer.line(`    ${DRY} Would delete ${s.snapshotId}`);
+      for (const s of r.snapshots) {
+        printer.line(
+          s.status === 'kept'
+            ? `    ${DRY} Would keep ${s.snapshotId}${heldBy(s)}`
+            : `    ${DRY} Would delete ${s.snapshotId}`,
+        );
+      }
     }
     if (r.latestRepublished !== undefined) {
       printer.line(
@@ -85,7 +92,16 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
   else if (count > 0) {
     printer.line(`  Deleting ${count} snapshot(s)...`);
     for (const s of r.snapshots) {
-      const mark = s.status === 'failed' ? `✗ ${s.error ?? 'failed'}` : s.status === 'kept' ? '(kept)' : '✓';
+      if (s.status === 'kept') {
+        printer.line(`    Keeping ${s.snapshotId}${heldBy(s)}`);
+        continue;
+      }
+      const mark =
+        s.status === 'orphaned'
+          ? `✗ ${s.error ?? 'not deleted'}; tagged OrphanedFrom=${r.imageId} for a later cleanup`
+          : s.status === 'failed'
+            ? `✗ ${s.error ?? 'failed'}`
+            : '✓';
       printer.line(`    Deleting ${s.snapshotId}... ${mark}`);
     }
   }
@@ -102,7 +118,9 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
     return 1;
   }
   if (failed.length > 0) {
-    printer.error(`✗ AMI deregistered, but ${failed.length} snapshot(s) could not be deleted`);
+    printer.error(
+      `✗ AMI deregistered, but ${failed.length} snapshot(s) could not be deleted: ${failed.map((s) => s.snapshotId).join(', ')}`,
+    );
     return 1;
   }
   printer.line('✓ AMI deleted successfully');

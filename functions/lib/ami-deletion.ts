@@ -3,7 +3,13 @@
  * each snapshot, reporting each one. A dry run checks the same rules and EC2's own DryRun
  * answer, and changes nothing.
  */
-import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import type { Ami } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
@@ -22,6 +28,8 @@ export interface DeletionSettings {
   region: string;
   latestAmiParameter: string;
   listPageSize: number;
+  /** DeleteSnapshot's retries while a deregistration finishes (default SNAPSHOT_RETRY). */
+  snapshotRetry?: SnapshotRetry;
 }
 
 const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
@@ -52,19 +60,107 @@ export async function instancesUsing(ec2: Ec2, imageId: string): Promise<string[
   return ids;
 }
 
-async function deleteSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
-  const results: SnapshotResult[] = [];
+/** The tag a snapshot that could not be deleted carries, naming the AMI it came from. */
+export const ORPHANED_FROM_TAG = 'OrphanedFrom';
+
+/**
+ * EC2 finishes a deregistration asynchronously: for a while DeleteSnapshot answers
+ * InvalidSnapshot.InUse naming the image just deregistered. Retried with exponential backoff
+ * and full jitter, for at most `attempts` tries.
+ */
+export interface SnapshotRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const SNAPSHOT_RETRY: SnapshotRetry = { attempts: 7, baseDelayMs: 250, maxDelayMs: 4_000 };
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Other images (registered, disabled included) made from `snapshotId`: each keeps it alive. */
+async function otherHolders(ec2: Ec2, snapshotId: string, imageId: string): Promise<string[]> {
+  const page = await ec2Call(
+    ec2.send(
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        IncludeDisabled: true,
+        Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [snapshotId] }],
+      }),
+    ),
+  );
+  return (page.Images ?? []).flatMap((i) => (i.ImageId && i.ImageId !== imageId ? [i.ImageId] : []));
+}
+
+/** What becomes of each snapshot: kept (asked, or held by another image), or to delete. */
+async function planSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
+  const plan: SnapshotResult[] = [];
   for (const snapshotId of ami.snapshotIds) {
     if (keep) {
-      results.push({ snapshotId, status: 'kept' });
+      plan.push({ snapshotId, status: 'kept' });
       continue;
     }
+    const [heldBy] = await otherHolders(ec2, snapshotId, ami.imageId);
+    plan.push(heldBy ? { snapshotId, status: 'kept', heldBy } : { snapshotId, status: 'would-delete' });
+  }
+  return plan;
+}
+
+const describeError = (error: unknown) => {
+  const e = error as { name?: string; message?: string };
+  return `${e.name ?? 'Error'}: ${e.message ?? ''}`;
+};
+
+async function deleteSnapshot(ec2: Ec2, snapshotId: string, retry: SnapshotRetry): Promise<void> {
+  const sleep = retry.sleep ?? sleepMs;
+  for (let attempt = 1; ; attempt++) {
     try {
       await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      return;
+    } catch (error) {
+      const inUse = (error as { name?: string }).name === 'InvalidSnapshot.InUse';
+      if (!inUse || attempt >= retry.attempts) throw error;
+      const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(Math.round(Math.random() * cap));
+    }
+  }
+}
+
+/** Deletes what the plan says; a snapshot that will not go is tagged for a later cleanup. */
+async function deleteSnapshots(
+  ec2: Ec2,
+  imageId: string,
+  plan: SnapshotResult[],
+  retry: SnapshotRetry,
+): Promise<SnapshotResult[]> {
+  const results: SnapshotResult[] = [];
+  for (const item of plan) {
+    if (item.status !== 'would-delete') {
+      results.push(item);
+      continue;
+    }
+    const { snapshotId } = item;
+    try {
+      await deleteSnapshot(ec2, snapshotId, retry);
       results.push({ snapshotId, status: 'deleted' });
     } catch (error) {
-      const e = error as { name?: string; message?: string };
-      results.push({ snapshotId, status: 'failed', error: `${e.name ?? 'Error'}: ${e.message ?? ''}` });
+      const reason = describeError(error);
+      try {
+        await ec2.send(
+          new CreateTagsCommand({
+            Resources: [snapshotId],
+            Tags: [{ Key: ORPHANED_FROM_TAG, Value: imageId }],
+          }),
+        );
+        results.push({ snapshotId, status: 'orphaned', error: reason });
+      } catch (tagError) {
+        results.push({
+          snapshotId,
+          status: 'failed',
+          error: `${reason}; not tagged (${describeError(tagError)})`,
+        });
+      }
     }
   }
   return results;
@@ -101,20 +197,22 @@ export async function deleteAmi(
   const summary = { imageId, name: ami.name, state: ami.state };
   if (options.dryRun) {
     await checkDeletionAllowed(clients.ec2, ami);
-    const status = options.keepSnapshots ? 'kept' : 'would-delete';
+    const snapshots = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
     const latestRepublished = await republishLatest(clients, settings, imageId, true);
     return {
       ...summary,
       dryRun: true,
       deregistered: false,
-      snapshots: ami.snapshotIds.map((snapshotId) => ({ snapshotId, status })),
+      snapshots,
       ...(latestRepublished !== undefined ? { latestRepublished } : {}),
     };
   }
 
+  const plan = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
   await adoptLegacyAmi(clients.ec2, ami);
   await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
-  const snapshots = await deleteSnapshots(clients.ec2, ami, options.keepSnapshots);
+  const retry = settings.snapshotRetry ?? SNAPSHOT_RETRY;
+  const snapshots = await deleteSnapshots(clients.ec2, imageId, plan, retry);
   const latestRepublished = await republishLatest(clients, settings, imageId, false);
   return {
     ...summary,

@@ -18,11 +18,17 @@ export interface LatestAmiResponse {
   ami?: Ami;
 }
 
-export type SnapshotOutcome = 'deleted' | 'kept' | 'failed' | 'would-delete';
+/**
+ * `kept`: asked to keep it, or another image holds it (`heldBy`); `orphaned`: not deleted and
+ * tagged `OrphanedFrom=<ami>` so a later cleanup finds it; `failed`: not deleted, not tagged.
+ */
+export type SnapshotOutcome = 'deleted' | 'kept' | 'failed' | 'orphaned' | 'would-delete';
 
 export interface SnapshotResult {
   snapshotId: string;
   status: SnapshotOutcome;
+  /** The other image registered from this snapshot, which keeps it. */
+  heldBy?: string;
   error?: string;
 }
 

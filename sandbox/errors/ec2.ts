@@ -210,3 +210,17 @@ export class InsufficientInstanceCapacity extends AwsError {
     );
   }
 }
+
+/** An image in the wrong state for the action (DisableImage of a pending image, …). */
+export class IncorrectState extends AwsError {
+  constructor(message: string) {
+    super('IncorrectState', message);
+  }
+}
+
+/** RegisterImage with a name the account already uses. */
+export class InvalidAmiNameDuplicate extends AwsError {
+  constructor(name: string) {
+    super('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI in this account`);
+  }
+}

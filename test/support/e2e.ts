@@ -24,6 +24,8 @@ export interface SandboxCall {
   action: string;
   region: string;
   dryRun: boolean;
+  /** The HTTP status the sandbox answered. */
+  status?: number;
 }
 
 export interface E2e {

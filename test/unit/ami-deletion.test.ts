@@ -206,26 +206,110 @@ describe('deleteAmi', () => {
     expect(destructive()).toHaveLength(0);
   });
 
-  it('deregisters, then deletes each snapshot, reporting a failure per snapshot', async () => {
+  const inUse = () => Object.assign(new Error('snapshot in use'), { name: 'InvalidSnapshot.InUse' });
+  const noWait = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => undefined };
+
+  it('retries a snapshot the just-deregistered image still holds, then deletes it', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
     ec2Mock.on(DeregisterImageCommand).resolves({});
     ec2Mock
       .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' })
-      .rejects(Object.assign(new Error('snapshot in use'), { name: 'InvalidSnapshot.InUse' }))
+      .rejectsOnce(inUse())
+      .resolves({})
       .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' })
       .resolves({});
-    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    const sleeps: number[] = [];
+    const result = await deleteAmi(
+      clients,
+      { ...settings, snapshotRetry: { ...noWait, sleep: async (ms) => void sleeps.push(ms) } },
+      ID,
+      { keepSnapshots: false, dryRun: false },
+    );
+    expect(result.snapshots).toEqual([
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'deleted' },
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
+    ]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(3);
+    expect(sleeps).toHaveLength(1);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+  });
+
+  it('tags a snapshot that will not go OrphanedFrom=<ami>, after bounded retries, and reports it', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' })
+      .rejects(inUse())
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' })
+      .resolves({});
+    const result = await deleteAmi(clients, { ...settings, snapshotRetry: noWait }, ID, {
+      keepSnapshots: false,
+      dryRun: false,
+    });
     expect(result.deregistered).toBe(true);
     expect(result.snapshots).toEqual([
       {
         snapshotId: 'snap-0aaaaaaaaaaaaaaa1',
-        status: 'failed',
+        status: 'orphaned',
         error: 'InvalidSnapshot.InUse: snapshot in use',
       },
       { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
     ]);
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(
+      ec2Mock.commandCalls(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' }),
+    ).toHaveLength(3);
+    expect(ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([
+      { Resources: ['snap-0aaaaaaaaaaaaaaa1'], Tags: [{ Key: 'OrphanedFrom', Value: ID }] },
+    ]);
     expect(result).not.toHaveProperty('latestRepublished');
+  });
+
+  it('does not retry other refusals, and says when even the orphan tag could not be set', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock
+      .on(DeleteSnapshotCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }));
+    ec2Mock
+      .on(CreateTagsCommand)
+      .rejects(Object.assign(new Error('denied too'), { name: 'UnauthorizedOperation' }));
+    const result = await deleteAmi(clients, { ...settings, snapshotRetry: noWait }, ID, {
+      keepSnapshots: false,
+      dryRun: false,
+    });
+    expect(result.snapshots.map((s) => [s.status, s.error])).toEqual([
+      ['failed', 'UnauthorizedOperation: denied; not tagged (UnauthorizedOperation: denied too)'],
+      ['failed', 'UnauthorizedOperation: denied; not tagged (UnauthorizedOperation: denied too)'],
+    ]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(2);
+  });
+
+  it('keeps a snapshot another image was registered from, naming it, in the dry run and the real run', async () => {
+    const holder = 'ami-0eeeeeeeeeeeeeee1';
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input) => {
+      const bySnapshot = input.Filters?.find(
+        (f: { Name?: string }) => f.Name === 'block-device-mapping.snapshot-id',
+      );
+      if (bySnapshot?.Values?.[0] === 'snap-0aaaaaaaaaaaaaaa1') {
+        return { Images: [managed(), managed({ ImageId: holder })] };
+      }
+      return { Images: [managed()] };
+    });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock.on(DeleteSnapshotCommand).resolves({});
+    const dry = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: true });
+    expect(dry.snapshots).toEqual([
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'kept', heldBy: holder },
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'would-delete' },
+    ]);
+    const real = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(real.snapshots).toEqual([
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'kept', heldBy: holder },
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
+    ]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-0aaaaaaaaaaaaaaa2',
+    ]);
   });
 
   it('keeps snapshots when asked', async () => {

@@ -158,7 +158,35 @@ describe('delete', () => {
       '    Deleting snap-0fedcba9876543210... ✗ InvalidSnapshot.InUse: in use by ami-x\n',
     );
     expect(r.stdout).not.toContain('AMI deleted successfully');
-    expect(r.stderr).toBe('✗ AMI deregistered, but 1 snapshot(s) could not be deleted\n');
+    expect(r.stderr).toBe(
+      '✗ AMI deregistered, but 1 snapshot(s) could not be deleted: snap-0fedcba9876543210\n',
+    );
+  });
+
+  it('an orphaned snapshot is named with its tag, a held one with its holder; exit 1', async () => {
+    const h = new Harness({
+      routes: deleteRoute(
+        deletion({
+          snapshots: [
+            { snapshotId: SNAP, status: 'kept', heldBy: 'ami-0eeeeeeeeeeeeeee1' },
+            {
+              snapshotId: 'snap-0fedcba9876543210',
+              status: 'orphaned',
+              error: 'InvalidSnapshot.InUse: in use',
+            },
+          ],
+        }),
+      ),
+    });
+    const r = await h.run('delete', '--ami-id', ID);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`    Keeping ${SNAP} (used by ami-0eeeeeeeeeeeeeee1)\n`);
+    expect(r.stdout).toContain(
+      `    Deleting snap-0fedcba9876543210... ✗ InvalidSnapshot.InUse: in use; tagged OrphanedFrom=${ID} for a later cleanup\n`,
+    );
+    expect(r.stderr).toBe(
+      '✗ AMI deregistered, but 1 snapshot(s) could not be deleted: snap-0fedcba9876543210\n',
+    );
   });
 
   it('409 in use: the detail naming the instances, exit 1', async () => {

@@ -95,7 +95,13 @@ describe('ValidateAmi in the CloudFormation template', () => {
       const keys = JSON.stringify(when['ForAllValues:StringEquals']?.['aws:TagKeys'] ?? null);
       const resultTags = keys === JSON.stringify(['Validated', 'ValidationDate', 'ValidationExecutionArn']);
       const adoption = keys === JSON.stringify(['ManagedBy']);
-      expect([statement.Sid, atLaunch || resultTags || adoption]).toEqual([statement.Sid, true]);
+      const orphanMark =
+        keys === JSON.stringify(['OrphanedFrom']) &&
+        when.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
+      expect([statement.Sid, atLaunch || resultTags || adoption || orphanMark]).toEqual([
+        statement.Sid,
+        true,
+      ]);
     }
   });
 

@@ -2,14 +2,19 @@
 import { AMI_ID_PATTERN } from '../../../functions/lib/validation';
 import {
   AuthFailure,
+  IncorrectState,
   InvalidAmiIdMalformed,
   InvalidAmiIdNotFound,
+  InvalidAmiNameDuplicate,
   InvalidUserIdMalformed,
+  MissingParameter,
   OperationNotPermitted,
 } from '../../errors/ec2';
-import type { ImageRecord } from '../../state';
+import type { ImageRecord, Tags } from '../../state';
+import { AWS_SECONDS } from '../../timeline';
 import { type Ec2Scope, idFinder } from './context';
 import { compileFilters, type Filter, type FilterFields } from './filters';
+import { findSnapshots } from './snapshots';
 
 const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   name: (i) => i.name,
@@ -62,6 +67,8 @@ export interface DescribeImagesInput {
   imageIds: string[];
   owners: string[];
   filters: Filter[];
+  /** Disabled images are left out unless asked for, for their owner too. */
+  includeDisabled?: boolean;
 }
 
 /** The images a DescribeImages selects (unordered; the protocol pages them). */
@@ -71,7 +78,115 @@ export function describeImages(scope: Ec2Scope, input: DescribeImagesInput): Ima
   const candidates =
     input.imageIds.length > 0 ? findImages(scope, input.imageIds) : [...scope.region.images.values()];
   scope.checkpoint();
-  return candidates.filter((image) => ownedBy(image) && filter(image));
+  return candidates.filter(
+    (image) => (input.includeDisabled || image.state !== 'disabled') && ownedBy(image) && filter(image),
+  );
+}
+
+/**
+ * Whether deregistration protection refuses now: on, or switched off with a cooldown that has
+ * not ended. As DescribeImages says it: `enabled`, `enabled-with-cooldown`,
+ * `disabled-until-<ISO time>` during a cooldown, else `disabled`.
+ */
+export function protectionState(image: ImageRecord, now = Date.now()): string {
+  if (image.deregistrationProtection) return image.protectionCooldown ? 'enabled-with-cooldown' : 'enabled';
+  if (image.protectionUntil !== undefined && image.protectionUntil > now) {
+    return `disabled-until-${new Date(image.protectionUntil).toISOString()}`;
+  }
+  return 'disabled';
+}
+
+function ownImage(scope: Ec2Scope, imageId: string): ImageRecord {
+  const image = findImage(scope, imageId);
+  if (image.ownerId !== scope.world.accountId) throw new AuthFailure(`image:${imageId}`);
+  return image;
+}
+
+/** EnableImageDeregistrationProtection (WithCooldown) and DisableImageDeregistrationProtection. */
+export function setDeregistrationProtection(
+  scope: Ec2Scope,
+  input: { imageId: string; enabled: boolean; withCooldown?: boolean },
+): void {
+  const image = ownImage(scope, input.imageId);
+  scope.checkpoint();
+  if (input.enabled) {
+    image.deregistrationProtection = true;
+    image.protectionCooldown = input.withCooldown === true;
+    image.protectionUntil = undefined;
+    return;
+  }
+  if (image.deregistrationProtection && image.protectionCooldown) {
+    image.protectionUntil = Date.now() + scope.world.timeline.ms(AWS_SECONDS.protectionCooldown);
+  }
+  image.deregistrationProtection = false;
+  image.protectionCooldown = false;
+}
+
+/** DisableImage (available → disabled) and EnableImage (disabled → available). */
+export function setImageEnabled(scope: Ec2Scope, input: { imageId: string; enabled: boolean }): void {
+  const image = ownImage(scope, input.imageId);
+  const from = input.enabled ? 'disabled' : 'available';
+  if (image.state !== from && image.state !== (input.enabled ? 'available' : 'disabled')) {
+    throw new IncorrectState(
+      `The image ${input.imageId} is ${image.state}; only ${from} images can be ${input.enabled ? 'enabled' : 'disabled'}.`,
+    );
+  }
+  scope.checkpoint();
+  image.state = input.enabled ? 'available' : 'disabled';
+}
+
+export interface RegisterImageInput {
+  name: string;
+  description?: string;
+  architecture: 'x86_64' | 'arm64';
+  rootDeviceName: string;
+  blockDevices: { deviceName: string; snapshotId: string; volumeSize?: number; volumeType?: string }[];
+  tags: Tags;
+}
+
+/** RegisterImage from existing snapshots of this account (as `aws ec2 register-image` sends it). */
+export function registerImage(scope: Ec2Scope, input: RegisterImageInput): ImageRecord {
+  if (input.blockDevices.length === 0) throw new MissingParameter('BlockDeviceMapping');
+  const snapshots = findSnapshots(
+    scope,
+    input.blockDevices.map((d) => d.snapshotId),
+  );
+  for (const snapshot of snapshots) {
+    if (snapshot.ownerId !== scope.world.accountId) throw new AuthFailure(`snapshot:${snapshot.snapshotId}`);
+  }
+  if (
+    [...scope.region.images.values()].some(
+      (i) => i.name === input.name && i.ownerId === scope.world.accountId,
+    )
+  ) {
+    throw new InvalidAmiNameDuplicate(input.name);
+  }
+  scope.checkpoint();
+  const imageId = scope.world.ids.next('ami');
+  const image: ImageRecord = {
+    imageId,
+    name: input.name,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    state: 'available',
+    ownerId: scope.world.accountId,
+    isPublic: false,
+    creationDate: new Date().toISOString(),
+    architecture: input.architecture,
+    rootDeviceName: input.rootDeviceName,
+    virtualizationType: 'hvm',
+    blockDevices: input.blockDevices.map((d, index) => ({
+      deviceName: d.deviceName,
+      snapshotId: d.snapshotId,
+      volumeSize: d.volumeSize ?? snapshots[index]?.volumeSize ?? 8,
+      volumeType: d.volumeType ?? 'gp3',
+      deleteOnTermination: true,
+      encrypted: false,
+    })),
+    tags: { ...input.tags },
+    deregistrationProtection: false,
+  };
+  scope.region.images.set(imageId, image);
+  return image;
 }
 
 export interface SnapshotDeletion {
@@ -88,15 +203,24 @@ export function deregisterImage(
   input: { imageId: string; deleteSnapshots: boolean },
 ): SnapshotDeletion[] | undefined {
   const { imageId } = input;
-  const image = findImage(scope, imageId);
-  if (image.ownerId !== scope.world.accountId) throw new AuthFailure(`image:${imageId}`);
-  if (image.deregistrationProtection) throw OperationNotPermitted.deregistrationProtection(imageId);
+  const image = ownImage(scope, imageId);
+  if (protectionState(image) !== 'disabled') throw OperationNotPermitted.deregistrationProtection(imageId);
   scope.checkpoint();
   scope.region.images.delete(imageId);
-  if (!input.deleteSnapshots) return undefined;
-  return image.blockDevices.map((device) => {
-    const inUse = scope.region.imagesUsingSnapshot(device.snapshotId).length > 0;
-    if (!inUse) scope.region.snapshots.delete(device.snapshotId);
-    return { snapshotId: device.snapshotId, deleted: !inUse };
+  const snapshotIds = image.blockDevices.map((device) => device.snapshotId);
+  if (!input.deleteSnapshots) {
+    // EC2 finishes the deregistration later: until then the image still holds its snapshots.
+    const seconds = scope.world.faults.snapshotReleaseSeconds(AWS_SECONDS.snapshotRelease);
+    scope.region.releasing.set(imageId, {
+      snapshotIds,
+      until: Date.now() + scope.world.timeline.ms(seconds),
+    });
+    return undefined;
+  }
+  // Its own snapshots go with it; one another image also uses is kept.
+  return snapshotIds.map((snapshotId) => {
+    const inUse = scope.region.snapshotHolders(snapshotId).length > 0;
+    if (!inUse) scope.region.snapshots.delete(snapshotId);
+    return { snapshotId, deleted: !inUse };
   });
 }

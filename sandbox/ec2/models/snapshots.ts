@@ -58,13 +58,8 @@ export function deleteSnapshot(scope: Ec2Scope, snapshotId: string): void {
   const [snapshot] = findSnapshots(scope, [snapshotId]);
   if (!snapshot) throw new InvalidSnapshotNotFound([snapshotId]);
   if (snapshot.ownerId !== scope.world.accountId) throw new AuthFailure(`snapshot:${snapshotId}`);
-  const users = scope.region.imagesUsingSnapshot(snapshotId);
-  if (users.length > 0) {
-    throw new InvalidSnapshotInUse(
-      snapshotId,
-      users.map((i) => i.imageId),
-    );
-  }
+  const holders = scope.region.snapshotHolders(snapshotId);
+  if (holders.length > 0) throw new InvalidSnapshotInUse(snapshotId, holders);
   scope.checkpoint();
   scope.region.snapshots.delete(snapshotId);
 }

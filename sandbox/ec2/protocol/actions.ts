@@ -3,12 +3,18 @@
  * calls the model (models/), and renders the answer's members (the dispatcher in index.ts
  * adds `requestId` and the root element). Pagination (MaxResults, NextToken) is done here.
  */
-import { MissingParameter } from '../../errors/ec2';
+import { InvalidParameterValue, MissingParameter } from '../../errors/ec2';
 import type { QueryParams } from '../../query';
 import { INSTANCE_STATE_CODES, type InstanceRecord, type InstanceStateName } from '../../state';
 import { items, type XmlObject } from '../../xml';
 import type { Ec2Scope } from '../models/context';
-import { deregisterImage, describeImages } from '../models/images';
+import {
+  deregisterImage,
+  describeImages,
+  registerImage,
+  setDeregistrationProtection,
+  setImageEnabled,
+} from '../models/images';
 import { describeInstanceTypes } from '../models/instance-types';
 import {
   describeInstanceStatus,
@@ -125,7 +131,13 @@ export const ACTIONS: Record<string, Ec2Action> = {
       'ImageId',
       'imageIdsSet',
       'images',
-      (imageIds) => describeImages(scope, { imageIds, owners, filters: params.filters() }),
+      (imageIds) =>
+        describeImages(scope, {
+          imageIds,
+          owners,
+          filters: params.filters(),
+          includeDisabled: params.bool('IncludeDisabled'),
+        }),
       (i) => i.imageId,
     );
     return { imagesSet: items(page.map(renderImage)), nextToken };
@@ -143,6 +155,60 @@ export const ACTIONS: Record<string, Ec2Action> = {
       returnCode: d.deleted ? 'success' : 'client-error',
     }));
     return { return: true, deleteSnapshotResultSet: items(results) };
+  },
+
+  DisableImage: ({ params, scope }) => {
+    setImageEnabled(scope, { imageId: requireParam(params, 'ImageId'), enabled: false });
+    return { return: true };
+  },
+
+  EnableImage: ({ params, scope }) => {
+    setImageEnabled(scope, { imageId: requireParam(params, 'ImageId'), enabled: true });
+    return { return: true };
+  },
+
+  EnableImageDeregistrationProtection: ({ params, scope }) => {
+    const imageId = requireParam(params, 'ImageId');
+    setDeregistrationProtection(scope, { imageId, enabled: true, withCooldown: params.bool('WithCooldown') });
+    return { return: 'true' };
+  },
+
+  DisableImageDeregistrationProtection: ({ params, scope }) => {
+    setDeregistrationProtection(scope, { imageId: requireParam(params, 'ImageId'), enabled: false });
+    return { return: 'true' };
+  },
+
+  RegisterImage: ({ params, scope }) => {
+    const architecture = params.get('Architecture') ?? 'x86_64';
+    if (architecture !== 'x86_64' && architecture !== 'arm64') {
+      throw InvalidParameterValue.forParameter('Architecture', architecture);
+    }
+    const tags = Object.fromEntries(
+      tagSpecifications(params)
+        .filter((spec) => spec.resourceType === 'image')
+        .flatMap((spec) => spec.tags.map((t) => [t.key, t.value] as const)),
+    );
+    const image = registerImage(scope, {
+      name: requireParam(params, 'Name'),
+      description: params.get('Description'),
+      architecture,
+      rootDeviceName: params.get('RootDeviceName') ?? '/dev/xvda',
+      blockDevices: params.structs('BlockDeviceMapping').flatMap((m) => {
+        const snapshotId = m['Ebs.SnapshotId'];
+        if (snapshotId === undefined) return [];
+        const size = m['Ebs.VolumeSize'];
+        return [
+          {
+            deviceName: m.DeviceName ?? '/dev/xvda',
+            snapshotId,
+            ...(size !== undefined ? { volumeSize: Number(size) } : {}),
+            ...(m['Ebs.VolumeType'] !== undefined ? { volumeType: m['Ebs.VolumeType'] } : {}),
+          },
+        ];
+      }),
+      tags,
+    });
+    return { imageId: image.imageId };
   },
 
   DescribeSnapshots: (request) => {

@@ -10,6 +10,7 @@ import {
 } from '../../state';
 import type { RegionState } from '../../world';
 import { items, type XmlObject, type XmlValue } from '../../xml';
+import { protectionState } from '../models/images';
 
 export function tagSet(tags: Tags): XmlValue {
   const entries = Object.entries(tags);
@@ -52,7 +53,7 @@ export function renderImage(image: ImageRecord): XmlObject {
     platformDetails: 'Linux/UNIX',
     usageOperation: 'RunInstances',
     imdsSupport: 'v2.0',
-    deregistrationProtection: image.deregistrationProtection ? 'enabled' : 'disabled',
+    deregistrationProtection: protectionState(image),
     sourceImageId: image.sourceImageId,
     sourceImageRegion: image.sourceImageRegion,
   };

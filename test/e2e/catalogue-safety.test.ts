@@ -1,0 +1,280 @@
+/**
+ * What delete may touch, end to end on the sandbox (the real CLI → the API → the handlers → EC2
+ * over HTTP): another tool's image is refused whatever its name; a pending AMI is refused; a
+ * disabled one is listed and deletable; protection in every state, the cooldown included, is a
+ * refusal that names it; a snapshot another image was registered from is kept and named; a
+ * snapshot the deregistration still holds is retried until released, or tagged OrphanedFrom and
+ * reported (exit 1) when it is not released in time. Each case checks from the calls log and
+ * the state that nothing else changed.
+ */
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  DisableImageCommand,
+  DisableImageDeregistrationProtectionCommand,
+  type EC2Client,
+  EnableImageCommand,
+  EnableImageDeregistrationProtectionCommand,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Ami } from '../../functions/lib/api-types';
+import { type E2e, startE2e } from '../support/e2e';
+import { signedGet } from '../support/sandbox-clients';
+
+let e2e: E2e;
+let ec2: EC2Client;
+
+beforeAll(async () => {
+  e2e = await startE2e();
+  ec2 = e2e.ec2;
+});
+afterAll(async () => {
+  await e2e.close();
+});
+beforeEach(async () => {
+  await e2e.control('POST', 'reset', { seed: false });
+  await e2e.control('DELETE', 'faults');
+});
+
+interface Seeded {
+  imageId: string;
+  snapshotIds: string[];
+}
+
+async function seed(image: Record<string, unknown>): Promise<Seeded> {
+  const out = await e2e.control<{ images: Seeded[] }>('POST', 'images', { images: [image] });
+  const seeded = out.images[0];
+  if (!seeded) throw new Error('not seeded');
+  return seeded;
+}
+
+const ours = (version: string, extra: Record<string, unknown> = {}) => ({
+  name: `pulsar-base-${version}-20250701000000`,
+  ...extra,
+});
+
+/** Changing EC2 calls the sandbox received (DryRun calls change nothing). */
+async function changes() {
+  return (await e2e.calls()).filter(
+    (c) =>
+      c.service === 'ec2' &&
+      ['DeregisterImage', 'DeleteSnapshot', 'CreateTags'].includes(c.action) &&
+      !c.dryRun,
+  );
+}
+
+async function describeImage(imageId: string) {
+  try {
+    const out = await ec2.send(
+      new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'], IncludeDisabled: true }),
+    );
+    return out.Images ?? [];
+  } catch (error) {
+    if ((error as Error).name === 'InvalidAMIID.NotFound') return [];
+    throw error;
+  }
+}
+
+const snapshotExists = async (snapshotId: string) =>
+  ((await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).some(
+    (s) => s.SnapshotId === snapshotId,
+  );
+
+describe('delete refuses, changing nothing', () => {
+  it("another tool's image named pulsar-base-*: 403, not adopted, not deregistered", async () => {
+    const { imageId, snapshotIds } = await seed({
+      name: 'pulsar-base-team-x-golden',
+      tags: { ManagedBy: 'team-x', Name: 'pulsar-base-team-x-golden' },
+    });
+    await e2e.control('DELETE', 'calls');
+    for (const args of [
+      ['--dry-run', 'delete', '--ami-id', imageId],
+      ['delete', '--ami-id', imageId],
+    ]) {
+      const result = await e2e.cli(args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(imageId);
+      expect(result.stderr).toContain('is not a pulsar-ami image');
+    }
+    expect(await changes()).toEqual([]);
+    const [image] = await describeImage(imageId);
+    expect(image?.Tags).toContainEqual({ Key: 'ManagedBy', Value: 'team-x' });
+    expect(await snapshotExists(snapshotIds[0] ?? '')).toBe(true);
+    const list = await e2e.cli(['list', '--no-cache', '--json']);
+    expect((JSON.parse(list.stdout) as { items: Ami[] }).items).toEqual([]);
+  });
+
+  it('a pending AMI (still being created): 409, in the dry run too', async () => {
+    const { imageId } = await seed(ours('3.1.0', { state: 'pending' }));
+    await e2e.control('DELETE', 'calls');
+    for (const args of [
+      ['--dry-run', 'delete', '--ami-id', imageId],
+      ['delete', '--ami-id', imageId],
+    ]) {
+      const result = await e2e.cli(args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`AMI ${imageId} is still being created`);
+    }
+    expect(await changes()).toEqual([]);
+    expect(await describeImage(imageId)).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'EC2 deregistration protection',
+      { deregistrationProtection: true },
+      'EC2 deregistration protection (enabled)',
+    ],
+    [
+      'the cooldown',
+      { deregistrationProtection: { disabledUntil: '2999-01-01T00:00:00Z' } },
+      'in its cooldown until 2999-01-01T00:00:00.000Z',
+    ],
+    ['the Protected tag', { tags: { ManagedBy: 'pulsar-ami', Protected: 'true' } }, 'the Protected=true tag'],
+  ])('an AMI protected by %s: 409 naming it', async (_what, extra, named) => {
+    const { imageId } = await seed(ours('3.1.0', extra));
+    await e2e.control('DELETE', 'calls');
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(named);
+    expect(await changes()).toEqual([]);
+    expect(await describeImage(imageId)).toHaveLength(1);
+  });
+
+  it('protection switched off with a cooldown still refuses, as EC2 reports it', async () => {
+    const { imageId } = await seed(ours('3.1.0'));
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId, WithCooldown: true }));
+    expect((await describeImage(imageId))[0]?.DeregistrationProtection).toBe('enabled-with-cooldown');
+    await ec2.send(new DisableImageDeregistrationProtectionCommand({ ImageId: imageId }));
+    const state = (await describeImage(imageId))[0]?.DeregistrationProtection ?? '';
+    expect(state).toMatch(/^disabled-until-\d{4}-\d\d-\d\dT/);
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('in its cooldown until');
+    expect(await describeImage(imageId)).toHaveLength(1);
+  });
+});
+
+describe('delete of what it may touch', () => {
+  it('a disabled AMI is listed with its state and can be deleted', async () => {
+    const { imageId, snapshotIds } = await seed(ours('3.1.0'));
+    await ec2.send(new DisableImageCommand({ ImageId: imageId }));
+    expect((await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).toEqual([]);
+    const list = await e2e.cli(['list', '--no-cache', '--json']);
+    expect((JSON.parse(list.stdout) as { items: Ami[] }).items.map((a) => [a.imageId, a.state])).toEqual([
+      [imageId, 'disabled'],
+    ]);
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(0);
+    expect(await describeImage(imageId)).toEqual([]);
+    expect(await snapshotExists(snapshotIds[0] ?? '')).toBe(false);
+  });
+
+  it('a failed AMI can be deleted', async () => {
+    const { imageId } = await seed(ours('3.1.0', { state: 'failed' }));
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(0);
+    expect(await describeImage(imageId)).toEqual([]);
+  });
+
+  it('keeps a snapshot another image was registered from, naming it, in the dry run and the real run', async () => {
+    const { imageId, snapshotIds } = await seed(ours('3.1.0'));
+    const snapshotId = snapshotIds[0] ?? '';
+    const registered = await ec2.send(
+      new RegisterImageCommand({
+        Name: 'team-copy',
+        Architecture: 'x86_64',
+        RootDeviceName: '/dev/xvda',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }],
+      }),
+    );
+    const holder = registered.ImageId ?? '';
+    expect(holder).toMatch(/^ami-/);
+    const dry = await e2e.cli(['--dry-run', 'delete', '--ami-id', imageId]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`[DRY RUN] Would keep ${snapshotId} (used by ${holder})`);
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`    Keeping ${snapshotId} (used by ${holder})`);
+    expect(await snapshotExists(snapshotId)).toBe(true);
+    expect(await describeImage(holder)).toHaveLength(1);
+  });
+
+  it('retries a snapshot the deregistration still holds until EC2 releases it', async () => {
+    const { imageId, snapshotIds } = await seed(ours('3.1.0'));
+    await e2e.control('DELETE', 'calls');
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('✓ AMI deleted successfully');
+    const deletes = (await e2e.calls()).filter((c) => c.action === 'DeleteSnapshot');
+    expect(deletes.length).toBeGreaterThanOrEqual(2);
+    expect(deletes[0]?.status).toBe(400);
+    expect(deletes.at(-1)?.status).toBe(200);
+    expect(await snapshotExists(snapshotIds[0] ?? '')).toBe(false);
+  });
+
+  it('tags a snapshot that is not released in time OrphanedFrom=<ami>, names it, and exits 1', async () => {
+    const { imageId, snapshotIds } = await seed(ours('3.1.0'));
+    const snapshotId = snapshotIds[0] ?? '';
+    await e2e.control('PUT', 'faults', { slowSnapshotRelease: { seconds: 86_400 } });
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`tagged OrphanedFrom=${imageId} for a later cleanup`);
+    expect(result.stderr).toContain(`could not be deleted: ${snapshotId}`);
+    const snapshots =
+      (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots ?? [];
+    expect(snapshots[0]?.Tags).toContainEqual({ Key: 'OrphanedFrom', Value: imageId });
+    // The AMI itself is gone: a second delete says so, and the snapshot stays findable by its tag.
+    const again = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(again.code).toBe(1);
+    const found = await ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [{ Name: 'tag:OrphanedFrom', Values: [imageId] }],
+      }),
+    );
+    expect(found.Snapshots?.map((s) => s.SnapshotId)).toEqual([snapshotId]);
+  }, 60_000);
+});
+
+describe('sandbox EC2 image lifecycle over the wire', () => {
+  it('DisableImage leaves an image out of DescribeImages unless IncludeDisabled; EnableImage brings it back', async () => {
+    const { imageId } = await seed(ours('3.1.0'));
+    await ec2.send(new DisableImageCommand({ ImageId: imageId }));
+    expect((await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images).toEqual([]);
+    expect((await describeImage(imageId))[0]?.State).toBe('disabled');
+    await ec2.send(new EnableImageCommand({ ImageId: imageId }));
+    expect((await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]?.State).toBe(
+      'available',
+    );
+    const api = await signedGet(e2e.url, `/amis/${imageId}`);
+    expect(api.status).toBe(200);
+  });
+
+  it('RegisterImage refuses a snapshot that is not there, and a name already used', async () => {
+    const { snapshotIds } = await seed(ours('3.1.0'));
+    const register = (name: string, snapshotId: string) =>
+      ec2
+        .send(
+          new RegisterImageCommand({
+            Name: name,
+            BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }],
+          }),
+        )
+        .catch((e: Error) => e.name);
+    expect(await register('x', 'snap-0123456789abcdef0')).toBe('InvalidSnapshot.NotFound');
+    expect(await register('pulsar-base-3.1.0-20250701000000', snapshotIds[0] ?? '')).toBe(
+      'InvalidAMIName.Duplicate',
+    );
+  });
+
+  it('CreateTags of OrphanedFrom leaves the snapshot otherwise alone', async () => {
+    const { snapshotIds } = await seed(ours('3.1.0'));
+    await ec2.send(
+      new CreateTagsCommand({ Resources: snapshotIds, Tags: [{ Key: 'OrphanedFrom', Value: 'ami-0' }] }),
+    );
+    expect(await snapshotExists(snapshotIds[0] ?? '')).toBe(true);
+  });
+});
