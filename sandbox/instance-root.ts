@@ -13,11 +13,21 @@
  * Every path written here is built from checked names and verified to stay inside its root; an
  * image whose Pulsar version is not MAJOR.MINOR.PATCH installs no versioned broker jar.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { INSTANCE_ID_PATTERN, VERSION_PATTERN } from '../functions/lib/validation';
-import { INSTANCE_DIRS } from './ssm/executor';
+import { INSTANCE_DIRS, jailOwner } from './ssm/executor';
 
 export const IMAGE_COMPONENTS = [
   'pulsar-dir',
@@ -64,6 +74,15 @@ function javaStandIn(major: number): string {
     '} >&"$fd"',
     '',
   ].join('\n');
+}
+
+/** chown -R, never following a symlink (a fresh root has none; lchown is used all the same). */
+function chownTree(path: string, uid: number, gid: number): void {
+  const stat = lstatSync(path);
+  if (stat.isDirectory()) {
+    for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+  }
+  if (!stat.isSymbolicLink()) chownSync(path, uid, gid);
 }
 
 /** `path` is `root` or below it, after resolving `..` (no symlinks exist in a fresh root). */
@@ -145,7 +164,14 @@ export class InstanceRoots {
   private folder(): string {
     if (this.base === undefined) {
       const base = mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-'));
-      mkdirSync(join(base, '.mnt'), { mode: 0o700 });
+      const mnt = join(base, '.mnt');
+      mkdirSync(mnt, { mode: 0o700 });
+      const owner = jailOwner();
+      if (owner) {
+        // The jail user must pass through (not list) the folder to reach its own instance.
+        chmodSync(base, 0o711);
+        chownSync(mnt, owner.uid, owner.gid);
+      }
       this.base = base;
     }
     return this.base;
@@ -158,6 +184,12 @@ export class InstanceRoots {
     const root = checkedInside(base, join(base, instanceId));
     mkdirSync(root, { mode: 0o755 });
     materialise(root, contents, version);
+    const owner = jailOwner();
+    if (owner) {
+      // The instance's files are its root's (the jail user's), and no one else may enter them.
+      chownTree(root, owner.uid, owner.gid);
+      chmodSync(root, 0o700);
+    }
     return root;
   }
 
@@ -166,9 +198,10 @@ export class InstanceRoots {
     return join(this.folder(), '.mnt');
   }
 
+  /** Removes one instance's root in the background (a large tree must not stall the sandbox). */
   remove(root: string): void {
     if (this.base === undefined || root === this.base || !isInside(this.base, root)) return;
-    rmSync(root, { recursive: true, force: true });
+    void rm(root, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Removes every root (reset, close). */

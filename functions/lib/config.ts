@@ -31,6 +31,7 @@ const schema = z.object({
   // At least 5 s: shorter polls only add state transitions (history is capped at 25,000 events).
   VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(60).default(10),
   EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
+  REPUBLISH_LATEST_FUNCTION: z.string().min(1).max(170).optional(),
   // Where Lambda unpacked the function (files packaged beside the bundle live under it).
   LAMBDA_TASK_ROOT: z.string().min(1).optional(),
   VALIDATE_AMI_STATE_MACHINE_ARN: z
@@ -59,6 +60,7 @@ export interface Config {
     pollIntervalSeconds: number;
     /** Name or ARN of the Evaluate Check Results Lambda. */
     evaluateFunction: string;
+    republishFunction: string;
   };
   /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
   validateAmiStateMachineArn: string | null;
@@ -88,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxLifetimeMinutes: e.VALIDATION_MAX_LIFETIME_MINUTES,
       pollIntervalSeconds: e.VALIDATION_POLL_INTERVAL_SECONDS,
       evaluateFunction: e.EVALUATE_CHECK_RESULTS_FUNCTION ?? `pulsar-ami-${e.STAGE}-evaluateCheckResults`,
+      republishFunction: e.REPUBLISH_LATEST_FUNCTION ?? `pulsar-ami-${e.STAGE}-republishLatest`,
     },
     validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),

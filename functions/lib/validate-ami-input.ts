@@ -44,6 +44,7 @@ export const validateAmiInputSchema = z.object({
     maxCommandChecks: z.number().int().min(1),
   }),
   evaluateFunction: z.string().min(1),
+  republishFunction: z.string().min(1),
 });
 
 export type ValidateAmiInput = z.infer<typeof validateAmiInputSchema>;
@@ -91,5 +92,6 @@ export function buildValidateAmiInput(
       maxCommandChecks: checksWithin(POLL_BUDGET_SECONDS.command, interval),
     },
     evaluateFunction: settings.evaluateFunction,
+    republishFunction: settings.republishFunction,
   });
 }

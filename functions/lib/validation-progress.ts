@@ -118,7 +118,13 @@ export const STORY: readonly {
   {
     step: 'Report Result',
     phase: null,
-    states: ['Validation Passed?', 'Report Validation Passed', 'Report Failed Checks', 'Report Error'],
+    states: [
+      'Validation Passed?',
+      'Republish Latest If Published',
+      'Report Validation Passed',
+      'Report Failed Checks',
+      'Report Error',
+    ],
   },
   { step: 'Complete Validation', phase: null, states: ['Complete Validation'] },
   { step: 'Fail Validation', phase: null, states: ['Fail Validation'] },

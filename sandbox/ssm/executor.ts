@@ -26,6 +26,7 @@
  * with it every process the script started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 
 export const AGENT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -36,10 +37,27 @@ const UNSHARE_ARGS = [
   '--mount',
   '--pid',
   '--net',
+  '--ipc',
+  '--uts',
   '--fork',
   '--kill-child',
   '--mount-proc',
 ];
+
+/**
+ * Who the jail runs as on the host. Root inside a user namespace is whoever started it outside:
+ * when the sandbox runs as root, that would be the host's root (able to write /proc/sys, and
+ * any file a mount lets it reach). So a root sandbox starts every jail as `nobody` (65534)
+ * and gives the instance's files to that user; any other user runs jails as itself.
+ */
+export const JAIL_ID = 65_534;
+
+export function jailOwner(): { uid: number; gid: number } | undefined {
+  return process.getuid?.() === 0 ? { uid: JAIL_ID, gid: JAIL_ID } : undefined;
+}
+
+/** util-linux's unshare by absolute path when it is in its usual place, never by a writable PATH. */
+const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((path) => existsSync(path)) ?? 'unshare';
 
 /** The instance's own folders, bind-mounted read-write at the same path inside its root. */
 export const INSTANCE_DIRS = ['opt', 'usr/local/bin', 'tmp', 'var/tmp', 'var/lib/amazon/ssm'] as const;
@@ -51,6 +69,10 @@ export const INSTANCE_DIRS = ['opt', 'usr/local/bin', 'tmp', 'var/tmp', 'var/lib
  */
 const PRELUDE = `
 fail() { echo "pulsar-ami sandbox: $*" >&2; exit 125; }
+# Nothing the sandbox process happened to hold open reaches the command: only 0-2 and the script.
+for fd in $(ls /proc/$$/fd); do
+  case "$fd" in 0|1|2|3) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+done
 ro_bind() {
   mount --bind "$1" "$2" || fail "cannot bind the host's $1 into the instance's root"
   mount -o remount,bind,ro "$2" || fail "cannot make the instance's view of $1 read-only"
@@ -78,6 +100,7 @@ ln -s /proc/self/fd dev/fd && ln -s /proc/self/fd/0 dev/stdin && ln -s /proc/sel
   && ln -s /proc/self/fd/2 dev/stderr || fail "cannot provide /dev/fd"
 mkdir dev/shm && mount -t tmpfs -o size=16m,mode=1777 tmpfs dev/shm || fail "cannot provide /dev/shm"
 mount -t proc proc proc || fail "cannot mount the instance's /proc"
+ro_bind proc/sys proc/sys
 printf 'root:x:0:0:root:/root:/bin/bash\n' > etc/passwd
 printf 'root:x:0:\n' > etc/group
 printf '127.0.0.1 localhost\n::1 localhost\n' > etc/hosts
@@ -94,7 +117,9 @@ mkdir -p "$workdir" && cd "$workdir" || fail "cannot create the agent's working 
 cat <&3 > _script.sh && chmod 700 _script.sh || fail "cannot write the command script"
 exec 3<&-
 if [ -n "$userdir" ]; then cd "$userdir" || fail "workingDirectory $userdir does not exist"; fi
-exec -a sh bash "$workdir/_script.sh"
+# The command runs one user namespace further in: every mount above is locked as it is (read-only
+# stays read-only, hidden stays hidden), whatever the command does as its own root.
+exec unshare --user --map-root-user --mount -- bash -c 'exec -a sh bash "$1"' sandbox-agent "$workdir/_script.sh"
 `;
 
 export interface RunRequest {
@@ -136,10 +161,15 @@ let probe: Promise<string | null> | undefined;
 export function isolationProblem(): Promise<string | null> {
   probe ??= new Promise((resolve) => {
     let stderr = '';
-    const child = spawn('unshare', [...UNSHARE_ARGS, 'true'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: AGENT_PATH },
-    });
+    const child = spawn(
+      UNSHARE,
+      [...UNSHARE_ARGS, 'unshare', '--user', '--map-root-user', '--mount', 'true'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: AGENT_PATH },
+        ...(jailOwner() ?? {}),
+      },
+    );
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
@@ -186,7 +216,7 @@ export function runIsolated(request: RunRequest): RunningScript {
     let outSize = 0;
     let errSize = 0;
     child = spawn(
-      'unshare',
+      UNSHARE,
       [
         ...UNSHARE_ARGS,
         'bash',
@@ -198,7 +228,7 @@ export function runIsolated(request: RunRequest): RunningScript {
         request.workDir,
         request.workingDirectory ?? '',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: request.env, detached: true },
+      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: request.env, detached: true, ...(jailOwner() ?? {}) },
     );
     const scriptPipe = child.stdio[3];
     if (scriptPipe && 'end' in scriptPipe) {

@@ -3,11 +3,13 @@
  * definition is validated as written (asl-validator, as serverless-step-functions'
  * `validate: true` does); the copy that runs is rewritten so that, with `scale` = real seconds
  * per AWS second:
- * - the top-level `TimeoutSeconds` lasts `TimeoutSeconds × scale` (→ TIMED_OUT);
- * - every Wait lasts its duration × scale: `Seconds` is scaled in place; `SecondsPath`,
- *   `Timestamp` and `TimestampPath` (known only at run time) become a Task on the internal
- *   resource `arn:aws:states:::sandbox:wait` that sleeps the scaled time and passes its
- *   input through (the history still shows a Wait state);
+ * - the top-level `TimeoutSeconds` is taken out and kept in AWS seconds: the runner measures it
+ *   on the execution's own clock, where a Wait counts its full AWS duration and real work
+ *   (HTTP calls, Lambdas) counts as it runs (→ TIMED_OUT; see runner.ts);
+ * - every Wait lasts its duration × scale: each (`Seconds`, `SecondsPath`, `Timestamp`,
+ *   `TimestampPath`) becomes a Task on the internal resource `arn:aws:states:::sandbox:wait`
+ *   that sleeps the scaled time, counts the full duration on the execution's clock and passes
+ *   its input through (the history still shows a Wait state);
  * - every Retry interval and MaxDelaySeconds is scaled (backoff and full jitter still apply);
  * - a Task without TimeoutSeconds gets one day (the library would otherwise impose 60 s, where
  *   AWS imposes none). Task TimeoutSeconds that are written stay in real seconds: they bound
@@ -33,6 +35,10 @@ export interface StateInfo {
 
 export interface PreparedDefinition {
   runnable: StateMachineDefinition;
+  /** The machine's top-level TimeoutSeconds, in AWS seconds (none: no limit). */
+  timeoutSeconds?: number;
+  /** Real seconds per AWS second. */
+  scale: number;
   /** Every state by name, nested ones (Parallel branches, Map iterators) included. */
   states: Map<string, StateInfo>;
 }
@@ -53,10 +59,10 @@ function scaleRetry(retry: unknown, scale: number): unknown {
   });
 }
 
-function rewriteWait(state: Json, scale: number): Json {
-  if (typeof state.Seconds === 'number') return { ...state, Seconds: state.Seconds * scale };
+function rewriteWait(state: Json): Json {
   const parameters: Json = { 'input.$': '$' };
-  if (typeof state.SecondsPath === 'string') parameters['seconds.$'] = state.SecondsPath;
+  if (typeof state.Seconds === 'number') parameters.seconds = state.Seconds;
+  else if (typeof state.SecondsPath === 'string') parameters['seconds.$'] = state.SecondsPath;
   else if (typeof state.TimestampPath === 'string') parameters['timestamp.$'] = state.TimestampPath;
   else if (typeof state.Timestamp === 'string') parameters.timestamp = state.Timestamp;
   else return state;
@@ -79,9 +85,7 @@ function prepareStates(
   topLevel: boolean,
 ): Json {
   const out: Json = { ...machine };
-  if (topLevel && typeof machine.TimeoutSeconds === 'number') {
-    out.TimeoutSeconds = machine.TimeoutSeconds * scale;
-  }
+  if (topLevel) delete out.TimeoutSeconds;
   const written = isRecord(machine.States) ? machine.States : {};
   const rewritten: Json = {};
   for (const [name, raw] of Object.entries(written)) {
@@ -93,7 +97,7 @@ function prepareStates(
     let state: Json = { ...raw };
     if ('Retry' in state) state.Retry = scaleRetry(state.Retry, scale);
     if (type === 'Wait') {
-      state = rewriteWait(state, scale);
+      state = rewriteWait(state);
     } else if (type === 'Task') {
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined)
         state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
@@ -119,5 +123,7 @@ export function prepareDefinition(definition: unknown, scale: number): PreparedD
   if (!isRecord(definition)) throw new Error('the definition is not an object');
   const states = new Map<string, StateInfo>();
   const runnable = prepareStates(definition, scale, states, true) as unknown as StateMachineDefinition;
-  return { runnable, states };
+  const timeoutSeconds =
+    typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
+  return { runnable, states, scale, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
 }

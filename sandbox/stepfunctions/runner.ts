@@ -24,6 +24,44 @@ import {
 } from './store';
 import { later, type TaskRunner } from './tasks';
 
+/** How often a running execution's clock is compared with its TimeoutSeconds (real ms). */
+const WATCHDOG_MS = 10;
+
+/**
+ * An execution's own clock, in AWS milliseconds: time in Wait states counts its full AWS
+ * duration (the sandbox runs it `scale` times faster), everything else — real calls, real
+ * Lambdas — counts as it runs. So a machine's TimeoutSeconds means what it means on AWS, and a
+ * loaded machine does not time out a run whose waits fit within it. The sandbox's wait task
+ * (tasks.ts) enters and leaves it around each sleep, so the count is exact.
+ */
+export class ExecutionClock {
+  private readonly started = Date.now();
+  private waitedRealMs = 0;
+  private waitingSince: number | undefined;
+  /** Wait states running now (Map and Parallel can run several at once). */
+  private waits = 0;
+
+  constructor(private readonly scale: number) {}
+
+  enterWait(): void {
+    this.waits += 1;
+    this.waitingSince ??= Date.now();
+  }
+
+  leaveWait(): void {
+    if (this.waits === 0) return;
+    this.waits -= 1;
+    if (this.waits > 0 || this.waitingSince === undefined) return;
+    this.waitedRealMs += Date.now() - this.waitingSince;
+    this.waitingSince = undefined;
+  }
+
+  awsMs(now = Date.now()): number {
+    const waiting = this.waitedRealMs + (this.waitingSince === undefined ? 0 : now - this.waitingSince);
+    return now - this.started - waiting + waiting / this.scale;
+  }
+}
+
 export interface Outcome {
   status: ExecutionStatus;
   output?: string;
@@ -57,6 +95,18 @@ export class Runner {
       },
     });
     execution.abortRun = run.abort;
+    const clock = new ExecutionClock(prepared.scale);
+    execution.clock = clock;
+    let timedOut = false;
+    const watchdog =
+      prepared.timeoutSeconds === undefined
+        ? undefined
+        : setInterval(() => {
+            if (clock.awsMs() < (prepared.timeoutSeconds ?? 0) * 1000) return;
+            timedOut = true;
+            run.abort();
+          }, WATCHDOG_MS);
+    watchdog?.unref();
     const consumer = (async () => {
       for await (const event of run.eventLogs) {
         if (execution.status !== 'RUNNING') continue;
@@ -92,8 +142,9 @@ export class Runner {
       const output = await run.result;
       outcome = { status: 'SUCCEEDED', output: JSON.stringify(output ?? null) };
     } catch (error) {
-      if (error instanceof ExecutionTimeoutError) outcome = { status: 'TIMED_OUT' };
-      else if (error instanceof ExecutionAbortedError) outcome = { status: 'ABORTED' };
+      if (error instanceof ExecutionTimeoutError || (timedOut && error instanceof ExecutionAbortedError)) {
+        outcome = { status: 'TIMED_OUT' };
+      } else if (error instanceof ExecutionAbortedError) outcome = { status: 'ABORTED' };
       else if (error instanceof ExecutionError) {
         const cause = error.cause as Error | undefined;
         outcome = { status: 'FAILED', error: cause?.name ?? 'States.Runtime', cause: cause?.message ?? '' };
@@ -105,6 +156,7 @@ export class Runner {
         };
       }
     }
+    if (watchdog) clearInterval(watchdog);
     await Promise.race([consumer, later()]);
     await later();
     this.finish(execution, outcome);

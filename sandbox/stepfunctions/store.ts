@@ -60,6 +60,8 @@ export interface Execution {
   /** Resolves once the execution has ended and its end was put on the event bus. */
   ended: Promise<void>;
   abortRun?: () => void;
+  /** Its own clock (runner.ts): Waits count in AWS time, real work as it runs. */
+  clock?: { enterWait(): void; leaveWait(): void };
 }
 
 const ARN_MACHINE = /^arn:aws[\w-]*:states:([\w-]+):(\d{12}):stateMachine:([\w.-]{1,80})$/;

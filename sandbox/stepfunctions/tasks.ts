@@ -179,7 +179,12 @@ export class TaskRunner {
         throw new TaskError('States.Runtime', `Invalid Wait timestamp ${params.timestamp}`);
       seconds = Math.max(0, (at - Date.now()) / 1000);
     }
-    await sleep(seconds * 1000 * this.deps.timeScale, execution.controller.signal);
+    execution.clock?.enterWait();
+    try {
+      await sleep(seconds * 1000 * this.deps.timeScale, execution.controller.signal);
+    } finally {
+      execution.clock?.leaveWait();
+    }
     return params.input ?? null;
   }
 

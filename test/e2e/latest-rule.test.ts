@@ -158,3 +158,20 @@ describe('delete of the published AMI', () => {
     });
   });
 });
+
+describe('a failed re-validation of the published AMI', () => {
+  it('unpublishes it by the latest rule, and latest never answers it again', async () => {
+    await e2e.control('POST', 'reset', {});
+    const before = await published();
+    expect(before).toMatch(/^ami-/);
+    const [other] = await seed([{ version: '2.11.1', createdAt: '2025-07-01T00:00:00Z' }]);
+    await e2e.control('PUT', 'faults', { imageMissing: { component: 'java' } });
+    const result = await e2e.cli(['validate', '--ami-id', before ?? '']);
+    await e2e.control('DELETE', 'faults');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('✗ AMI VALIDATION FAILED');
+    expect(await published()).toBe(other);
+    const latest = await e2e.cli(['latest', '--no-cache']);
+    expect(latest).toMatchObject({ code: 0, stdout: `Latest AMI: ${other}\n` });
+  }, 60_000);
+});

@@ -106,6 +106,7 @@ describe('validate-ami.asl.yml', () => {
     const checks = (outcome.output?.checks ?? []) as { name: string }[];
     expect(checks.map((c) => c.name)).toEqual([...CHECK_NAMES]);
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+    expect(outcome.calls['Republish Latest If Published']).toBeUndefined();
     expect(outcome.calls['Run Validation Checks']).toHaveLength(1);
     expect(outcome.calls['Find Instances From Failed Launch']).toBeUndefined();
 
@@ -183,6 +184,26 @@ describe('validate-ami.asl.yml', () => {
       Key: 'Validated',
       Value: 'false',
     });
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+    // A failed AMI that was the published latest is unpublished by the latest rule.
+    expect(outcome.calls['Republish Latest If Published']).toEqual([
+      { FunctionName: executionInput().republishFunction, Payload: { imageId: executionInput().imageId } },
+    ]);
+  });
+
+  it('still fails with the failed checks when republishing the latest fails', async () => {
+    const outcome = await run({
+      'Get Check Results': () => ({
+        Status: 'Failed',
+        ResponseCode: 1,
+        StandardOutputContent: checkOutput({ 'Java 17': 'broken' }),
+      }),
+      'Republish Latest If Published': () => {
+        throw awsError('AwsCallError', 'SSM PutParameter failed');
+      },
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('ValidationChecksFailed');
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
   });
 

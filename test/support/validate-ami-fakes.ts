@@ -34,6 +34,7 @@ export function serviceInput(stage: string, imageId = IMAGE_ID): ValidateAmiInpu
       maxLifetimeMinutes: 90,
       pollIntervalSeconds: 10,
       evaluateFunction: `pulsar-ami-${stage}-evaluateCheckResults`,
+      republishFunction: `pulsar-ami-${stage}-republishLatest`,
     },
     readCheckScript(),
   );
@@ -80,6 +81,7 @@ export const HEALTHY: Record<string, Behaviour> = {
     Payload: await evaluateCheckResults(input.Payload),
   }),
   'Record Validation Result': () => ({}),
+  'Republish Latest If Published': () => ({ StatusCode: 200, Payload: { wasPublished: false } }),
   'Terminate Test Instance': (input) => ({
     TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({
       InstanceId,

@@ -17,6 +17,7 @@ const CLIENTS: Record<string, string[]> = {
   startValidation: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
   getValidation: ['@aws-sdk/client-sfn'],
   evaluateCheckResults: [],
+  republishLatest: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   terminateExecutionInstances: ['@aws-sdk/client-ec2'],
   sweepValidationInstances: ['@aws-sdk/client-ec2'],
 };
@@ -30,6 +31,7 @@ const MAX_KIB: Record<string, number> = {
   startValidation: 1600, // 1351
   getValidation: 950, // 795
   evaluateCheckResults: 550, // 471
+  republishLatest: 1650, // as getLatestAmi: the same two clients
   terminateExecutionInstances: 1550, // 1306
   sweepValidationInstances: 1550, // 1306
 };

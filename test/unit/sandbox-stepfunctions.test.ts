@@ -6,11 +6,12 @@
 import { resolve } from 'node:path';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import * as ssm from '@aws-sdk/client-ssm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { matchesPattern } from '../../sandbox/eventbridge';
 import { loadServerlessApp } from '../../sandbox/serverless-config';
 import { stepFunctionsError, toStepFunctionsJson } from '../../sandbox/stepfunctions/aws-sdk-task';
 import { prepareDefinition, SANDBOX_WAIT_RESOURCE } from '../../sandbox/stepfunctions/definition';
+import { ExecutionClock } from '../../sandbox/stepfunctions/runner';
 
 const metadata = { httpStatusCode: 400, requestId: 'req-1' };
 
@@ -95,8 +96,8 @@ describe('Step Functions names for SDK errors', () => {
 });
 
 describe('compressed time', () => {
-  it('scales TimeoutSeconds, Wait Seconds and Retry intervals; turns dynamic Waits into sandbox waits', () => {
-    const { runnable, states } = prepareDefinition(
+  it('keeps TimeoutSeconds in AWS seconds for the runner, scales Wait Seconds and Retry intervals; turns dynamic Waits into sandbox waits', () => {
+    const { runnable, states, timeoutSeconds, scale } = prepareDefinition(
       {
         StartAt: 'A',
         TimeoutSeconds: 3600,
@@ -114,8 +115,15 @@ describe('compressed time', () => {
       0.01,
     );
     const s = runnable.States as unknown as Record<string, Record<string, unknown>>;
-    expect(runnable.TimeoutSeconds).toBeCloseTo(36);
-    expect(s.A?.Seconds).toBeCloseTo(0.1);
+    expect(runnable.TimeoutSeconds).toBeUndefined();
+    expect([timeoutSeconds, scale]).toEqual([3600, 0.01]);
+    expect(s.A).toEqual({
+      Type: 'Task',
+      Resource: SANDBOX_WAIT_RESOURCE,
+      Parameters: { 'input.$': '$', seconds: 10 },
+      TimeoutSeconds: 86_400,
+      Next: 'B',
+    });
     expect(s.B).toEqual({
       Type: 'Task',
       Resource: SANDBOX_WAIT_RESOURCE,
@@ -155,5 +163,40 @@ describe('serverless.yml for Step Functions and EventBridge', () => {
       functionName: 'pulsar-ami-dev-evaluateCheckResults',
       timeoutSeconds: 10,
     });
+  });
+});
+
+describe("an execution's clock", () => {
+  it('counts a Wait at its full AWS duration and real work as it runs', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const clock = new ExecutionClock(0.01);
+      vi.advanceTimersByTime(200); // real work: 200 ms
+      clock.enterWait();
+      vi.advanceTimersByTime(100); // a Wait: 100 real ms = 10 AWS seconds
+      expect(clock.awsMs()).toBe(200 + 10_000);
+      clock.leaveWait();
+      vi.advanceTimersByTime(50);
+      expect(clock.awsMs()).toBe(250 + 10_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts overlapping Waits (a Map, a Parallel) once', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const clock = new ExecutionClock(0.5);
+      clock.enterWait();
+      vi.advanceTimersByTime(10);
+      clock.enterWait();
+      vi.advanceTimersByTime(10);
+      clock.leaveWait();
+      vi.advanceTimersByTime(10);
+      clock.leaveWait();
+      expect(clock.awsMs()).toBe(60);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

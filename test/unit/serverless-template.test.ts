@@ -54,8 +54,11 @@ describe('CloudFormation from serverless package', () => {
   it('scopes SSM parameter access to the stage path', () => {
     const ssm = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
     const parameterStatements = ssm.filter((s) => actionsOf(s).includes('ssm:PutParameter'));
-    expect(parameterStatements).toHaveLength(1);
-    expect(JSON.stringify(parameterStatements[0]?.Resource)).toContain('parameter/pulsar-ami/test/*');
+    // deleteAmi and republishLatest publish the latest; nothing else writes parameters.
+    expect(parameterStatements).toHaveLength(2);
+    for (const statement of parameterStatements) {
+      expect(JSON.stringify(statement.Resource)).toContain('parameter/pulsar-ami/test/*');
+    }
   });
 
   it('publishes the API endpoint the CLI discovers', () => {
@@ -152,7 +155,10 @@ describe('each function has the rights it uses, and no more', () => {
   it('gives each change to the one function that makes it', () => {
     expect(functionsWith('ec2:DeregisterImage')).toEqual(['DeleteAmiLambdaFunction']);
     expect(functionsWith('ec2:DeleteSnapshot')).toEqual(['DeleteAmiLambdaFunction']);
-    expect(functionsWith('ssm:PutParameter')).toEqual(['DeleteAmiLambdaFunction']);
+    expect(functionsWith('ssm:PutParameter')).toEqual([
+      'DeleteAmiLambdaFunction',
+      'RepublishLatestLambdaFunction',
+    ]);
     expect(functionsWith('states:StartExecution')).toEqual(['StartValidationLambdaFunction']);
     expect(functionsWith('ec2:CreateTags')).toEqual([
       'DeleteAmiLambdaFunction',

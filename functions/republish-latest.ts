@@ -1,0 +1,36 @@
+/**
+ * ValidateAmi's Republish Latest If Published task, after an AMI failed its checks: when that AMI
+ * is the published latest, publish by the latest rule without it (the highest validated version
+ * left, or none). Any other AMI's failure leaves the published latest as it is.
+ */
+import { z } from 'zod';
+import { ec2 } from './lib/clients/ec2';
+import { ssm } from './lib/clients/ssm';
+import { config } from './lib/config';
+import { InvalidInputError } from './lib/errors';
+import { publishLatest, readPublishedLatest } from './lib/latest-ami';
+import { logger } from './lib/logger';
+import { amiIdSchema, fieldProblems } from './lib/validation';
+
+const input = z.object({ imageId: amiIdSchema });
+
+export interface RepublishResult {
+  /** Whether the failed AMI was the published latest. */
+  wasPublished: boolean;
+  /** What the latest is now (null: none left); absent when it was not the failed AMI. */
+  published?: string | null;
+}
+
+export async function handler(event: unknown): Promise<RepublishResult> {
+  const parsed = input.safeParse(event);
+  if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
+  const { imageId } = parsed.data;
+  const current = await readPublishedLatest(ssm, config.latestAmiParameter);
+  if (current !== imageId) return { wasPublished: false };
+  const outcome = await publishLatest({ ec2, ssm }, config, { exclude: [imageId] });
+  logger.info('Latest AMI republished after a failed validation', {
+    imageId,
+    published: outcome.imageId,
+  });
+  return { wasPublished: true, published: outcome.imageId };
+}
