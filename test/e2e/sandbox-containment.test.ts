@@ -7,15 +7,15 @@
  * (or land in the instance's own files), and nothing may appear on the host.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
-import { isolationProblem } from '../../sandbox/ssm/executor';
+import { isolationProblem, JAIL_ID } from '../../sandbox/ssm/executor';
 import { launchOnline, runShell } from '../support/run-command';
 import { sandboxControl, sandboxEc2, sandboxImageId, sandboxSsm } from '../support/sandbox-clients';
 
@@ -166,6 +166,46 @@ describe.skipIf(isolation !== null)('a command cannot reach the host', () => {
     // The agent's folder resolves inside the instance, where the host path does not exist.
     expect(second.status).toBe('Failed');
     expect(second.stderr).toContain("cannot create the agent's working directory");
+  });
+
+  it('cannot undo its read-only or hidden mounts, write kernel settings, or reach host IPC, as its own root', async () => {
+    const name = nonce();
+    const planted = `/usr/local/sbin/${name}`;
+    cleanup.push(planted);
+    const burst = '/proc/sys/kernel/printk_ratelimit_burst';
+    const run = await attempt([
+      'id -u',
+      'mount -o remount,bind,rw /usr 2>/dev/null && echo "REMOUNTED usr"',
+      'mount -o remount,rw / 2>/dev/null && echo "REMOUNTED root"',
+      `touch ${planted} 2>/dev/null && echo "WROTE usr"`,
+      `cat ${burst} > ${burst} 2>/dev/null && echo "WROTE sysctl"`,
+      'umount /usr/lib/jvm 2>/dev/null && echo "UNHID jvm"',
+      'umount -l /opt 2>/dev/null && echo "UNMOUNTED opt"',
+      'hostname jail-probe 2>/dev/null; hostname',
+      'ls /proc/$$/fd | sort -n | tr "\n" " "; echo',
+      'echo done',
+    ]);
+    expect(run.stdout).toContain('done');
+    expect(run.stdout.split('\n')[0]).toBe('0');
+    for (const escape of ['REMOUNTED', 'WROTE', 'UNHID', 'UNMOUNTED'])
+      expect(run.stdout).not.toContain(escape);
+    expect(existsSync(planted)).toBe(false);
+    // Its own host name, in its own UTS namespace: the host's is untouched.
+    expect(hostname()).not.toBe('jail-probe');
+    // Only stdin, stdout, stderr and the listing's own descriptor: nothing the sandbox held open.
+    const fds = run.stdout.split('\n').find((line) => /^0 1 2/.test(line)) ?? '';
+    expect(fds.trim().split(' ').length).toBeLessThanOrEqual(4);
+  });
+
+  it("runs as an unprivileged user on the host when the sandbox runs as root, owning only its instance's files", async () => {
+    const run = await attempt(['echo hi > /tmp/owned']);
+    const root = await rootOf(run.id);
+    const owner = statSync(join(root, 'tmp/owned')).uid;
+    if (process.getuid?.() === 0) {
+      expect(owner).toBe(JAIL_ID);
+    } else {
+      expect(owner).toBe(process.getuid?.());
+    }
   });
 
   describe('has no network', () => {
