@@ -32,7 +32,10 @@ export interface ControlResponse {
   body: unknown;
 }
 
-const tags = z.record(z.string(), z.string());
+/** EC2's own limits: at most 50 tags, keys up to 128 characters, values up to 256. */
+const tags = z
+  .record(z.string().min(1).max(128), z.string().max(256))
+  .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
 
 /*
  * Every value that can reach a path or a name on disk (versions become file names in an
@@ -55,7 +58,7 @@ const imageSpec = z.strictObject({
     .optional(),
   managed: z.boolean().optional(),
   architecture: z.enum(['x86_64', 'arm64']).optional(),
-  description: z.string().optional(),
+  description: z.string().max(255).optional(),
   contents: z
     .strictObject({
       kind: z.enum(['pulsar', 'plain']).optional(),

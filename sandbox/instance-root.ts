@@ -16,6 +16,7 @@
 import {
   chmodSync,
   chownSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -162,6 +163,8 @@ export class InstanceRoots {
   private base: string | undefined;
 
   private folder(): string {
+    // Recreated when something removed it (a temp cleaner), rather than failing every launch.
+    if (this.base !== undefined && !existsSync(this.base)) this.base = undefined;
     if (this.base === undefined) {
       const base = mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-'));
       const mnt = join(base, '.mnt');

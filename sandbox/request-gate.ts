@@ -79,18 +79,27 @@ export class RequestGate {
     return this.acceptsHost(url.host);
   }
 
-  /** Why this request is refused, or null when it may go on. */
+  /**
+   * Why this request is refused, or null when it may go on. `rawHeaders` (Node's) shows a header
+   * sent twice, which `headers` would hide; `target` is the request line's target, which must be
+   * a path (an absolute-form target names another authority than Host).
+   */
   check(
     method: string,
     path: string,
     headers: Record<string, string | string[] | undefined>,
+    rawHeaders: readonly string[] = [],
+    target = path,
   ): Refusal | null {
     const host = headers.host;
-    if (typeof host !== 'string' || !this.acceptsHost(host)) {
+    const hostCount = rawHeaders.filter(
+      (name, index) => index % 2 === 0 && name.toLowerCase() === 'host',
+    ).length;
+    if (typeof host !== 'string' || hostCount > 1 || !target.startsWith('/') || !this.acceptsHost(host)) {
       return {
         kind: 'host',
         status: 403,
-        message: `The sandbox answers only this machine: Host must be 127.0.0.1, localhost or [::1] with port ${this.options.port}, got '${printable(typeof host === 'string' ? host : '')}'`,
+        message: `The sandbox answers only this machine: one Host header naming 127.0.0.1, localhost or [::1]${isLoopback(this.options.listenHost) ? '' : ` (or ${this.options.listenHost}, where it listens)`} with port ${this.options.port}, and a path as the request target; got Host '${printable(typeof host === 'string' ? host : '')}'`,
       };
     }
     const origin = headers.origin;
@@ -101,7 +110,12 @@ export class RequestGate {
         message: `The sandbox does not answer requests from the web page at '${printable(String(origin))}'`,
       };
     }
-    if (path.startsWith('/_sandbox/') && method !== 'GET' && method !== 'HEAD') {
+    // A bodiless DELETE is no form post (a page cannot send DELETE across sites without asking).
+    const bodiless =
+      method === 'DELETE' &&
+      (headers['content-length'] ?? '0') === '0' &&
+      headers['transfer-encoding'] === undefined;
+    if (path.startsWith('/_sandbox/') && method !== 'GET' && method !== 'HEAD' && !bodiless) {
       const type = headers['content-type'];
       const media = typeof type === 'string' ? (type.split(';')[0] ?? '').trim().toLowerCase() : '';
       if (media !== 'application/json') {

@@ -131,7 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (!isLoopback(host)) {
     if (!options.allowRemote) {
       throw new Error(
-        `refusing to listen on ${host}: only loopback addresses keep the sandbox on this machine (pass allowRemote to expose it)`,
+        `refusing to listen on ${host}: only loopback addresses keep the sandbox on this machine (npm run sandbox -- --host ${host} --allow-remote, or startSandbox({ allowRemote: true }), exposes it)`,
       );
     }
     console.warn(
@@ -174,7 +174,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const url = new URL(req.url ?? '/', 'http://sandbox');
       const method = req.method ?? 'GET';
       try {
-        const refusal = gate?.check(method, url.pathname, req.headers) ?? null;
+        // No gate yet (not listening) refuses too: a missing check never lets a request in.
+        const refusal = gate
+          ? gate.check(method, url.pathname, req.headers, req.rawHeaders, req.url ?? '')
+          : ({ kind: 'host', status: 403, message: 'The sandbox is not ready' } as const);
         if (refusal) {
           req.resume();
           refuse(res, req, url.pathname, refusal);
@@ -268,7 +271,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const { port } = server.address() as AddressInfo;
   gate = new RequestGate({ port, listenHost: host });
-  info.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // A wildcard listener is reached from this machine at 127.0.0.1: that is the URL it gives out.
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  info.url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
   info.serviceName = api.serviceName() ?? info.serviceName;
   log(`sandbox listening on ${info.url}`);
 

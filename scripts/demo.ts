@@ -1,6 +1,6 @@
 /**
  * `npm start`: the main flow on the local sandbox, through the real CLI, as a user sees it.
- * Starts the sandbox, runs list → validate → latest → delete --dry-run → delete → list, then stops.
+ * Starts the sandbox, runs list → validate → latest → --dry-run delete → delete → list, then stops.
  * `npm start -- --keep` leaves the sandbox running for manual use (Ctrl-C to stop).
  */
 import { spawn } from 'node:child_process';
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     console.error(`\nThe flow did not go as expected:\n  ${failures.join('\n  ')}`);
     return 1;
   }
-  console.log('\n✓ Flow complete: list, validate, latest, delete --dry-run, delete, list. Sandbox stopped.');
+  console.log('\n✓ Flow complete: list, validate, latest, --dry-run delete, delete, list. Sandbox stopped.');
   return 0;
 }
 

@@ -31,7 +31,14 @@ interface Raw {
 function raw(method: string, path: string, headers: Record<string, string>, body = ''): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: sandbox.port, method, path, headers, setHost: false },
+      {
+        host: '127.0.0.1',
+        port: sandbox.port,
+        method,
+        path,
+        headers: body ? { 'content-length': String(Buffer.byteLength(body)), ...headers } : headers,
+        setHost: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -164,6 +171,40 @@ describe('Host', () => {
     expect(imageExists()).toBe(true);
   });
 
+  it('refuses a second Host header and an absolute-form target naming another authority', async () => {
+    const twice = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: sandbox.port,
+          method: 'POST',
+          path: '/_sandbox/reset',
+          setHost: false,
+          headers: [
+            ['host', own()],
+            ['host', 'evil.example'],
+            ['content-type', 'application/json'],
+          ].flat(),
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('{"seed":false}');
+    });
+    expect(twice).toBe(403);
+    const absolute = await raw(
+      'POST',
+      'http://evil.example/_sandbox/reset',
+      { host: own(), 'content-type': 'application/json' },
+      '{"seed":false}',
+    );
+    expect(absolute.status).toBe(403);
+    expect(imageExists()).toBe(true);
+  });
+
   it('refuses a request with no Host at all', async () => {
     const out = await raw(
       'POST',
@@ -240,6 +281,21 @@ describe('control interface content type', () => {
     expect(sandbox.faults.get()).toEqual({});
   });
 
+  it('takes a bodiless DELETE (no page can send one across sites without asking)', async () => {
+    sandbox.faults.set({ noCapacity: true });
+    const out = await raw('DELETE', '/_sandbox/faults', { host: own() });
+    expect(out.status).toBe(200);
+    expect(sandbox.faults.get()).toEqual({});
+  });
+
+  it('refuses a DELETE with a body that is not JSON', async () => {
+    sandbox.faults.set({ noCapacity: true });
+    const out = await raw('DELETE', '/_sandbox/faults', { host: own(), 'content-type': 'text/plain' }, 'x');
+    expect(out.status).toBe(415);
+    expect(sandbox.faults.get()).toEqual({ noCapacity: true });
+    sandbox.faults.clear();
+  });
+
   it('takes application/json with a charset', async () => {
     const out = await raw(
       'POST',
@@ -290,6 +346,24 @@ describe('values that could become paths', () => {
     expect(sandbox.world.region('us-west-2').instances.size).toBe(before);
   });
 
+  it.each([
+    [
+      '51 tags',
+      {
+        images: [
+          { name: 'x', tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) },
+        ],
+      },
+    ],
+    ['a tag value over 256 characters', { images: [{ name: 'x', tags: { k: 'v'.repeat(257) } }] }],
+    ['a description over 255 characters', { images: [{ name: 'x', description: 'd'.repeat(256) }] }],
+  ])("refuses %s (EC2's own limits), creating nothing", async (_what, body) => {
+    const before = imageCount();
+    const out = await post('images', body);
+    expect(out.status).toBe(400);
+    expect(imageCount()).toBe(before);
+  });
+
   it('refuses a fault imageId that is not an AMI id', async () => {
     const out = await raw(
       'PUT',
@@ -338,9 +412,9 @@ describe('values that could become paths', () => {
 });
 
 describe('listening address', () => {
-  it('refuses a non-loopback address without the opt-in, and says why', async () => {
+  it('refuses a non-loopback address without the opt-in, and says how to opt in', async () => {
     await expect(startSandbox({ port: 0, host: '0.0.0.0', seed: false })).rejects.toThrow(
-      /refusing to listen on 0\.0\.0\.0: only loopback addresses keep the sandbox on this machine/,
+      /refusing to listen on 0\.0\.0\.0: only loopback addresses keep the sandbox on this machine \(npm run sandbox -- --host 0\.0\.0\.0 --allow-remote/,
     );
   });
 
@@ -348,6 +422,8 @@ describe('listening address', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       const exposed = await startSandbox({ port: 0, host: '0.0.0.0', allowRemote: true, seed: false });
+      // This machine reaches a wildcard listener at 127.0.0.1: that is the URL it gives out.
+      expect(exposed.url).toBe(`http://127.0.0.1:${exposed.port}`);
       await exposed.close();
       expect(warn).toHaveBeenCalledWith(expect.stringMatching(/WARNING: listening on 0\.0\.0\.0/));
     } finally {
