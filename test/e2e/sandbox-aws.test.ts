@@ -27,6 +27,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_ACCOUNT_ID, SANDBOX_CALLER_ARN, sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { AWS_SECONDS } from '../../sandbox/timeline';
 
 let sandbox: Sandbox;
 const clients: { destroy(): void }[] = [];
@@ -264,7 +265,7 @@ describe('EC2 changes', () => {
     expect(error.name).toBe('InvalidAMIID.NotFound');
   });
 
-  it('DeregisterImage removes the image; then its snapshot can be deleted, and is gone', async () => {
+  it('DeregisterImage removes the image; once EC2 has released it, its snapshot can be deleted, and is gone', async () => {
     const client = ec2();
     const image = await seededLatest();
     const snapshotId = image.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
@@ -278,6 +279,13 @@ describe('EC2 changes', () => {
     const gone = await errorOf(client.send(new DescribeImagesCommand({ ImageIds: [image.ImageId ?? ''] })));
     expect(gone.name).toBe('InvalidAMIID.NotFound');
 
+    // EC2 finishes a deregistration asynchronously: the image holds its snapshot a while longer.
+    const held = await errorOf(client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+    expect(held.name).toBe('InvalidSnapshot.InUse');
+    expect(held.message).toContain(image.ImageId);
+    await new Promise((resolve) =>
+      setTimeout(resolve, sandbox.world.timeline.ms(AWS_SECONDS.snapshotRelease) + 20),
+    );
     await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
     const missing = await errorOf(client.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })));
     expect(missing.name).toBe('InvalidSnapshot.NotFound');
