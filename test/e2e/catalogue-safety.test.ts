@@ -55,16 +55,6 @@ const ours = (version: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** Changing EC2 calls the sandbox received (DryRun calls change nothing). */
-async function changes() {
-  return (await e2e.calls()).filter(
-    (c) =>
-      c.service === 'ec2' &&
-      ['DeregisterImage', 'DeleteSnapshot', 'CreateTags'].includes(c.action) &&
-      !c.dryRun,
-  );
-}
-
 async function describeImage(imageId: string) {
   try {
     const out = await ec2.send(
@@ -98,7 +88,7 @@ describe('delete refuses, changing nothing', () => {
       expect(result.stderr).toContain(imageId);
       expect(result.stderr).toContain('is not a pulsar-ami image');
     }
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
     const [image] = await describeImage(imageId);
     expect(image?.Tags).toContainEqual({ Key: 'ManagedBy', Value: 'team-x' });
     expect(await snapshotExists(snapshotIds[0] ?? '')).toBe(true);
@@ -117,7 +107,7 @@ describe('delete refuses, changing nothing', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`AMI ${imageId} is still being created`);
     }
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
     expect(await describeImage(imageId)).toHaveLength(1);
   });
 
@@ -139,7 +129,7 @@ describe('delete refuses, changing nothing', () => {
     const result = await e2e.cli(['delete', '--ami-id', imageId]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(named);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
     expect(await describeImage(imageId)).toHaveLength(1);
   });
 

@@ -55,16 +55,6 @@ async function seedImage(image: Record<string, unknown>): Promise<string> {
   return id;
 }
 
-/** Destructive EC2 calls the sandbox received (a DryRun call changes nothing and is not one). */
-async function changes() {
-  return (await e2e.calls()).filter(
-    (c) =>
-      c.service === 'ec2' &&
-      ['DeregisterImage', 'DeleteSnapshot', 'CreateTags'].includes(c.action) &&
-      !c.dryRun,
-  );
-}
-
 describe('list', () => {
   it('shows only this tool’s AMIs, newest first, in the guide’s table, and the ids survive grep | awk', async () => {
     const result = await e2e.cli(['list']);
@@ -170,7 +160,7 @@ describe('delete', () => {
     expect(result.stdout).toContain(`Deleting AMI: ${target?.imageId}`);
     expect(result.stdout).toContain('DRY RUN');
     expect(await imageIds()).toEqual(before);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('deregisters the AMI and deletes its snapshots, with the guide’s output, and invalidates the cache', async () => {
@@ -209,7 +199,7 @@ describe('delete', () => {
     expect(result.code).toBe(0);
     const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
     expect((snapshots.Snapshots ?? []).map((s) => s.SnapshotId)).toContain(target?.snapshotIds[0]);
-    expect((await changes()).map((c) => c.action)).toEqual(['DeregisterImage']);
+    expect((await e2e.changes()).map((c) => c.action)).toEqual(['DeregisterImage']);
   });
 });
 
@@ -231,7 +221,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('ami-0fffffffffffffff0 was not found');
     expect(await imageIds()).toEqual(before);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('an AMI that is not this tool’s: exit 1, untouched', async () => {
@@ -242,7 +232,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('not a pulsar-ami image');
     expect(await imageIds()).toContain(foreign);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('an AMI in use: exit 1 naming the instance, untouched', async () => {
@@ -255,7 +245,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(instanceId);
     expect(await imageIds()).toContain(target);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('a protected AMI: exit 1, untouched', async () => {
@@ -264,7 +254,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('protected');
     expect(await imageIds()).toContain(id);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('an invalid region: exit 2, no request', async () => {
@@ -306,7 +296,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/signature/i);
     expect(await imageIds()).toContain(target);
-    expect(await changes()).toEqual([]);
+    expect(await e2e.changes()).toEqual([]);
   });
 
   it('the API unreachable: exit 1 with the URL', async () => {

@@ -187,8 +187,8 @@ describe.skipIf(isolation !== null)('a command cannot reach the host', () => {
     ]);
     expect(run.stdout).toContain('done');
     expect(run.stdout.split('\n')[0]).toBe('0');
-    for (const escape of ['REMOUNTED', 'WROTE', 'UNHID', 'UNMOUNTED'])
-      expect(run.stdout).not.toContain(escape);
+    for (const marker of ['REMOUNTED', 'WROTE', 'UNHID', 'UNMOUNTED'])
+      expect(run.stdout).not.toContain(marker);
     expect(existsSync(planted)).toBe(false);
     // Its own host name, in its own UTS namespace: the host's is untouched.
     expect(hostname()).not.toBe('jail-probe');

@@ -11,7 +11,6 @@ import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
-  type GetCommandInvocationCommandOutput,
   ListCommandInvocationsCommand,
   SendCommandCommand,
   type SSMClient,
@@ -21,6 +20,7 @@ import { parseCheckLines } from '../../functions/lib/check-results';
 import { CHECK_NAMES, checkCommands, readCheckScript } from '../../functions/lib/checks';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
 import { isolationProblem } from '../../sandbox/ssm/executor';
+import { commandResult } from '../support/run-command';
 import { sandboxControl, sandboxEc2, sandboxImageId, sandboxSsm, waitFor } from '../support/sandbox-clients';
 
 let sandbox: Sandbox;
@@ -80,23 +80,8 @@ async function send(instanceId: string, commands: string[], executionTimeout?: n
   return out.Command?.CommandId ?? '';
 }
 
-const FINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
-
-async function result(commandId: string, instanceId: string, timeoutMs = 10_000) {
-  return waitFor(
-    async (): Promise<GetCommandInvocationCommandOutput | undefined> => {
-      try {
-        return await ssm.send(
-          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
-        );
-      } catch (error) {
-        if ((error as Error).name === 'InvocationDoesNotExist') return undefined;
-        throw error;
-      }
-    },
-    (out) => out !== undefined && FINAL.has(out.Status ?? ''),
-    { timeoutMs, what: `command ${commandId} to finish` },
-  ) as Promise<GetCommandInvocationCommandOutput>;
+function result(commandId: string, instanceId: string, timeoutMs = 10_000) {
+  return commandResult(ssm, commandId, instanceId, timeoutMs);
 }
 
 async function run(instanceId: string, commands: string[]) {

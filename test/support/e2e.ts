@@ -38,6 +38,8 @@ export interface E2e {
   cli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult>;
   control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   calls(): Promise<SandboxCall[]>;
+  /** The EC2 calls that change images or snapshots (a DryRun call changes nothing and is not one). */
+  changes(): Promise<SandboxCall[]>;
   /** Back to the seeded world: no faults, fresh seed, an empty calls log. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startE2e(): Promise<E2e> {
     return (await response.json()) as T;
   };
   const ec2 = sandboxEc2(sandbox.url);
+  const calls = async () => (await control<{ calls: SandboxCall[] }>('GET', 'calls')).calls;
   return {
     sandbox,
     ec2,
@@ -98,7 +101,14 @@ export async function startE2e(): Promise<E2e> {
         });
       }),
     control,
-    calls: async () => (await control<{ calls: SandboxCall[] }>('GET', 'calls')).calls,
+    calls,
+    changes: async () =>
+      (await calls()).filter(
+        (c) =>
+          c.service === 'ec2' &&
+          ['DeregisterImage', 'DeleteSnapshot', 'CreateTags'].includes(c.action) &&
+          !c.dryRun,
+      ),
     reset: async () => {
       await control('DELETE', 'faults');
       await control('POST', 'reset', { seed: true });

@@ -54,7 +54,16 @@ export async function runShell(
       Parameters: { commands },
     }),
   );
-  const commandId = sent.Command?.CommandId ?? '';
+  return commandResult(ssm, sent.Command?.CommandId ?? '', instanceId, timeoutMs);
+}
+
+/** Waits until the invocation of `commandId` on `instanceId` has ended, and answers it. */
+export function commandResult(
+  ssm: SSMClient,
+  commandId: string,
+  instanceId: string,
+  timeoutMs = 10_000,
+): Promise<GetCommandInvocationCommandOutput> {
   return waitFor(
     async (): Promise<GetCommandInvocationCommandOutput | undefined> => {
       try {
