@@ -17,8 +17,8 @@ const input = z.object({ imageId: amiIdSchema });
 export interface RepublishResult {
   /** Whether the failed AMI was the published latest. */
   wasPublished: boolean;
-  /** What the latest is now (null: none left); absent when it was not the failed AMI. */
-  published?: string | null;
+  /** What the latest parameter holds now (null: nothing published). */
+  published: string | null;
 }
 
 export async function handler(event: unknown): Promise<RepublishResult> {
@@ -26,7 +26,7 @@ export async function handler(event: unknown): Promise<RepublishResult> {
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { imageId } = parsed.data;
   const current = await readPublishedLatest(ssm, config.latestAmiParameter);
-  if (current !== imageId) return { wasPublished: false };
+  if (current !== imageId) return { wasPublished: false, published: current };
   const outcome = await publishLatest({ ec2, ssm }, config, { exclude: [imageId] });
   logger.info('Latest AMI republished after a failed validation', {
     imageId,

@@ -359,6 +359,13 @@ export function progressLines(v: ValidationResponse): string[] {
         ? '✓ AMI VALIDATION PASSED'
         : `✗ AMI VALIDATION FAILED: ${v.error?.summary ?? v.failedChecks?.join(', ') ?? v.status}`,
     );
+    if (v.latestRepublished !== undefined) {
+      lines.push(
+        v.latestRepublished === null
+          ? '  Latest AMI cleared: no validated Pulsar AMI left to publish'
+          : `  Latest AMI republished: ${v.latestRepublished}`,
+      );
+    }
   }
   return lines;
 }

@@ -111,6 +111,11 @@ export interface ValidationResponse {
   error?: ValidationError;
   /** The test instance could not be terminated (on top of `error` when something failed before). */
   terminationError?: ValidationError;
+  /**
+   * The AMI failed and was the published latest: what is published now by the latest rule
+   * (null: no validated AMI left). Absent when the published latest was another AMI.
+   */
+  latestRepublished?: string | null;
   startedAt: string;
   stoppedAt?: string;
   /** True when the history was longer than the API reads; the middle of it was skipped. */

@@ -518,6 +518,10 @@ export function validationProgress(
       summary: describeFailure(terminationError.error, 'Terminate Test Instance', 'terminate'),
     };
   }
+  const republished = entries.find((e) => e.state === 'Republish Latest If Published')?.output?.republished;
+  if (isRecord(republished) && republished.wasPublished === true) {
+    progress.latestRepublished = typeof republished.published === 'string' ? republished.published : null;
+  }
   const stoppedAt = iso(execution.stopDate);
   if (ended && stoppedAt) progress.stoppedAt = stoppedAt;
   if (historyTruncated) progress.historyTruncated = true;

@@ -170,6 +170,7 @@ describe('a failed re-validation of the published AMI', () => {
     await e2e.control('DELETE', 'faults');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('✗ AMI VALIDATION FAILED');
+    expect(result.stdout).toContain(`  Latest AMI republished: ${other}`);
     expect(await published()).toBe(other);
     const latest = await e2e.cli(['latest', '--no-cache']);
     expect(latest).toMatchObject({ code: 0, stdout: `Latest AMI: ${other}\n` });

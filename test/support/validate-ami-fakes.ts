@@ -81,7 +81,10 @@ export const HEALTHY: Record<string, Behaviour> = {
     Payload: await evaluateCheckResults(input.Payload),
   }),
   'Record Validation Result': () => ({}),
-  'Republish Latest If Published': () => ({ StatusCode: 200, Payload: { wasPublished: false } }),
+  'Republish Latest If Published': () => ({
+    StatusCode: 200,
+    Payload: { wasPublished: false, published: 'ami-0pub11111111111111' },
+  }),
   'Terminate Test Instance': (input) => ({
     TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({
       InstanceId,
