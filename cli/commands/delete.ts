@@ -61,13 +61,16 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
   printer.line(`  Snapshots: ${r.snapshots.length}`);
   printer.line();
   const count = r.snapshots.length;
-  const kept = keepSnapshots || (count > 0 && r.snapshots.every((s) => s.status === 'kept' && !s.heldBy));
-  const heldBy = (s: SnapshotResult) => (s.heldBy ? ` (used by ${s.heldBy})` : '');
+  const kept =
+    keepSnapshots || (count > 0 && r.snapshots.every((s) => s.status === 'kept' && !s.heldBy && !s.reason));
+  const heldBy = (s: SnapshotResult) =>
+    s.heldBy ? ` (used by ${s.heldBy})` : s.reason ? ` (${s.reason})` : '';
+  const toDelete = r.snapshots.filter((s) => s.status !== 'kept').length;
   if (r.dryRun) {
     printer.line(`  ${DRY} Would deregister AMI ${r.imageId}`);
     if (kept) printer.line(`  ${DRY} Would keep ${count} snapshot(s)`);
     else if (count > 0) {
-      printer.line(`  ${DRY} Would delete ${count} snapshot(s):`);
+      printer.line(`  ${DRY} Would delete ${toDelete} snapshot(s):`);
       for (const s of r.snapshots) {
         printer.line(
           s.status === 'kept'
@@ -90,7 +93,7 @@ function report(ctx: CommandContext, r: DeleteAmiResponse, keepSnapshots: boolea
   printer.line(`  Deregistering AMI... ${r.deregistered ? '✓' : '✗'}`);
   if (kept) printer.line(`  Keeping ${count} snapshot(s)`);
   else if (count > 0) {
-    printer.line(`  Deleting ${count} snapshot(s)...`);
+    printer.line(`  Deleting ${toDelete} snapshot(s)...`);
     for (const s of r.snapshots) {
       if (s.status === 'kept') {
         printer.line(`    Keeping ${s.snapshotId}${heldBy(s)}`);

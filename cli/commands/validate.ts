@@ -243,6 +243,9 @@ function stopped(ctx: CommandContext, target: Target): number {
 
 function finish(ctx: CommandContext, v: ValidationResponse): number {
   const passed = amiPassed(v);
+  // The verdict is a tag the latest rule reads, and a failure may have moved the latest: the
+  // cached answers are stale.
+  ctx.cache.invalidate();
   if (ctx.printer.options.json) ctx.printer.json(v);
   else if (!passed) ctx.printer.line(`Execution: ${v.executionArn}`);
   if (passedButNotTerminated(v)) {

@@ -122,18 +122,22 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
 }
 
 /**
- * Images named pulsar-base-* from before the tool carry no ManagedBy tag. Tagging them (and
- * their snapshots) is what lets the tag-scoped permissions to deregister, delete snapshots
- * and record validation results apply to them. A managed image is left as it is.
+ * Images named pulsar-base-* from before the tool carry no ManagedBy tag. Tagging them is what
+ * lets the tag-scoped permissions to deregister and record validation results apply to them;
+ * `snapshotIds` are the snapshots a deletion is about to delete, which must carry the tag too
+ * (only ones without any ManagedBy tag: the caller leaves out another tool's and shared ones).
+ * A managed image is left as it is; a managed image's snapshots are tagged when they lack it.
  */
-export async function adoptLegacyAmi(ec2: Ec2, ami: Ami): Promise<void> {
-  if (ami.ownership !== 'legacy') return;
-  await awsCall('EC2', ec2.send(adoption(ami, false)));
+export async function adoptLegacyAmi(ec2: Ec2, ami: Ami, snapshotIds: readonly string[] = []): Promise<void> {
+  const command = adoption(ami, snapshotIds, false);
+  if (command) await awsCall('EC2', ec2.send(command));
 }
 
-function adoption(ami: Ami, dryRun: boolean): CreateTagsCommand {
+function adoption(ami: Ami, snapshotIds: readonly string[], dryRun: boolean): CreateTagsCommand | undefined {
+  const resources = [...(ami.ownership === 'legacy' ? [ami.imageId] : []), ...snapshotIds];
+  if (resources.length === 0) return undefined;
   return new CreateTagsCommand({
-    Resources: [ami.imageId, ...ami.snapshotIds],
+    Resources: resources,
     Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
     ...(dryRun ? { DryRun: true } : {}),
   });
@@ -154,10 +158,15 @@ async function wouldSucceed(call: Promise<unknown>): Promise<void> {
  * image (it cannot be deregistered before it carries the tag the permissions ask for), or
  * deregistering a managed one.
  */
-export async function checkDeletionAllowed(ec2: Ec2, ami: Ami): Promise<void> {
+export async function checkDeletionAllowed(
+  ec2: Ec2,
+  ami: Ami,
+  snapshotIds: readonly string[] = [],
+): Promise<void> {
+  const tagging = adoption(ami, snapshotIds, true);
   await wouldSucceed(
-    ami.ownership === 'legacy'
-      ? ec2.send(adoption(ami, true))
+    ami.ownership === 'legacy' && tagging
+      ? ec2.send(tagging)
       : ec2.send(new DeregisterImageCommand({ ImageId: ami.imageId, DryRun: true })),
   );
 }

@@ -9,8 +9,9 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
 } from '@aws-sdk/client-ec2';
-import type { Ami } from './ami';
+import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
@@ -66,16 +67,24 @@ export const ORPHANED_FROM_TAG = 'OrphanedFrom';
 /**
  * EC2 finishes a deregistration asynchronously: for a while DeleteSnapshot answers
  * InvalidSnapshot.InUse naming the image just deregistered. Retried with exponential backoff
- * and full jitter, for at most `attempts` tries.
+ * and full jitter, for at most `attempts` tries per snapshot and `budgetMs` for the whole
+ * request (all its snapshots): whatever is left then is tagged, well inside the function's
+ * 29-second timeout, so no snapshot is ever left neither deleted nor tagged.
  */
 export interface SnapshotRetry {
   attempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  budgetMs: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const SNAPSHOT_RETRY: SnapshotRetry = { attempts: 7, baseDelayMs: 250, maxDelayMs: 4_000 };
+export const SNAPSHOT_RETRY: SnapshotRetry = {
+  attempts: 7,
+  baseDelayMs: 250,
+  maxDelayMs: 4_000,
+  budgetMs: 15_000,
+};
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -93,18 +102,50 @@ async function otherHolders(ec2: Ec2, snapshotId: string, imageId: string): Prom
   return (page.Images ?? []).flatMap((i) => (i.ImageId && i.ImageId !== imageId ? [i.ImageId] : []));
 }
 
-/** What becomes of each snapshot: kept (asked, or held by another image), or to delete. */
-async function planSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
-  const plan: SnapshotResult[] = [];
-  for (const snapshotId of ami.snapshotIds) {
-    if (keep) {
-      plan.push({ snapshotId, status: 'kept' });
-      continue;
-    }
-    const [heldBy] = await otherHolders(ec2, snapshotId, ami.imageId);
-    plan.push(heldBy ? { snapshotId, status: 'kept', heldBy } : { snapshotId, status: 'would-delete' });
+/** Each snapshot's ManagedBy tag, or undefined when it has none (one DescribeSnapshots). */
+async function snapshotManagers(
+  ec2: Ec2,
+  snapshotIds: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  const managers = new Map<string, string | undefined>();
+  if (snapshotIds.length === 0) return managers;
+  const page = await ec2Call(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapshotIds] })));
+  for (const snapshot of page?.Snapshots ?? []) {
+    if (!snapshot.SnapshotId) continue;
+    managers.set(snapshot.SnapshotId, tagsToRecord(snapshot.Tags)[TAG.managedBy]);
   }
-  return plan;
+  return managers;
+}
+
+/**
+ * What becomes of each snapshot: kept (asked; held by another image; managed by another tool),
+ * or to delete. `adopt` lists the ones to delete that must first be tagged ManagedBy=pulsar-ami.
+ */
+async function planSnapshots(
+  ec2: Ec2,
+  ami: Ami,
+  keep: boolean,
+): Promise<{ plan: SnapshotResult[]; adopt: string[] }> {
+  const plan: SnapshotResult[] = [];
+  const adopt: string[] = [];
+  if (keep) return { plan: ami.snapshotIds.map((snapshotId) => ({ snapshotId, status: 'kept' })), adopt };
+  const managers = await snapshotManagers(ec2, ami.snapshotIds);
+  for (const snapshotId of ami.snapshotIds) {
+    const [heldBy] = await otherHolders(ec2, snapshotId, ami.imageId);
+    const manager = managers.get(snapshotId);
+    if (heldBy) plan.push({ snapshotId, status: 'kept', heldBy });
+    else if (manager !== undefined && manager !== MANAGED_BY) {
+      plan.push({
+        snapshotId,
+        status: 'kept',
+        reason: `managed by ${manager || 'another tool'} (ManagedBy tag)`,
+      });
+    } else {
+      plan.push({ snapshotId, status: 'would-delete' });
+      if (manager === undefined) adopt.push(snapshotId);
+    }
+  }
+  return { plan, adopt };
 }
 
 const describeError = (error: unknown) => {
@@ -112,7 +153,12 @@ const describeError = (error: unknown) => {
   return `${e.name ?? 'Error'}: ${e.message ?? ''}`;
 };
 
-async function deleteSnapshot(ec2: Ec2, snapshotId: string, retry: SnapshotRetry): Promise<void> {
+async function deleteSnapshot(
+  ec2: Ec2,
+  snapshotId: string,
+  retry: SnapshotRetry,
+  deadline: number,
+): Promise<void> {
   const sleep = retry.sleep ?? sleepMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -120,9 +166,10 @@ async function deleteSnapshot(ec2: Ec2, snapshotId: string, retry: SnapshotRetry
       return;
     } catch (error) {
       const inUse = (error as { name?: string }).name === 'InvalidSnapshot.InUse';
-      if (!inUse || attempt >= retry.attempts) throw error;
       const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(Math.round(Math.random() * cap));
+      const delay = Math.round(Math.random() * cap);
+      if (!inUse || attempt >= retry.attempts || Date.now() + delay >= deadline) throw error;
+      await sleep(delay);
     }
   }
 }
@@ -135,6 +182,7 @@ async function deleteSnapshots(
   retry: SnapshotRetry,
 ): Promise<SnapshotResult[]> {
   const results: SnapshotResult[] = [];
+  const deadline = Date.now() + retry.budgetMs;
   for (const item of plan) {
     if (item.status !== 'would-delete') {
       results.push(item);
@@ -142,7 +190,7 @@ async function deleteSnapshots(
     }
     const { snapshotId } = item;
     try {
-      await deleteSnapshot(ec2, snapshotId, retry);
+      await deleteSnapshot(ec2, snapshotId, retry, deadline);
       results.push({ snapshotId, status: 'deleted' });
     } catch (error) {
       const reason = describeError(error);
@@ -196,8 +244,8 @@ export async function deleteAmi(
 
   const summary = { imageId, name: ami.name, state: ami.state };
   if (options.dryRun) {
-    await checkDeletionAllowed(clients.ec2, ami);
-    const snapshots = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
+    const { plan: snapshots, adopt } = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
+    await checkDeletionAllowed(clients.ec2, ami, adopt);
     const latestRepublished = await republishLatest(clients, settings, imageId, true);
     return {
       ...summary,
@@ -208,8 +256,8 @@ export async function deleteAmi(
     };
   }
 
-  const plan = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
-  await adoptLegacyAmi(clients.ec2, ami);
+  const { plan, adopt } = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
+  await adoptLegacyAmi(clients.ec2, ami, adopt);
   await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
   const retry = settings.snapshotRetry ?? SNAPSHOT_RETRY;
   const snapshots = await deleteSnapshots(clients.ec2, imageId, plan, retry);

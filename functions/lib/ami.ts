@@ -136,8 +136,9 @@ export function protectionOf(
   image: Pick<Image, 'Tags' | 'DeregistrationProtection'>,
   now: Date = new Date(),
 ): string | null {
-  const tags = tagsToRecord(image.Tags);
-  if (tags[TAG.protected]?.toLowerCase() === 'true') return 'the Protected=true tag';
+  // Read as forgivingly as a person writes it (`protected`, ` TRUE `): never guess unprotected.
+  const flag = (image.Tags ?? []).find((t) => t.Key?.trim().toLowerCase() === TAG.protected.toLowerCase());
+  if (flag?.Value?.trim().toLowerCase() === 'true') return 'the Protected=true tag';
   const state = image.DeregistrationProtection?.trim() ?? '';
   if (state === 'enabled') return 'EC2 deregistration protection (enabled)';
   if (state === 'enabled-with-cooldown')

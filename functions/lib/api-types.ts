@@ -29,6 +29,8 @@ export interface SnapshotResult {
   status: SnapshotOutcome;
   /** The other image registered from this snapshot, which keeps it. */
   heldBy?: string;
+  /** Why else it is kept (another tool manages it). */
+  reason?: string;
   error?: string;
 }
 

@@ -192,6 +192,34 @@ describe('delete of what it may touch', () => {
     expect(await describeImage(holder)).toHaveLength(1);
   });
 
+  it("deleting a legacy image never re-tags a snapshot another tool's image shares", async () => {
+    const { imageId, snapshotIds } = await seed({
+      name: 'pulsar-base-2.9.0-20240101000000',
+      snapshots: 2,
+      tags: { PulsarVersion: '2.9.0' },
+    });
+    const shared = snapshotIds[1] ?? '';
+    const other = await ec2.send(
+      new RegisterImageCommand({
+        Name: 'team-x-image',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: shared } }],
+      }),
+    );
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [other.ImageId ?? '', shared],
+        Tags: [{ Key: 'ManagedBy', Value: 'team-x' }],
+      }),
+    );
+    const result = await e2e.cli(['delete', '--ami-id', imageId]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`    Keeping ${shared} (used by ${other.ImageId})`);
+    const [snapshot] =
+      (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [shared] }))).Snapshots ?? [];
+    expect(snapshot?.Tags).toContainEqual({ Key: 'ManagedBy', Value: 'team-x' });
+    expect(snapshot?.Tags).not.toContainEqual({ Key: 'ManagedBy', Value: 'pulsar-ami' });
+  });
+
   it('retries a snapshot the deregistration still holds until EC2 releases it', async () => {
     const { imageId, snapshotIds } = await seed(ours('3.1.0'));
     await e2e.control('DELETE', 'calls');

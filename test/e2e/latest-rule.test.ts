@@ -164,6 +164,7 @@ describe('a failed re-validation of the published AMI', () => {
     await e2e.control('POST', 'reset', {});
     const before = await published();
     expect(before).toMatch(/^ami-/);
+    expect((await e2e.cli(['latest', '--no-cache'])).stdout).toBe(`Latest AMI: ${before}\n`); // now cached
     const [other] = await seed([{ version: '2.11.1', createdAt: '2025-07-01T00:00:00Z' }]);
     await e2e.control('PUT', 'faults', { imageMissing: { component: 'java' } });
     const result = await e2e.cli(['validate', '--ami-id', before ?? '']);
@@ -172,7 +173,8 @@ describe('a failed re-validation of the published AMI', () => {
     expect(result.stdout).toContain('✗ AMI VALIDATION FAILED');
     expect(result.stdout).toContain(`  Latest AMI republished: ${other}`);
     expect(await published()).toBe(other);
-    const latest = await e2e.cli(['latest', '--no-cache']);
+    // validate dropped the cached answers: a plain latest asks again.
+    const latest = await e2e.cli(['latest']);
     expect(latest).toMatchObject({ code: 0, stdout: `Latest AMI: ${other}\n` });
   }, 60_000);
 });

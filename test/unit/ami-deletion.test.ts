@@ -4,6 +4,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
@@ -14,7 +15,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deleteAmi } from '../../functions/lib/ami-deletion';
 import {
   AmiInUseError,
@@ -57,6 +58,13 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  // The images' snapshots carry the build's ManagedBy tag, as the image does.
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({
+    Snapshots: ['snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'].map((SnapshotId) => ({
+      SnapshotId,
+      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+    })),
+  });
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0bbbbbbbbbbbbbbb1' } });
 });
 
@@ -180,6 +188,9 @@ describe('deleteAmi', () => {
 
   it('dry run of a legacy image: asks EC2 whether it may be adopted (the deregistration needs the tag first)', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [{ SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' }, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' }],
+    });
     ec2Mock
       .on(CreateTagsCommand)
       .rejects(Object.assign(new Error('Request would have succeeded'), { name: 'DryRunOperation' }));
@@ -207,7 +218,13 @@ describe('deleteAmi', () => {
   });
 
   const inUse = () => Object.assign(new Error('snapshot in use'), { name: 'InvalidSnapshot.InUse' });
-  const noWait = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => undefined };
+  const noWait = {
+    attempts: 3,
+    baseDelayMs: 1,
+    maxDelayMs: 1,
+    budgetMs: 60_000,
+    sleep: async () => undefined,
+  };
 
   it('retries a snapshot the just-deregistered image still holds, then deletes it', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
@@ -284,6 +301,61 @@ describe('deleteAmi', () => {
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(2);
   });
 
+  it('stops retrying when the request budget is spent, and tags every snapshot left', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock.on(DeleteSnapshotCommand).rejects(inUse());
+    let now = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const jitter = vi.spyOn(Math, 'random').mockReturnValue(1);
+    try {
+      const budget = { attempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, budgetMs: 5_000 };
+      const result = await deleteAmi(
+        clients,
+        {
+          ...settings,
+          snapshotRetry: {
+            ...budget,
+            sleep: async (ms) => {
+              now += ms;
+            },
+          },
+        },
+        ID,
+        { keepSnapshots: false, dryRun: false },
+      );
+      expect(result.snapshots.map((s) => s.status)).toEqual(['orphaned', 'orphaned']);
+      // The second snapshot gets one try: the budget was spent on the first.
+      expect(
+        ec2Mock.commandCalls(DeleteSnapshotCommand, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' }),
+      ).toHaveLength(1);
+      expect(now).toBeLessThanOrEqual(5_000);
+    } finally {
+      clock.mockRestore();
+      jitter.mockRestore();
+    }
+  });
+
+  it('keeps a snapshot another tool manages, and never tags it', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1', Tags: [{ Key: 'ManagedBy', Value: 'team-x' }] },
+        { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2', Tags: [] },
+      ],
+    });
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock.on(DeleteSnapshotCommand).resolves({});
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(result.snapshots).toEqual([
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'kept', reason: 'managed by team-x (ManagedBy tag)' },
+      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
+    ]);
+    const tagged = ec2Mock.commandCalls(CreateTagsCommand).flatMap((c) => c.args[0].input.Resources ?? []);
+    expect(tagged).not.toContain('snap-0aaaaaaaaaaaaaaa1');
+    expect(tagged).toContain('snap-0aaaaaaaaaaaaaaa2');
+  });
+
   it('keeps a snapshot another image was registered from, naming it, in the dry run and the real run', async () => {
     const holder = 'ami-0eeeeeeeeeeeeeee1';
     ec2Mock.on(DescribeImagesCommand).callsFake(async (input) => {
@@ -322,6 +394,9 @@ describe('deleteAmi', () => {
 
   it('tags a legacy pulsar-base-* image ManagedBy before deregistering it', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [{ SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' }, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' }],
+    });
     await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
       Resources: [ID, 'snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'],

@@ -459,7 +459,7 @@ describe('POST /amis/{id}/validations', () => {
     const response = await startValidation(postEvent(IMAGE_ID, null), lambdaContext());
     expect(response.statusCode).toBe(202);
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
-      Resources: [IMAGE_ID, 'snap-0aaaaaaaaaaaaaaa1'],
+      Resources: [IMAGE_ID],
       Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
     });
   });
