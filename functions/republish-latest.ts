@@ -8,7 +8,7 @@ import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
-import { publishLatest, readPublishedLatest } from './lib/latest-ami';
+import { publishLatest } from './lib/latest-ami';
 import { logger } from './lib/logger';
 import { amiIdSchema, fieldProblems } from './lib/validation';
 
@@ -25,9 +25,8 @@ export async function handler(event: unknown): Promise<RepublishResult> {
   const parsed = input.safeParse(event);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { imageId } = parsed.data;
-  const current = await readPublishedLatest(ssm, config.latestAmiParameter);
-  if (current !== imageId) return { wasPublished: false, published: current };
-  const outcome = await publishLatest({ ec2, ssm }, config, { exclude: [imageId] });
+  const outcome = await publishLatest({ ec2, ssm }, config, { exclude: [imageId], onlyIfPublished: imageId });
+  if (outcome.previous !== imageId) return { wasPublished: false, published: outcome.previous };
   logger.info('Latest AMI republished after a failed validation', {
     imageId,
     published: outcome.imageId,

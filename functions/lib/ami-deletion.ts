@@ -15,7 +15,7 @@ import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
-import { publishLatest, readPublishedLatest, type Ssm } from './latest-ami';
+import { publishLatest, type Ssm } from './latest-ami';
 
 /** Every state in which an instance still holds on to its AMI. */
 export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
@@ -224,10 +224,12 @@ async function republishLatest(
   deleted: string,
   dryRun: boolean,
 ): Promise<string | null | undefined> {
-  const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
-  if (published !== deleted) return undefined;
-  const outcome = await publishLatest(clients, settings, { exclude: [deleted], dryRun });
-  return outcome.imageId;
+  const outcome = await publishLatest(clients, settings, {
+    exclude: [deleted],
+    onlyIfPublished: deleted,
+    dryRun,
+  });
+  return outcome.previous === deleted ? outcome.imageId : undefined;
 }
 
 export async function deleteAmi(

@@ -84,14 +84,19 @@ export interface PublishOutcome {
  * Publishes the latest by the rule: the highest validated available version (creation time
  * breaking ties), leaving out `exclude` (an AMI being deleted or that just failed validation).
  * No qualifying AMI unpublishes (deletes the parameter). A dry run only says what it would do.
+ * With `onlyIfPublished`, nothing moves unless that AMI is the one published now (one read of
+ * the parameter serves both the question and the publishing).
  */
 export async function publishLatest(
   clients: { ec2: Ec2; ssm: Ssm },
   settings: LatestSettings,
-  options: { exclude?: readonly string[]; dryRun?: boolean } = {},
+  options: { exclude?: readonly string[]; dryRun?: boolean; onlyIfPublished?: string } = {},
 ): Promise<PublishOutcome> {
   const exclude = new Set(options.exclude ?? []);
   const previous = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
+  if (options.onlyIfPublished !== undefined && previous !== options.onlyIfPublished) {
+    return { imageId: previous, previous, changed: false };
+  }
   const candidates = (await availableAmis(clients.ec2, settings)).filter((ami) => !exclude.has(ami.imageId));
   const next = chooseLatest(candidates)?.imageId ?? null;
   const changed = next !== previous;
