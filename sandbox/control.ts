@@ -3,13 +3,7 @@
  * images and instances, faults, the calls log and a state dump.
  */
 import { z } from 'zod';
-import {
-  amiIdSchema,
-  instanceTypeSchema,
-  regionSchema,
-  VERSION_PATTERN,
-  versionSchema,
-} from '../functions/lib/validation';
+import { amiIdSchema, instanceTypeSchema, regionSchema, versionSchema } from '../functions/lib/validation';
 import type { CallLog } from './calls';
 import { AwsError } from './errors/aws-error';
 import { BadRequest } from './errors/common';
@@ -62,7 +56,7 @@ const imageSpec = z.strictObject({
   contents: z
     .strictObject({
       kind: z.enum(['pulsar', 'plain']).optional(),
-      pulsarVersion: z.string().regex(VERSION_PATTERN, 'must be MAJOR.MINOR.PATCH, e.g. 3.0.0').optional(),
+      pulsarVersion: versionSchema.optional(),
       javaMajor: z.number().int().min(0).max(99).optional(),
       missing: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
     })
