@@ -72,6 +72,18 @@ const snapshotExists = async (snapshotId: string) =>
     (s) => s.SnapshotId === snapshotId,
   );
 
+/** `--dry-run delete` and `delete` of `imageId` both exit 1 saying `message`. */
+async function expectRefusedWithDryRun(imageId: string, message: string) {
+  for (const args of [
+    ['--dry-run', 'delete', '--ami-id', imageId],
+    ['delete', '--ami-id', imageId],
+  ]) {
+    const result = await e2e.cli(args);
+    expect([args[0], result.code]).toEqual([args[0], 1]);
+    expect(result.stderr).toContain(message);
+  }
+}
+
 describe('delete refuses, changing nothing', () => {
   it("another tool's image named pulsar-base-*: 403, not adopted, not deregistered", async () => {
     const { imageId, snapshotIds } = await seed({
@@ -79,15 +91,7 @@ describe('delete refuses, changing nothing', () => {
       tags: { ManagedBy: 'team-x', Name: 'pulsar-base-team-x-golden' },
     });
     await e2e.control('DELETE', 'calls');
-    for (const args of [
-      ['--dry-run', 'delete', '--ami-id', imageId],
-      ['delete', '--ami-id', imageId],
-    ]) {
-      const result = await e2e.cli(args);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(imageId);
-      expect(result.stderr).toContain('is not a pulsar-ami image');
-    }
+    await expectRefusedWithDryRun(imageId, `AMI ${imageId} is not a pulsar-ami image`);
     expect(await e2e.changes()).toEqual([]);
     const [image] = await describeImage(imageId);
     expect(image?.Tags).toContainEqual({ Key: 'ManagedBy', Value: 'team-x' });
@@ -99,14 +103,7 @@ describe('delete refuses, changing nothing', () => {
   it('a pending AMI (still being created): 409, in the dry run too', async () => {
     const { imageId } = await seed(ours('3.1.0', { state: 'pending' }));
     await e2e.control('DELETE', 'calls');
-    for (const args of [
-      ['--dry-run', 'delete', '--ami-id', imageId],
-      ['delete', '--ami-id', imageId],
-    ]) {
-      const result = await e2e.cli(args);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`AMI ${imageId} is still being created`);
-    }
+    await expectRefusedWithDryRun(imageId, `AMI ${imageId} is still being created`);
     expect(await e2e.changes()).toEqual([]);
     expect(await describeImage(imageId)).toHaveLength(1);
   });
