@@ -119,6 +119,12 @@ const faultsBody = z
       })
       .optional(),
     neverRunning: imageScope.optional(),
+    tamperedArchive: z
+      .union([
+        z.boolean(),
+        z.strictObject({ version: versionSchema.optional(), versions: z.array(versionSchema).optional() }),
+      ])
+      .optional(),
   })
   .loose();
 

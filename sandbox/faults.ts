@@ -30,6 +30,11 @@ export interface CountedFault {
   times?: number;
 }
 
+export interface TamperedArchiveFault {
+  version?: string;
+  versions?: string[];
+}
+
 export type TerminateFailCode = 'RequestLimitExceeded' | 'InternalError';
 
 export interface FaultSet {
@@ -48,6 +53,11 @@ export interface FaultSet {
   neverRunning?: boolean | ImageScope;
   /** A deregistered image releases its snapshots after this many AWS seconds (default 10). */
   slowSnapshotRelease?: { seconds: number };
+  /**
+   * The artifact store serves a Pulsar tarball that no longer matches its `.sha512` (every
+   * version, or the ones named).
+   */
+  tamperedArchive?: boolean | TamperedArchiveFault;
   [scenario: string]: unknown;
 }
 
@@ -107,6 +117,15 @@ export class Faults {
   /** How long (AWS seconds) a deregistered image keeps holding its snapshots. */
   snapshotReleaseSeconds(standard: number): number {
     return this.current.slowSnapshotRelease?.seconds ?? standard;
+  }
+
+  /** Whether the served tarball of this Pulsar version is tampered with. */
+  tamperedArchive(version: string): boolean {
+    const fault = this.current.tamperedArchive;
+    if (fault === undefined || fault === false) return false;
+    if (fault === true) return true;
+    const named = [...(fault.versions ?? []), ...(fault.version ? [fault.version] : [])];
+    return named.length === 0 || named.includes(version);
   }
 
   /** True when this RunInstances is to be refused for capacity; counts down `times`. */
