@@ -464,3 +464,32 @@ export function matchIn(root: string, path: string, prefix: string, suffix: stri
     throw error;
   }
 }
+
+/**
+ * `mkdir -p` of `path` inside `root`: each missing folder is made (owned by `owner` when given),
+ * an existing symlink is followed inside the root as a jail would, anything else in the way fails.
+ */
+export function mkdirIn(root: string, path: string, owner?: { uid: number; gid: number }): void {
+  const parts = segments(path);
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = `/${parts.slice(0, i).join('/')}`;
+    const type = typeIn(root, prefix);
+    if (type === 'dir') continue;
+    if (type !== 'missing') throw new UntrustedPathError(`${prefix}: not a directory`, 'ENOTDIR');
+    const { walk, name } = resolve(root, prefix, false);
+    try {
+      if (name === null) continue;
+      mkdirSync(at(walk.fd, name), { mode: 0o755 });
+      if (owner) {
+        const fd = openSync(at(walk.fd, name), DIR_FLAGS);
+        try {
+          fchownSync(fd, owner.uid, owner.gid);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } finally {
+      walk.close();
+    }
+  }
+}
