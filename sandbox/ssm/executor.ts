@@ -72,15 +72,21 @@ export const INSTANCE_DIRS = ['opt', 'usr/local/bin', 'tmp', 'var/tmp', 'var/lib
  * root on (host path), $3 the agent's working directory and $4 the user's workingDirectory (both
  * paths inside the instance), $5 how many of the root's folders follow, then those folders
  * (relative paths), then pairs of a host path and the jail path it is shown read-only at; the
- * script arrives on fd 3. Every value is an argument, never part of the script's text.
+ * script arrives on fd 3 and its environment on fd 4. Every value is an argument or on a pipe,
+ * never part of this text; this runs with PATH and LANG only.
  */
 const PRELUDE = `
 set -f
 fail() { echo "pulsar-ami sandbox: $*" >&2; exit 125; }
 # Nothing the sandbox process happened to hold open reaches the command: only 0-2 and the script.
 for fd in $(ls /proc/$$/fd); do
-  case "$fd" in 0|1|2|3) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+  case "$fd" in 0|1|2|3|4) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
 done
+# The script's environment (NUL-separated NAME=VALUE on fd 4) is given to the script alone, past
+# the last user namespace: nothing in it (BASH_ENV, LD_PRELOAD, …) touches the building of the root.
+mapfile -d '' -t script_env <&4 || fail "cannot read the command's environment"
+exec 4<&-
+bash_bin="$(command -v bash)" || fail "the host has no bash"
 ro_bind() {
   mount --bind "$1" "$2" || fail "cannot bind the host's $1 into the instance's root"
   mount -o remount,bind,ro "$2" || fail "cannot make the instance's view of $1 read-only"
@@ -140,7 +146,8 @@ exec 3<&-
 if [ -n "$userdir" ]; then cd "$userdir" || fail "workingDirectory $userdir does not exist"; fi
 # The command runs one user namespace further in: every mount above is locked as it is (read-only
 # stays read-only, hidden stays hidden), whatever the command does as its own root.
-exec unshare --user --map-root-user --mount -- bash -c 'exec -a sh bash "$1"' sandbox-agent "$workdir/_script.sh"
+exec unshare --user --map-root-user --mount -- /usr/bin/env -i "\${script_env[@]}" \
+  "$bash_bin" -c 'exec -a sh "$0" "$1"' "$bash_bin" "$workdir/_script.sh"
 `;
 
 export interface RunRequest {
@@ -154,6 +161,10 @@ export interface RunRequest {
   workDir: string;
   /** AWS-RunShellScript's workingDirectory, an instance path; none when empty. */
   workingDirectory?: string;
+  /**
+   * The script's environment (names are shell names). Given to the script only, past the last
+   * user namespace: building the root runs with a fixed PATH, whatever this holds.
+   */
   env: Record<string, string>;
   /**
    * The root's folders shown read-write at the same path (default INSTANCE_DIRS): normalised
@@ -287,11 +298,27 @@ function checkReadOnly(mount: ReadOnlyMount): ReadOnlyMount {
   return mount;
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/** The script's environment as NUL-separated NAME=VALUE; a name that is not a shell name is refused. */
+function environmentBlock(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => {
+      if (!ENV_NAME.test(name)) throw new Error(`not an environment variable name: '${name}'`);
+      if (typeof value !== 'string' || value.includes('\0')) {
+        throw new Error(`environment variable ${name} must be a string without NUL`);
+      }
+      return `${name}=${value}\0`;
+    })
+    .join('');
+}
+
 export function runIsolated(request: RunRequest): RunningScript {
   if (!isInstancePath(request.workDir)) {
     throw new Error(`the agent's working directory must be an absolute path, got '${request.workDir}'`);
   }
   const dirs = (request.dirs ?? INSTANCE_DIRS).map(checkRootDir);
+  const scriptEnv = environmentBlock(request.env);
   const readOnly = (request.readOnly ?? []).map(checkReadOnly);
   const { onOutput } = request;
   let child: ChildProcess | undefined;
@@ -325,8 +352,19 @@ export function runIsolated(request: RunRequest): RunningScript {
         ...dirs,
         ...readOnly.flatMap((mount) => [mount.from, mount.to]),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: request.env, detached: true, ...(jailOwner() ?? {}) },
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // Building the root sees only this; the script's own environment travels on fd 4.
+        env: { PATH: AGENT_PATH, LANG: 'C.UTF-8' },
+        detached: true,
+        ...(jailOwner() ?? {}),
+      },
     );
+    const envPipe = child.stdio[4];
+    if (envPipe && 'end' in envPipe) {
+      envPipe.on('error', () => undefined);
+      envPipe.end(scriptEnv);
+    }
     const scriptPipe = child.stdio[3];
     if (scriptPipe && 'end' in scriptPipe) {
       // The script ends the moment the prelude fails or the run is killed: nothing to report.

@@ -267,6 +267,46 @@ describe.skipIf(isolation !== null)('a jail with its own folders and read-only h
     }
   });
 
+  it("keeps the script's environment away from the building of its root", async () => {
+    const root = makeRoot(`env-${randomUUID()}`);
+    const planted = join(tmpdir(), `pulsar-ami-escape-${randomUUID()}`);
+    const outcome = await run(
+      root,
+      [
+        'echo "BASH_ENV=$BASH_ENV"',
+        'echo "MARK=$MARK"',
+        'mount -o remount,bind,rw /sandbox/shared 2>/dev/null && echo "REMOUNTED"',
+        'echo changed > /sandbox/shared/file 2>/dev/null && echo "WROTE"',
+        'echo done',
+      ].join('\n'),
+      {
+        env: {
+          PATH: AGENT_PATH,
+          // Each would run code where the root is built (host files in view) if it reached there.
+          BASH_ENV: `$(touch '${planted}')`,
+          ENV: `$(touch '${planted}')`,
+          SHELLOPTS: 'xtrace',
+          PS4: `$(touch '${planted}')`,
+          LD_PRELOAD: '/nonexistent/preload.so',
+          MARK: 'multi\nline value',
+        },
+      },
+    );
+    expect(existsSync(planted), 'the environment ran code on the host').toBe(false);
+    expect(outcome.stdout).toContain('MARK=multi\nline value\n');
+    expect(outcome.stdout).toContain('done');
+    expect(outcome.stdout).not.toMatch(/REMOUNTED|WROTE/);
+    expect(readFileSync(join(shared, 'file'), 'utf8')).toBe('original\n');
+  });
+
+  it('refuses an environment name that is not a shell name (no exported functions)', () => {
+    for (const name of ['BASH_FUNC_mount%%', 'A=B', '1X', '']) {
+      expect(() =>
+        runIsolated({ root: base, mountPoint, script: '', workDir: '/tmp', env: { [name]: '() { :; }' } }),
+      ).toThrow(/not an environment variable name/);
+    }
+  });
+
   it('streams what the script prints while it runs, beyond the capture limit', async () => {
     const root = makeRoot(`stream-${randomUUID()}`);
     const seen: string[] = [];
