@@ -15,11 +15,12 @@
  * not defined" (exit 1). Template problems are Packer's `Error: …` diagnostics (exit 1).
  *
  * Every file of the build is read through untrusted-fs.ts (the build runs while Packer does).
+ * The request and context types are the bridge's (codebuild/bridge.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
+import type { PackerContext, PackerRequest } from '../codebuild/bridge';
 import { jailOwner } from '../ssm/executor';
-import type { World } from '../world';
 import { AmazonEbsBuild, BuildCancelled, type BuildEnvironment, buildHas } from './build';
 import {
   appliesTo,
@@ -35,31 +36,6 @@ import {
 import { asString, evaluate, HclError, isUnknown, literalOf, UNKNOWN } from './hcl';
 import { checkVariables, loadTemplate, resolveVariables, type Template } from './template';
 import { listIn, mkdirIn, readFileIn, typeIn, UntrustedPathError, writeFileIn } from './untrusted-fs';
-
-/** What one `packer …` invocation in a build asks for (as codebuild/bridge.ts hands it over). */
-export interface PackerRequest {
-  /** The command line after `packer`. */
-  args: string[];
-  /** The working directory: an absolute path inside the build's jail. */
-  cwd: string;
-  /** PKR_VAR_*, PACKER_* and AWS_REGION of the caller's environment. */
-  env: Record<string, string>;
-}
-
-/** The build a Packer run belongs to (see codebuild/bridge.ts, which defines the full context). */
-export interface PackerContext {
-  /** Host path shown at the build jail's `/`. */
-  buildRoot: string;
-  /** Throws for a jail path outside the build's own folders (optional). */
-  hostPath?(jailPath: string): string;
-  /** The build's region. */
-  region: string;
-  world: World;
-  /** One line of Packer's output. */
-  log(line: string): void;
-  /** Aborted when the build is stopped: the build instance is terminated. */
-  signal: AbortSignal;
-}
 
 /** The version `packer version` answers when the store pins none. */
 export const DEFAULT_PACKER_VERSION = '1.11.2';
@@ -536,6 +512,17 @@ interface Manifest {
   last_run_uuid: string;
 }
 
+/** The manifest's jail path: only in the build's own folders, no symlink on the way (the bridge's rule). */
+function manifestPath(ctx: PackerContext, cwd: string, post: ManifestPostProcessor): string {
+  const path = jailPath(cwd, post.output);
+  try {
+    ctx.hostPath(path);
+  } catch (error) {
+    throw new HclError(`Error writing the manifest ${post.output}: ${(error as Error).message}`);
+  }
+  return path;
+}
+
 function writeManifest(
   ctx: PackerContext,
   cwd: string,
@@ -543,8 +530,7 @@ function writeManifest(
   entry: Record<string, unknown>,
   runUuid: string,
 ): void {
-  const path = jailPath(cwd, post.output);
-  ctx.hostPath?.(path);
+  const path = manifestPath(ctx, cwd, post);
   let manifest: Manifest = { builds: [], last_run_uuid: runUuid };
   if (typeIn(ctx.buildRoot, path) === 'file') {
     try {
@@ -603,6 +589,12 @@ async function runBuild(
       message: (line) => ctx.log(`    ${displayName}: ${line}`),
     };
     const config = await sourceConfig(prepared, selected.source, 'build');
+    // Where the manifest goes is known now: refused before anything is launched, not after.
+    const planned = await steps(prepared, selected.blockIndex, {
+      source: { ...selected.source },
+      build: UNKNOWN,
+    });
+    for (const post of planned.postProcessors) manifestPath(ctx, request.cwd, post);
     const build = new AmazonEbsBuild(env, config);
     const context = (): BuildContext => ({ source: { ...selected.source }, build: build.buildVariables() });
     let succeeded = false;

@@ -97,7 +97,7 @@ store_path() {
     *) return 1 ;;
   esac
   case "$rest" in
-    *'?'* | *'#'* | *'%'* | *'\'* | */ | '') return 1 ;;
+    *'?'* | *'#'* | *'%'* | *\\* | */ | '') return 1 ;;
   esac
   host="${rest%%/*}"
   [ "$host" != "$rest" ] || return 1
@@ -107,8 +107,11 @@ store_path() {
   checked=""
   old_ifs="$IFS"
   IFS=/
-  # shellcheck disable=SC2086 # split on / on purpose; globbing is off
-  set -f; set -- $rest; set +f
+  set -f
+  # Split on / on purpose, with globbing off.
+  # shellcheck disable=SC2086
+  set -- $rest
+  set +f
   IFS="$old_ifs"
   for segment in "$@"; do
     case "$segment" in
@@ -159,29 +162,39 @@ emit() {
   fi
 }
 
+# Called through emit.
+# shellcheck disable=SC2329
 headers() {
   if [ "$status" -eq 200 ]; then printf 'HTTP/1.1 200 OK\r\n'; else printf 'HTTP/1.1 404 Not Found\r\n'; fi
   printf 'Content-Length: %s\r\nContent-Type: %s\r\n\r\n' "$size" "$content_type"
+}
+
+# replace_all STRING FROM TO: every FROM in STRING replaced (no awk: a jail's /etc has no
+# alternatives, so Debian's awk link does not resolve there).
+replace_all() {
+  rest_="$1" out_=""
+  while :; do
+    case "$rest_" in
+      *"$2"*) out_="$out_${rest_%%"$2"*}$3"; rest_="${rest_#*"$2"}" ;;
+      *) break ;;
+    esac
+  done
+  printf '%s' "$out_$rest_"
 }
 
 write_out() {
   [ -n "$write_out" ] || return 0
   downloaded="$size"
   [ "$head" -eq 0 ] || downloaded=0
-  # awk -v turns \n, \r and \t into their characters, as curl does; the URL goes through the
-  # environment, untouched.
-  CURL_URL="$url" awk -v fmt="$write_out" -v code="$status" -v size="$downloaded" -v type="$content_type" '
-    function rep(s, from, to,   i, out) {
-      out = ""
-      while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) }
-      return out s
-    }
-    BEGIN {
-      s = rep(fmt, "%{http_code}", code); s = rep(s, "%{response_code}", code)
-      s = rep(s, "%{size_download}", size); s = rep(s, "%{content_type}", type)
-      s = rep(s, "%{url_effective}", ENVIRON["CURL_URL"])
-      printf "%s", s
-    }'
+  # \n, \r and \t become their characters, as curl does (the x keeps trailing newlines).
+  text="$(printf '%bx' "$write_out")"
+  text="${text%x}"
+  text="$(replace_all "$text" '%{http_code}' "$status"; printf x)"; text="${text%x}"
+  text="$(replace_all "$text" '%{response_code}' "$status"; printf x)"; text="${text%x}"
+  text="$(replace_all "$text" '%{size_download}' "$downloaded"; printf x)"; text="${text%x}"
+  text="$(replace_all "$text" '%{content_type}' "$content_type"; printf x)"; text="${text%x}"
+  text="$(replace_all "$text" '%{url_effective}' "$url"; printf x)"; text="${text%x}"
+  printf '%s' "$text"
 }
 
 if [ "$status" -ne 200 ] && [ "$fail" -eq 1 ]; then
