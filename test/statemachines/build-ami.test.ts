@@ -79,6 +79,8 @@ const versionParameter = (version: string) => `/pulsar-ami/test/versions/${versi
 const PUBLISHED_OLD = 'published before the build';
 
 const BUILD_ID = 'build-3-0-0-1a2b3c';
+/** The project as the ASL names it; serverless resolves the stage when it packages the machine. */
+const PROJECT_AS_WRITTEN = ['pulsar-ami-$', '{sls:stage}-build-ami'].join('');
 const EXECUTION_ARN = `arn:aws:states:${HOME}:${ACCOUNT}:execution:pulsar-ami-test-build-ami:${BUILD_ID}`;
 
 type BuildInput = {
@@ -365,7 +367,7 @@ describe('build-ami.asl.yml', () => {
     const outcome = await run();
     expect(outcome.status).toBe('SUCCEEDED');
     expect(outcome.calls['Build Image With Packer']?.[0]).toEqual({
-      ProjectName: 'pulsar-ami-${sls:stage}-build-ami',
+      ProjectName: PROJECT_AS_WRITTEN,
       EnvironmentVariablesOverride: [
         { Name: 'PULSAR_VERSION', Type: 'PLAINTEXT', Value: '3.0.0' },
         { Name: 'INSTANCE_TYPE', Type: 'PLAINTEXT', Value: 't3.small' },
