@@ -227,12 +227,16 @@ describe('no role can grant itself the condition it is checked against', () => {
       const keys = [s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']].flat();
       expect([role, s.Sid, keys.length > 0]).toEqual([role, s.Sid, true]);
       if (keys.includes('ManagedBy')) {
-        // Adoption: only the value pulsar-ami, only onto a resource without the tag.
-        expect([role, s.Sid, s.Condition?.Null]).toEqual([
-          role,
-          s.Sid,
-          { 'aws:ResourceTag/ManagedBy': 'true' },
-        ]);
+        // Adoption or a new image: only the value pulsar-ami, only onto a resource without the
+        // tag; or re-tagging (a build's own tags) an image that is ours already, as ours.
+        const ours = s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
+        if (!ours) {
+          expect([role, s.Sid, s.Condition?.Null]).toEqual([
+            role,
+            s.Sid,
+            { 'aws:ResourceTag/ManagedBy': 'true' },
+          ]);
+        }
         expect(s.Condition?.StringEquals?.['aws:RequestTag/ManagedBy']).toBe('pulsar-ami');
       } else {
         expect([role, s.Sid, s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy']]).toEqual([
@@ -387,9 +391,22 @@ describe('BuildAmi in the CloudFormation template', () => {
       'aws:ResourceTag/ManagedBy': 'pulsar-ami',
       'aws:ResourceTag/Purpose': 'AMI-Build',
     });
+    expect(bySid('BuildAmiCodeBuildRole', 'CreateImageAsOurs')?.Condition?.StringEquals).toEqual({
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
     const tags = bySid('BuildAmiCodeBuildRole', 'TagNewImagesAsOurs');
-    expect(tags?.Condition?.StringEquals?.['aws:RequestTag/ManagedBy']).toBe('pulsar-ami');
+    expect(tags?.Condition?.StringEquals).toEqual({
+      'ec2:CreateAction': 'CreateImage',
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
     expect(tags?.Condition?.Null).toEqual({ 'aws:ResourceTag/ManagedBy': 'true' });
+    expect(bySid('BuildAmiCodeBuildRole', 'TagOwnImages')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
+    expect(bySid('BuildAmiCodeBuildRole', 'DescribeOwnImages')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+    });
     expect(bySid('BuildAmiCodeBuildRole', 'SessionToBuildInstances')?.Condition?.StringEquals).toEqual({
       'ssm:resourceTag/ManagedBy': 'pulsar-ami',
       'ssm:resourceTag/Purpose': 'AMI-Build',
