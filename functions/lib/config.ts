@@ -38,6 +38,21 @@ const schema = z.object({
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
     .optional(),
+  // BuildAmi: the machine, the CodeBuild project it runs, and what is published per version.
+  BUILD_AMI_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
+    .optional(),
+  CODEBUILD_PROJECT: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/)
+    .optional(),
+  VERSION_PARAMETER_PREFIX: z
+    .string()
+    .regex(/^\/[\w./-]+[^/]$/)
+    .optional(),
+  // Build instances shut down with their build; the sweeper terminates any older than this.
+  BUILD_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(30).max(1440).default(180),
 });
 
 export interface Config {
@@ -64,6 +79,19 @@ export interface Config {
   };
   /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
   validateAmiStateMachineArn: string | null;
+  /** BuildAmi (statemachines/build-ami.asl.yml) and what it uses. */
+  build: {
+    /** ARN of the BuildAmi machine; null where a function is not given it. */
+    stateMachineArn: string | null;
+    /** The machine's name (from its ARN, else the stage's `pulsar-ami-{stage}-build-ami`). */
+    stateMachineName: string;
+    /** The CodeBuild project that runs Packer. */
+    codeBuildProject: string;
+    /** `{prefix}/{version}/latest-ami-id` is each version's own parameter. */
+    versionParameterPrefix: string;
+    /** Build instances older than this are terminated by the sweeper. */
+    maxLifetimeMinutes: number;
+  };
   /** The function's package root: LAMBDA_TASK_ROOT on Lambda, else the working directory. */
   taskRoot: string;
 }
@@ -93,6 +121,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       republishFunction: e.REPUBLISH_LATEST_FUNCTION ?? `pulsar-ami-${e.STAGE}-republishLatest`,
     },
     validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
+    build: {
+      stateMachineArn: e.BUILD_AMI_STATE_MACHINE_ARN ?? null,
+      stateMachineName:
+        e.BUILD_AMI_STATE_MACHINE_ARN?.split(':stateMachine:')[1] ?? `pulsar-ami-${e.STAGE}-build-ami`,
+      codeBuildProject: e.CODEBUILD_PROJECT ?? `pulsar-ami-${e.STAGE}-build-ami`,
+      versionParameterPrefix: e.VERSION_PARAMETER_PREFIX ?? `/pulsar-ami/${e.STAGE}/versions`,
+      maxLifetimeMinutes: e.BUILD_MAX_LIFETIME_MINUTES,
+    },
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
   };
 }
