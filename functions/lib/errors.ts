@@ -130,15 +130,16 @@ export class ValidationNotFoundError extends ProblemError {
   }
 }
 
+/** The API's long-running jobs: each is a Step Functions execution named by its id. */
+export type JobKind = 'validation' | 'build';
+
 export class IdempotencyKeyReusedError extends ProblemError {
   override name = 'IdempotencyKeyReusedError';
   readonly status = 409;
   readonly title = 'Idempotency key reused';
-  constructor(validationId: string, executionArn: string) {
-    super(
-      `This Idempotency-Key already started validation ${validationId} with a different request; use a new key`,
-    );
-    this.extensions.validationId = validationId;
+  constructor(kind: JobKind, id: string, executionArn: string) {
+    super(`This Idempotency-Key already started ${kind} ${id} with a different request; use a new key`);
+    this.extensions[`${kind}Id`] = id;
     this.extensions.executionArn = executionArn;
   }
 }
