@@ -156,6 +156,57 @@ export class ValidationNotConfiguredError extends ProblemError {
   }
 }
 
+export class BuildNotFoundError extends ProblemError {
+  override name = 'BuildNotFoundError';
+  readonly status = 404;
+  readonly title = 'Build not found';
+  constructor(readonly buildId: string) {
+    super(`No build ${buildId} exists (its execution is unknown or past Step Functions' retention)`);
+    this.extensions.buildId = buildId;
+  }
+}
+
+/** A deployment without the BuildAmi machine (BUILD_AMI_STATE_MACHINE_ARN unset). */
+export class BuildNotConfiguredError extends ProblemError {
+  override name = 'BuildNotConfiguredError';
+  readonly status = 500;
+  readonly title = 'Build not configured';
+  constructor() {
+    super(
+      'This deployment has no BuildAmi state machine (BUILD_AMI_STATE_MACHINE_ARN is not set); redeploy the stack',
+    );
+  }
+}
+
+/** The archive has no published checksum for the version: there is no such release to build. */
+export class VersionNotInArchiveError extends ProblemError {
+  override name = 'VersionNotInArchiveError';
+  readonly status = 422;
+  readonly title = 'Pulsar version not in the archive';
+  constructor(version: string, checksumUrl: string, status: number) {
+    super(
+      `Apache Pulsar ${version} is not in the archive: ${checksumUrl} answered ${status}, so it is not a released version there`,
+    );
+    this.extensions.field = 'version';
+    this.extensions.version = version;
+    this.extensions.checksumUrl = checksumUrl;
+  }
+}
+
+/** The archive could not say whether it has the version: unreachable (503), or an error of its own (502). */
+export class ArchiveUnavailableError extends ProblemError {
+  override name = 'ArchiveUnavailableError';
+  readonly title = 'Pulsar archive unavailable';
+  constructor(
+    readonly status: 502 | 503,
+    checksumUrl: string,
+    reason: string,
+  ) {
+    super(`Could not check the Pulsar archive (${checksumUrl}): ${reason}; nothing was started, try again`);
+    this.extensions.checksumUrl = checksumUrl;
+  }
+}
+
 export class AwsThrottledError extends ProblemError {
   override name = 'AwsThrottledError';
   readonly status = 503;

@@ -37,7 +37,12 @@ export async function startValidation(
   const stateMachineArn = machineArn(config);
   const ami = await getAmi(clients.ec2, request.imageId, config.region);
   if (ami.state !== 'available') throw new AmiNotAvailableError(ami.imageId, ami.state);
-  await checkInstanceType(clients.ec2, request.instanceType, ami, config.region);
+  await checkInstanceType(
+    clients.ec2,
+    request.instanceType,
+    { architecture: ami.architecture, what: `AMI ${ami.imageId}` },
+    config.region,
+  );
   await adoptLegacyAmi(clients.ec2, ami);
 
   const validationId = validationIdFor(ami.imageId, request.idempotencyKey);
