@@ -258,8 +258,10 @@ export interface BuildResponse {
   validation?: ValidationResponse;
   /** The copies, region by region, as Copy To Regions reports them once it ended. */
   copies?: { region: string; amiId: string | null; published: boolean; error?: string; cause?: string }[];
-  /** The account's latest AMI after publishing (by the latest rule). */
-  latest?: unknown;
+  /** What Publish AMI did: the version's own parameter, and the account's latest after it (by the latest rule). */
+  published?: { versionParameter: string | null; latest: string | null };
+  /** What a failed build deleted (its AMI and snapshots) and kept, and why. */
+  cleanup?: { deleted: string[]; kept: { imageId: string; reason: string }[] };
   error?: BuildError;
   startedAt: string;
   stoppedAt?: string;

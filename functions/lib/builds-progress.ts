@@ -407,8 +407,31 @@ export function buildProgress(
     );
   }
   const published = main.find((e) => e.state === 'Publish AMI')?.output?.published;
-  const latest = output?.latest ?? (isRecord(published) ? published.latest : undefined);
-  if (latest !== undefined) progress.latest = latest;
+  if (isRecord(published) || typeof output?.latest === 'string') {
+    const record = isRecord(published) ? published : {};
+    progress.published = {
+      versionParameter: stringIn(record.versionParameter) ?? null,
+      latest: stringIn(output?.latest) ?? stringIn(record.latest) ?? null,
+    };
+  }
+  const deletion = main.find((e) => e.state === 'Delete Failed AMI' && e.output)?.output?.cleanup;
+  const deletionResult = isRecord(deletion) && isRecord(deletion.deletion) ? deletion.deletion : undefined;
+  if (deletionResult) {
+    progress.cleanup = {
+      deleted: Array.isArray(deletionResult.deleted)
+        ? deletionResult.deleted.flatMap((d) =>
+            isRecord(d) && typeof d.imageId === 'string' ? [d.imageId] : [],
+          )
+        : [],
+      kept: Array.isArray(deletionResult.kept)
+        ? deletionResult.kept.flatMap((k) =>
+            isRecord(k) && typeof k.imageId === 'string'
+              ? [{ imageId: k.imageId, reason: stringIn(k.reason) ?? '' }]
+              : [],
+          )
+        : [],
+    };
+  }
   if (error) progress.error = error;
   if (stoppedAt) progress.stoppedAt = stoppedAt;
   if (historyTruncated) progress.historyTruncated = true;

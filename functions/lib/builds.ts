@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from './config';
 import { BuildNotConfiguredError } from './errors';
-import { uuidV5 } from './executions';
 import { AWS_REGIONS } from './regions';
+import { uuidV5 } from './uuid';
 import {
   type Architecture,
   architectureOfInstanceType,
@@ -63,7 +63,7 @@ export function buildRequestSchema(homeRegion: string) {
         ctx.addIssue({
           code: 'custom',
           path: ['instanceType'],
-          message: `${request.instanceType} is an ${named} instance type, but the build is for ${request.architecture} (set architecture to ${named}, or pick an ${request.architecture} type such as ${request.architecture === 'arm64' ? 't4g.small' : DEFAULT_BUILD_INSTANCE_TYPE})`,
+          message: `${request.instanceType} is an ${named} instance type, but the build is for ${request.architecture} (build for ${named}, or pick an ${request.architecture} type such as ${request.architecture === 'arm64' ? 't4g.small' : DEFAULT_BUILD_INSTANCE_TYPE})`,
         });
       }
       const seen = new Set<string>();

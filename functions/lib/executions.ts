@@ -4,7 +4,6 @@
  * status, a bounded read of the history, and starting one idempotently. One place for what a
  * build and a validation share; what differs (inputs, stories) lives in their own modules.
  */
-import { createHash } from 'node:crypto';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -17,20 +16,10 @@ import { awsCall, fromAwsError, IdempotencyKeyReusedError, type JobKind } from '
 import { type ExecutionStatus, executionStatus } from './execution-progress';
 import { parseJsonObject } from './json';
 
+export { uuidV5 } from './uuid';
+
 export type Sfn = Pick<SFNClient, 'send'>;
 export type { ExecutionStatus };
-
-/** A UUID v5 (RFC 9562): SHA-1 of the namespace and the name, version and variant bits set. */
-export function uuidV5(name: string, namespace: string): string {
-  const hash = createHash('sha1')
-    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
-    .update(name, 'utf8')
-    .digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /** `…:stateMachine:NAME` → `…:execution:NAME:ID`. */
 export function executionArnFor(stateMachineArn: string, executionName: string): string {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
 import { ValidationNotConfiguredError } from './errors';
-import { uuidV5 as uuidV5In } from './executions';
+import { uuidV5 as uuidV5In } from './uuid';
 
 export { executionArnFor, type Sfn } from './executions';
 
