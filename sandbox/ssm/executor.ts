@@ -24,6 +24,11 @@
  * agent's PATH and no HOME, in the orchestration folder. Never synchronous: the sandbox serves the
  * SDK calls of the process it runs in. Killing the process group ends the namespace's init and
  * with it every process the script started.
+ *
+ * Other jails (CodeBuild's builds) choose their root's folders (`dirs`, read-write, each a
+ * normalised relative path that resolves inside the root through no symlink) and add host folders
+ * read-only under /sandbox (`readOnly`), locked like /usr; `onOutput` streams what the script
+ * prints as it comes (the returned strings keep their capture limit).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -65,19 +70,30 @@ export const INSTANCE_DIRS = ['opt', 'usr/local/bin', 'tmp', 'var/tmp', 'var/lib
 /**
  * Runs inside the namespaces. $1 instance root (host path), $2 an empty directory to build the new
  * root on (host path), $3 the agent's working directory and $4 the user's workingDirectory (both
- * paths inside the instance); the script arrives on fd 3.
+ * paths inside the instance), $5 how many of the root's folders follow, then those folders
+ * (relative paths), then pairs of a host path and the jail path it is shown read-only at; the
+ * script arrives on fd 3 and its environment on fd 4. Every value is an argument or on a pipe,
+ * never part of this text; this runs with PATH and LANG only.
  */
 const PRELUDE = `
+set -f
 fail() { echo "pulsar-ami sandbox: $*" >&2; exit 125; }
 # Nothing the sandbox process happened to hold open reaches the command: only 0-2 and the script.
 for fd in $(ls /proc/$$/fd); do
-  case "$fd" in 0|1|2|3) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+  case "$fd" in 0|1|2|3|4) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
 done
+# The script's environment (NUL-separated NAME=VALUE on fd 4) is given to the script alone, past
+# the last user namespace: nothing in it (BASH_ENV, LD_PRELOAD, …) touches the building of the root.
+mapfile -d '' -t script_env <&4 || fail "cannot read the command's environment"
+exec 4<&-
+bash_bin="$(command -v bash)" || fail "the host has no bash"
 ro_bind() {
   mount --bind "$1" "$2" || fail "cannot bind the host's $1 into the instance's root"
   mount -o remount,bind,ro "$2" || fail "cannot make the instance's view of $1 read-only"
 }
-root="$1"; jail="$2"; workdir="$3"; userdir="$4"
+root="$1"; jail="$2"; workdir="$3"; userdir="$4"; ndirs="$5"; shift 5
+dirs=("\${@:1:$ndirs}"); shift "$ndirs"
+realroot="$(realpath -e -- "$root")" || fail "the instance's root is missing"
 mount -t tmpfs -o size=1m,mode=755 tmpfs "$jail" || fail "cannot create the instance's root (tmpfs on $jail)"
 cd "$jail" || fail "cannot enter the instance's root"
 mkdir -p usr proc dev etc root || fail "cannot lay out the instance's root"
@@ -87,10 +103,21 @@ for dir in bin sbin lib lib32 lib64 libx32; do
   fi
 done
 ro_bind /usr usr
-for dir in ${INSTANCE_DIRS.join(' ')}; do
-  if [ ! -d "$root/$dir" ] || [ -L "$root/$dir" ]; then fail "the instance has no $dir folder"; fi
+for dir in "\${dirs[@]}"; do
+  # The folder itself and every folder above it inside the root: no symlink anywhere on the way.
+  if [ ! -d "$realroot/$dir" ] || [ "$(realpath -e -- "$realroot/$dir" 2>/dev/null)" != "$realroot/$dir" ]; then
+    fail "the instance has no $dir folder"
+  fi
   mkdir -p "$dir" 2>/dev/null || [ -d "$dir" ] || fail "the host has no /$dir to mount the instance's $dir on"
-  mount --bind "$root/$dir" "$dir" || fail "cannot mount the instance's $dir"
+  mount --bind "$realroot/$dir" "$dir" || fail "cannot mount the instance's $dir"
+done
+while [ "$#" -ge 2 ]; do
+  from="$1"; to="\${2#/}"; shift 2
+  if [ -d "$from" ]; then mkdir -p "$to" || fail "cannot create /$to"
+  else mkdir -p "\${to%/*}" && : > "$to" || fail "cannot create /$to"
+  fi
+  mount --bind "$from" "$to" || fail "cannot show $from read-only at /$to"
+  mount -o remount,bind,ro,nosuid,nodev "$to" || fail "cannot make /$to read-only"
 done
 mount -t tmpfs -o size=64k,mode=755 tmpfs dev || fail "cannot create the instance's /dev"
 for node in null zero full random urandom; do
@@ -119,7 +146,8 @@ exec 3<&-
 if [ -n "$userdir" ]; then cd "$userdir" || fail "workingDirectory $userdir does not exist"; fi
 # The command runs one user namespace further in: every mount above is locked as it is (read-only
 # stays read-only, hidden stays hidden), whatever the command does as its own root.
-exec unshare --user --map-root-user --mount -- bash -c 'exec -a sh bash "$1"' sandbox-agent "$workdir/_script.sh"
+exec unshare --user --map-root-user --mount -- /usr/bin/env -i "\${script_env[@]}" \
+  "$bash_bin" -c 'exec -a sh "$0" "$1"' "$bash_bin" "$workdir/_script.sh"
 `;
 
 export interface RunRequest {
@@ -133,7 +161,33 @@ export interface RunRequest {
   workDir: string;
   /** AWS-RunShellScript's workingDirectory, an instance path; none when empty. */
   workingDirectory?: string;
+  /**
+   * The script's environment (names are shell names). Given to the script only, past the last
+   * user namespace: building the root runs with a fixed PATH, whatever this holds.
+   */
   env: Record<string, string>;
+  /**
+   * The root's folders shown read-write at the same path (default INSTANCE_DIRS): normalised
+   * relative paths ('codebuild', 'usr/local/bin'), not the jail's own /proc, /dev, /etc, /usr (but
+   * /usr/local/…), the host's program folders or /sandbox. Each must exist in the root and
+   * resolve there through no symlink, or the run fails (exit 125) before the script starts.
+   */
+  dirs?: readonly string[];
+  /**
+   * Host files or folders shown read-only (nosuid, nodev, locked like /usr) at absolute jail
+   * paths under /sandbox. The jail's user must be able to reach `from` (a root sandbox runs
+   * jails as `nobody`).
+   */
+  readOnly?: readonly ReadOnlyMount[];
+  /** Everything the script prints, as it comes (chunks, not lines), besides the captured strings. */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
+}
+
+export interface ReadOnlyMount {
+  /** Host path (absolute). */
+  from: string;
+  /** Absolute, normalised path inside the jail, under /sandbox. */
+  to: string;
 }
 
 export interface RunOutcome {
@@ -196,10 +250,77 @@ function isInstancePath(path: string): boolean {
   return isAbsolute(path) && normalize(path) === path && !path.split('/').includes('..');
 }
 
+/** A path segment the jail's folders may use: no '.', '..', slash, space or control character. */
+const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._@+-]{1,128}$/;
+
+/** Folders of the jail that are never a root's: its own system mounts and the host's programs. */
+const RESERVED = new Set([
+  'proc',
+  'dev',
+  'sys',
+  'etc',
+  'sandbox',
+  'usr',
+  'bin',
+  'sbin',
+  'lib',
+  'lib32',
+  'lib64',
+  'libx32',
+  '.old',
+]);
+
+/** A root folder the jail may show read-write: a normalised relative path outside RESERVED. */
+export function checkRootDir(dir: string): string {
+  const segments = dir.split('/');
+  const ok =
+    dir.length <= 1024 &&
+    segments.every((segment) => SEGMENT.test(segment)) &&
+    (!RESERVED.has(segments[0] ?? '') ||
+      (segments[0] === 'usr' && segments[1] === 'local' && segments.length > 2));
+  if (!ok) throw new Error(`not a folder a jail may mount from its root: '${dir}'`);
+  return dir;
+}
+
+function checkReadOnly(mount: ReadOnlyMount): ReadOnlyMount {
+  const segments = mount.to.split('/').slice(1);
+  if (
+    !isInstancePath(mount.to) ||
+    segments[0] !== 'sandbox' ||
+    segments.length < 2 ||
+    !segments.every((segment) => SEGMENT.test(segment))
+  ) {
+    throw new Error(`a read-only mount must be shown under /sandbox, got '${mount.to}'`);
+  }
+  if (!isAbsolute(mount.from) || mount.from.includes('\0')) {
+    throw new Error(`a read-only mount needs an absolute host path, got '${mount.from}'`);
+  }
+  return mount;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/** The script's environment as NUL-separated NAME=VALUE; a name that is not a shell name is refused. */
+function environmentBlock(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => {
+      if (!ENV_NAME.test(name)) throw new Error(`not an environment variable name: '${name}'`);
+      if (typeof value !== 'string' || value.includes('\0')) {
+        throw new Error(`environment variable ${name} must be a string without NUL`);
+      }
+      return `${name}=${value}\0`;
+    })
+    .join('');
+}
+
 export function runIsolated(request: RunRequest): RunningScript {
   if (!isInstancePath(request.workDir)) {
     throw new Error(`the agent's working directory must be an absolute path, got '${request.workDir}'`);
   }
+  const dirs = (request.dirs ?? INSTANCE_DIRS).map(checkRootDir);
+  const scriptEnv = environmentBlock(request.env);
+  const readOnly = (request.readOnly ?? []).map(checkReadOnly);
+  const { onOutput } = request;
   let child: ChildProcess | undefined;
   let stopped = false;
   const kill = () => {
@@ -227,24 +348,41 @@ export function runIsolated(request: RunRequest): RunningScript {
         request.mountPoint,
         request.workDir,
         request.workingDirectory ?? '',
+        String(dirs.length),
+        ...dirs,
+        ...readOnly.flatMap((mount) => [mount.from, mount.to]),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: request.env, detached: true, ...(jailOwner() ?? {}) },
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // Building the root sees only this; the script's own environment travels on fd 4.
+        env: { PATH: AGENT_PATH, LANG: 'C.UTF-8' },
+        detached: true,
+        ...(jailOwner() ?? {}),
+      },
     );
+    const envPipe = child.stdio[4];
+    if (envPipe && 'end' in envPipe) {
+      envPipe.on('error', () => undefined);
+      envPipe.end(scriptEnv);
+    }
     const scriptPipe = child.stdio[3];
     if (scriptPipe && 'end' in scriptPipe) {
       // The script ends the moment the prelude fails or the run is killed: nothing to report.
       scriptPipe.on('error', () => undefined);
       scriptPipe.end(request.script);
     }
-    child.stdout?.on('data', (chunk: Buffer) => {
+    // Decoded as a stream, so a character split between two reads stays whole.
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      onOutput?.('stdout', text);
       if (outSize >= CAPTURE_LIMIT) return;
-      const text = chunk.toString('utf8');
       out.push(text);
       outSize += text.length;
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (text: string) => {
+      onOutput?.('stderr', text);
       if (errSize >= CAPTURE_LIMIT) return;
-      const text = chunk.toString('utf8');
       err.push(text);
       errSize += text.length;
     });
