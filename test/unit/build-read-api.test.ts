@@ -524,14 +524,12 @@ describe('GET /builds/{id}/logs', () => {
     expect(r.json.events).toEqual([{ timestamp: '2026-01-15T12:00:00.000Z', message: 'hello' }]);
 
     logsMock.reset();
-    logsMock
-      .on(GetLogEventsCommand)
-      .rejects(
-        Object.assign(new Error('The specified log stream does not exist.'), {
-          name: 'ResourceNotFoundException',
-          $fault: 'client',
-        }),
-      );
+    logsMock.on(GetLogEventsCommand).rejects(
+      Object.assign(new Error('The specified log stream does not exist.'), {
+        name: 'ResourceNotFoundException',
+        $fault: 'client',
+      }),
+    );
     const early = await call(getBuildLogs, {
       path: `/builds/${BUILD_ID}/logs`,
       pathParameters: { id: BUILD_ID },

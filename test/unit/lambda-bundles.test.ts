@@ -20,6 +20,10 @@ const CLIENTS: Record<string, string[]> = {
   republishLatest: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   terminateExecutionInstances: ['@aws-sdk/client-ec2'],
   sweepValidationInstances: ['@aws-sdk/client-ec2'],
+  startBuild: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
+  listBuilds: ['@aws-sdk/client-sfn'],
+  getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
+  getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
 };
 
 /** KiB: measured (node 22, esbuild 0.28, the SDK's ES module builds) + ~15%, rounded up to 50. */
@@ -34,6 +38,10 @@ const MAX_KIB: Record<string, number> = {
   republishLatest: 1650, // as getLatestAmi: the same two clients
   terminateExecutionInstances: 1550, // 1306
   sweepValidationInstances: 1550, // 1306
+  startBuild: 1600, // 1349
+  listBuilds: 950, // 787
+  getBuild: 950, // 822
+  getBuildLogs: 950, // 818
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */

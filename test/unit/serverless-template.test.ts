@@ -159,7 +159,10 @@ describe('each function has the rights it uses, and no more', () => {
       'DeleteAmiLambdaFunction',
       'RepublishLatestLambdaFunction',
     ]);
-    expect(functionsWith('states:StartExecution')).toEqual(['StartValidationLambdaFunction']);
+    expect(functionsWith('states:StartExecution')).toEqual([
+      'StartBuildLambdaFunction',
+      'StartValidationLambdaFunction',
+    ]);
     expect(functionsWith('ec2:CreateTags')).toEqual([
       'DeleteAmiLambdaFunction',
       'StartValidationLambdaFunction',
