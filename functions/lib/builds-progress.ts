@@ -305,7 +305,10 @@ export function buildProgress(
     const failedStep =
       FAILED_STEP_OF_ERROR[final.error] ??
       (caught?.state ? storyOf(caught.state).step : undefined) ??
-      main.filter((e) => storyOf(e.state).phase !== null).at(-1)?.state ??
+      main
+        .map((e) => storyOf(e.state))
+        .filter((story) => story.phase !== null && story.phase !== 'cleanup')
+        .at(-1)?.step ??
       null;
     failedPhase =
       (failedStep ? storyOf(failedStep).phase : null) ??
