@@ -1,5 +1,6 @@
 /** Configuration, read and validated once. Nothing else in the functions reads process.env. */
 import { z } from 'zod';
+import { isLoopback } from './loopback';
 import { DEFAULT_REGION } from './regions';
 import { fieldProblems } from './validation';
 
@@ -19,6 +20,16 @@ const schema = z.object({
     .optional(),
   AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   LIST_PAGE_SIZE: z.coerce.number().int().min(5).max(1000).default(1000),
+  // Where Pulsar releases are downloaded from (Apache's layout). https, or http on this machine
+  // only (the sandbox's artifact store): a checksum fetched in clear proves nothing.
+  ARCHIVE_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((v) => v.startsWith('https://') || isLoopback(new URL(v).hostname), {
+      error: 'must be an https:// URL (http:// only for this machine)',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .default('https://archive.apache.org/dist'),
+  ARCHIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
   VALIDATION_INSTANCE_PROFILE: z
     .string()
     .regex(/^[\w+=,.@-]{1,128}$/)
@@ -63,6 +74,8 @@ export interface Config {
   maxAttempts: number;
   /** MaxResults for each DescribeImages page. */
   listPageSize: number;
+  /** The Apache archive Pulsar releases come from: its base URL (no trailing slash), and how long it may take to answer. */
+  archive: { baseUrl: string; timeoutMs: number };
   /** ValidateAmi: where and how test instances run (see functions/lib/validate-ami-input.ts). */
   validation: {
     /** Instance profile (name) of the test instance; it needs AmazonSSMManagedInstanceCore. */
@@ -112,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     latestAmiParameter: e.LATEST_AMI_PARAMETER ?? `/pulsar-ami/${e.STAGE}/latest-ami-id`,
     maxAttempts: e.AWS_MAX_ATTEMPTS,
     listPageSize: e.LIST_PAGE_SIZE,
+    archive: { baseUrl: e.ARCHIVE_BASE_URL, timeoutMs: e.ARCHIVE_TIMEOUT_MS },
     validation: {
       instanceProfileName: e.VALIDATION_INSTANCE_PROFILE ?? `pulsar-ami-${e.STAGE}-validation`,
       subnetId: e.VALIDATION_SUBNET_ID ?? null,

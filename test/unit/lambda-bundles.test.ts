@@ -29,6 +29,10 @@ const CLIENTS: Record<string, string[]> = {
   copyAmiToRegion: ['@aws-sdk/client-ec2'],
   getAmiCopyState: ['@aws-sdk/client-ec2'],
   buildOutcome: [],
+  startBuild: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
+  listBuilds: ['@aws-sdk/client-sfn'],
+  getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
+  getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
 };
 
 /** KiB: measured (node 22, esbuild 0.28, the SDK's ES module builds) + ~15%, rounded up to 50. */
@@ -51,6 +55,10 @@ const MAX_KIB: Record<string, number> = {
   copyAmiToRegion: 1550, // 1311
   getAmiCopyState: 1500, // 1286
   buildOutcome: 550, // 449
+  startBuild: 1600, // 1349
+  listBuilds: 950, // 787
+  getBuild: 950, // 822
+  getBuildLogs: 950, // 818
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */

@@ -167,7 +167,10 @@ describe('each function has the rights it uses, and no more', () => {
       'PublishAmiLambdaFunction',
       'RepublishLatestLambdaFunction',
     ]);
-    expect(functionsWith('states:StartExecution')).toEqual(['StartValidationLambdaFunction']);
+    expect(functionsWith('states:StartExecution')).toEqual([
+      'StartBuildLambdaFunction',
+      'StartValidationLambdaFunction',
+    ]);
     expect(functionsWith('ec2:CopyImage')).toEqual(['CopyAmiToRegionLambdaFunction']);
     expect(functionsWith('codebuild:StopBuild')).toEqual(['TerminateExecutionInstancesLambdaFunction']);
     expect(functionsWith('ec2:CreateTags')).toEqual([
