@@ -137,6 +137,12 @@ const faultsBody = z
         }),
       ])
       .optional(),
+    tamperedArchive: z
+      .union([
+        z.boolean(),
+        z.strictObject({ version: versionSchema.optional(), versions: z.array(versionSchema).optional() }),
+      ])
+      .optional(),
   })
   .loose();
 

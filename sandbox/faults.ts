@@ -30,6 +30,11 @@ export interface CountedFault {
   times?: number;
 }
 
+export interface TamperedArchiveFault {
+  version?: string;
+  versions?: string[];
+}
+
 export type TerminateFailCode = 'RequestLimitExceeded' | 'InternalError';
 
 export interface FaultSet {
@@ -50,6 +55,11 @@ export interface FaultSet {
   slowSnapshotRelease?: { seconds: number };
   /** CodeBuild builds (of the project) fail in their BUILD phase, with `reason` in the log. */
   buildFails?: boolean | BuildFailsFault;
+  /**
+   * The artifact store serves a Pulsar tarball that no longer matches its `.sha512` (every
+   * version, or the ones named).
+   */
+  tamperedArchive?: boolean | TamperedArchiveFault;
   [scenario: string]: unknown;
 }
 
@@ -127,6 +137,15 @@ export class Faults {
     if (fault === true) return DEFAULT_BUILD_FAILS_REASON;
     if (fault.projectName !== undefined && fault.projectName !== projectName) return undefined;
     return fault.reason ?? DEFAULT_BUILD_FAILS_REASON;
+  }
+
+  /** Whether the served tarball of this Pulsar version is tampered with. */
+  tamperedArchive(version: string): boolean {
+    const fault = this.current.tamperedArchive;
+    if (fault === undefined || fault === false) return false;
+    if (fault === true) return true;
+    const named = [...(fault.versions ?? []), ...(fault.version ? [fault.version] : [])];
+    return named.length === 0 || named.includes(version);
   }
 
   /** True when this RunInstances is to be refused for capacity; counts down `times`. */

@@ -12,6 +12,12 @@
  *
  * Every path written here is built from checked names and verified to stay inside its root; an
  * image whose Pulsar version is not MAJOR.MINOR.PATCH installs no versioned broker jar.
+ *
+ * A built image (`kind: 'built'`, registered by the Packer stand-in) holds exactly the files its
+ * build instance's root had: they are kept in the image store (`<temp>/.images/<ami>/`, the
+ * sandbox's alone) and each instance launched from it gets a copy. Symlinks are copied as they
+ * are and never followed on the sandbox's side; the `imageMissing` fault removes a component's
+ * path as the instance would resolve it (see packer/untrusted-fs.ts).
  */
 import {
   chmodSync,
@@ -27,7 +33,8 @@ import {
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { INSTANCE_ID_PATTERN, VERSION_PATTERN } from '../functions/lib/validation';
+import { AMI_ID_PATTERN, INSTANCE_ID_PATTERN, VERSION_PATTERN } from '../functions/lib/validation';
+import { copyTreeOut, matchIn, removeIn, type TreeLimits } from './packer/untrusted-fs';
 import { INSTANCE_DIRS, jailOwner } from './ssm/executor';
 
 export const IMAGE_COMPONENTS = [
@@ -42,8 +49,13 @@ export const IMAGE_COMPONENTS = [
 export type ImageComponent = (typeof IMAGE_COMPONENTS)[number];
 
 export interface ImageContents {
-  /** A Pulsar image (the pulsar-base template's output) or anything else (empty /opt, no java). */
-  kind: 'pulsar' | 'plain';
+  /**
+   * A Pulsar image as the seed makes it (the pulsar-base template's output), anything else
+   * (empty /opt, no java), or an image built in the sandbox (its files, from the image store).
+   */
+  kind: 'pulsar' | 'plain' | 'built';
+  /** `built`: the image store folder with the image's files (a root's layout, without tmp). */
+  files?: string;
   /** The installed Pulsar (broker jar name); default the image's version. */
   pulsarVersion?: string;
   /** Java's major version (17 = Corretto 17); 0 = no java. */
@@ -60,7 +72,8 @@ function javaVersionString(major: number): string {
   return `${major}.0.5`;
 }
 
-function javaStandIn(major: number): string {
+/** The `java` an image with Corretto `major` has: a script answering -version like that JVM. */
+export function correttoStandIn(major: number): string {
   const version = javaVersionString(major);
   const build = `${version.replace('1.8.0_', '8.')}.11.1`;
   return [
@@ -102,8 +115,60 @@ function executable(root: string, path: string, body: string): void {
   chmodSync(path, 0o755);
 }
 
+/** What a component is on disk, as an instance sees it (for the `imageMissing` fault on built images). */
+function removeComponent(root: string, component: ImageComponent): void {
+  switch (component) {
+    case 'pulsar-dir':
+      removeIn(root, '/opt/pulsar');
+      return;
+    case 'pulsar-binaries':
+      removeIn(root, '/opt/pulsar/bin/pulsar');
+      removeIn(root, '/opt/pulsar/bin/bookkeeper');
+      return;
+    case 'pulsar-version':
+      removeIn(root, '/opt/pulsar/VERSION');
+      for (const jar of matchIn(root, '/opt/pulsar/lib', 'org.apache.pulsar-pulsar-broker-', '.jar')) {
+        removeIn(root, `/opt/pulsar/lib/${jar}`);
+      }
+      return;
+    case 'systemd-templates':
+      removeIn(root, '/opt/pulsar-templates/systemd');
+      return;
+    case 'java':
+      removeIn(root, '/usr/local/bin/java');
+      return;
+    case 'openmessaging-benchmark':
+      removeIn(root, '/opt/openmessaging-benchmark');
+      return;
+  }
+}
+
+/** Bounds of a built image (the sandbox's disk is the host's). */
+export const IMAGE_LIMITS: TreeLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };
+
+/** A built image's files into `root` (an empty directory), then the fault's missing components. */
+function materialiseBuilt(root: string, contents: ImageContents): void {
+  if (!contents.files || !existsSync(contents.files)) {
+    throw new Error(`the files of this built image are gone (${contents.files ?? 'none'})`);
+  }
+  copyTreeOut(contents.files, root, { limits: IMAGE_LIMITS });
+  for (const dir of INSTANCE_DIRS) {
+    const path = join(root, dir);
+    // A folder the image has as something else (a symlink) is replaced: the jail mounts each.
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) rmSync(path, { force: true });
+    mkdirSync(path, { recursive: true });
+  }
+  chmodSync(join(root, 'tmp'), 0o1777);
+  for (const component of contents.missing) removeComponent(root, component);
+}
+
 /** Writes an image's files into `root` (an empty directory). */
 export function materialise(root: string, contents: ImageContents, version: string | undefined): void {
+  if (contents.kind === 'built') {
+    materialiseBuilt(root, contents);
+    return;
+  }
   const opt = join(root, 'opt');
   const localBin = join(root, 'usr/local/bin');
   for (const dir of INSTANCE_DIRS) mkdirSync(join(root, dir), { recursive: true });
@@ -151,7 +216,7 @@ export function materialise(root: string, contents: ImageContents, version: stri
     }
   }
   if (contents.javaMajor > 0 && !missing.has('java')) {
-    executable(root, join(localBin, 'java'), javaStandIn(contents.javaMajor));
+    executable(root, join(localBin, 'java'), correttoStandIn(contents.javaMajor));
   }
 }
 
@@ -199,6 +264,43 @@ export class InstanceRoots {
   /** The empty directory a command's own root is mounted on (see ssm/executor.ts). */
   mountPoint(): string {
     return join(this.folder(), '.mnt');
+  }
+
+  /**
+   * A folder of the sandbox's own in the temporary folder (`.artifacts`, `.images`), created on
+   * first use with `mode`, removed with everything else.
+   */
+  folderFor(name: '.artifacts' | '.images', mode: number): string {
+    const path = join(this.folder(), name);
+    if (!existsSync(path)) mkdirSync(path, { mode });
+    chmodSync(path, mode);
+    return path;
+  }
+
+  /**
+   * Keeps the files of an instance's root as a built image's (all but /tmp, which Amazon Linux
+   * 2023 mounts as a tmpfs), in the image store; answers the folder for `ImageContents.files`.
+   */
+  saveImage(imageId: string, fromRoot: string): string {
+    if (!AMI_ID_PATTERN.test(imageId)) throw new Error(`not an image id: '${imageId}'`);
+    const store = this.folderFor('.images', 0o700);
+    const files = checkedInside(store, join(store, imageId));
+    try {
+      copyTreeOut(fromRoot, files, { skip: ['tmp'], limits: IMAGE_LIMITS });
+      mkdirSync(join(files, 'tmp'), { mode: 0o1777 });
+    } catch (error) {
+      rmSync(files, { recursive: true, force: true });
+      throw error;
+    }
+    return files;
+  }
+
+  /** Removes a built image's files from the image store (its image is gone). */
+  removeImage(files: string): void {
+    if (this.base === undefined) return;
+    const store = join(this.base, '.images');
+    if (files === store || !isInside(store, files)) return;
+    void rm(files, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Removes one instance's root in the background (a large tree must not stall the sandbox). */

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiGateway } from './api-gateway';
+import { ARTIFACTS_ROUTE, handleArchiveControl, serveArtifact } from './artifacts/http';
 import { handleAwsRequest, renderAwsRefusal } from './aws';
 import { CallLog } from './calls';
 import type { PackerRunner } from './codebuild/bridge';
@@ -201,6 +202,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           return;
         }
         const body = await readBody(req);
+        if (url.pathname === ARTIFACTS_ROUTE || url.pathname.startsWith(`${ARTIFACTS_ROUTE}/`)) {
+          const out = await serveArtifact(method, url.pathname, world.artifacts);
+          send(res, out.status, out.headers, out.body);
+          log(`${method} ${url.pathname} → ${out.status} (${Date.now() - started} ms)`);
+          return;
+        }
         if (url.pathname.startsWith('/_sandbox/')) {
           let parsed: unknown;
           try {
@@ -221,6 +228,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           });
           if (sfn) {
             send(res, sfn.status, { 'content-type': 'application/json' }, JSON.stringify(sfn.body));
+            return;
+          }
+          const archive = await handleArchiveControl(method, url.pathname, parsed, world.artifacts);
+          if (archive) {
+            send(res, archive.status, { 'content-type': 'application/json' }, JSON.stringify(archive.body));
             return;
           }
           const out = handleControl(method, url.pathname, parsed, {

@@ -10,6 +10,7 @@
  */
 import type { CodeBuild } from './codebuild/engine';
 import type { BuildRecord, BuildTokenRecord } from './codebuild/models/records';
+import { ArtifactStore } from './artifacts/store';
 import { SANDBOX_ACCOUNT_ID } from './credentials';
 import { Faults } from './faults';
 import { IdFactory } from './ids';
@@ -136,11 +137,15 @@ export class World {
   readonly faults: Faults;
   readonly timeline: Timeline;
   readonly roots = new InstanceRoots();
+  /** The downloads builds make (sandbox/artifacts/), in the same temporary folder as the roots. */
+  readonly artifacts: ArtifactStore;
   /** Each instance's pending lifecycle timers (boot, self-shutdown, shutting-down → terminated). */
   readonly instanceTimers = new Map<InstanceRecord, TimerHandle[]>();
   /** What runs now for each invocation (its process or hang timer), to stop it early. */
   readonly running = new Map<InvocationRecord, Stoppable>();
   private readonly regions = new Map<string, RegionState>();
+  /** What every region has from the start (AWS's public images and parameters), once seeded. */
+  private readonly regionSetups: ((region: RegionState) => void)[] = [];
   private readonly engines: WorldEngine[] = [];
   private stepFunctionsEngine: StepFunctions | undefined;
   private codeBuildEngine: CodeBuild | undefined;
@@ -148,6 +153,10 @@ export class World {
   constructor(options: WorldOptions = {}) {
     this.faults = options.faults ?? new Faults();
     this.timeline = new Timeline(resolveTimeScale(options.timeScale));
+    this.artifacts = new ArtifactStore({
+      folder: () => this.roots.folderFor('.artifacts', 0o755),
+      faults: this.faults,
+    });
   }
 
   region(name: string): RegionState {
@@ -155,8 +164,18 @@ export class World {
     if (!region) {
       region = new RegionState(name, this.ids);
       this.regions.set(name, region);
+      for (const setup of this.regionSetups) setup(region);
     }
     return region;
+  }
+
+  /**
+   * Gives every region what AWS has in each from the start (the seed's public images and
+   * parameters): the regions there are now, and each that comes into being later, until cleared.
+   */
+  everyRegion(setup: (region: RegionState) => void): void {
+    this.regionSetups.push(setup);
+    for (const region of [...this.regions.values()]) setup(region);
   }
 
   regionNames(): string[] {
@@ -199,7 +218,9 @@ export class World {
     this.instanceTimers.clear();
     for (const run of [...this.running.values()]) run.stop();
     this.running.clear();
+    this.artifacts.clear();
     this.roots.clear();
+    this.regionSetups.length = 0;
     this.regions.clear();
   }
 

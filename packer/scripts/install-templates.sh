@@ -21,7 +21,7 @@ done
 
 # Root-owned as the build runs it (sudo); a non-root run keeps its own user.
 owner=()
-if [ "$(id -u)" -eq 0 ]; then
+if [ "${EUID}" -eq 0 ]; then
   owner=(-o root -g root)
 fi
 install -d -m 0755 "${owner[@]}" "$(dirname "$TEMPLATES_DIR")" "$TEMPLATES_DIR"

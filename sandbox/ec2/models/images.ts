@@ -189,6 +189,18 @@ export function registerImage(scope: Ec2Scope, input: RegisterImageInput): Image
   return image;
 }
 
+/** A built image's files (instance-root.ts) go with its last image (copies share them). */
+function releaseBuiltFiles(scope: Ec2Scope, image: ImageRecord): void {
+  const files = image.contents?.kind === 'built' ? image.contents.files : undefined;
+  if (files === undefined) return;
+  const shared = scope.world
+    .regionNames()
+    .some((name) =>
+      [...scope.world.region(name).images.values()].some((other) => other.contents?.files === files),
+    );
+  if (!shared) scope.world.roots.removeImage(files);
+}
+
 export interface SnapshotDeletion {
   snapshotId: string;
   deleted: boolean;
@@ -207,6 +219,7 @@ export function deregisterImage(
   if (protectionState(image) !== 'disabled') throw OperationNotPermitted.deregistrationProtection(imageId);
   scope.checkpoint();
   scope.region.images.delete(imageId);
+  releaseBuiltFiles(scope, image);
   const snapshotIds = image.blockDevices.map((device) => device.snapshotId);
   if (!input.deleteSnapshots) {
     // EC2 finishes the deregistration later: until then the image still holds its snapshots.

@@ -143,8 +143,25 @@ export function beginTermination(
   return previous;
 }
 
-function beginStop(world: World, region: RegionState, instance: InstanceRecord, reason: Reason): void {
-  shutDown(world, region, instance, 'stopping', reason, 'Instance', () => {
+/**
+ * → stopping now, stopped after AWS_SECONDS.shutdown (StopInstances, or the instance's own
+ * shutdown with behaviour `stop`). Returns the previous state; only a running or pending
+ * instance stops.
+ */
+export function beginStop(
+  world: World,
+  region: RegionState,
+  instance: InstanceRecord,
+  reason: Reason = {
+    code: 'Client.UserInitiatedShutdown',
+    message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+  },
+): InstanceStateName {
+  const previous = instance.state;
+  if (previous !== 'running' && previous !== 'pending') return previous;
+  const initiator = reason.code.includes('User') ? 'User' : 'Instance';
+  shutDown(world, region, instance, 'stopping', reason, initiator, () => {
     instance.state = 'stopped';
   });
+  return previous;
 }
