@@ -4,6 +4,9 @@
  *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000);
  *  - a sandbox validation: wall time against an uncached `latest` round trip, SSM calls and
  *    state transitions per validation (one SendCommand for all checks);
+ *  - `latest`: the same number of AWS calls with 1 image and with 10,000 (the published parameter, O(1));
+ *  - a sandbox build (Packer in CodeBuild, then the validation, publishing): `pulsar-ami build` wall
+ *    time against an uncached `latest` round trip;
  *  - each Lambda bundle: size, biggest packages, init time against `node -e 0` (bench/lambda-bundles.ts).
  * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
  */
@@ -11,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
 import { reportLambdaBundles } from './lambda-bundles';
@@ -44,6 +48,16 @@ function output(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
       code === 0 ? done(stdout) : fail(new Error(`${args.join(' ')} exited ${code}`)),
     );
   });
+}
+
+/** The AWS calls (not the API's own request) the sandbox saw while `run` ran. */
+async function callsDuring(
+  control: (method: string, path: string, body?: unknown) => Promise<{ calls: Call[] }>,
+  run: () => Promise<unknown>,
+): Promise<Call[]> {
+  await control('DELETE', 'calls');
+  await run();
+  return (await control('GET', 'calls')).calls.filter((c) => c.service !== 'execute-api');
 }
 
 /** Interleaves the cases run by run, so machine noise hits each of them alike. */
@@ -102,13 +116,49 @@ async function main() {
     const transitions = executions.map((e) => e.transitions);
     const sends = validationCalls.filter((c) => c.action === 'SendCommand').length;
 
+    // A sandbox build: CodeBuild runs the buildspec (Packer's stand-in), then ValidateAmi and publishing.
+    const BUILDS = Math.max(2, Math.round(RUNS / 5));
+    const buildMs: number[] = [];
+    const buildRoundTripMs: number[] = [];
+    let buildError: string | undefined;
+    for (let i = 0; i < BUILDS && !buildError; i++) {
+      buildRoundTripMs.push(await time([CLI, 'latest', '--no-cache'], env));
+      try {
+        buildMs.push(await time([CLI, 'build', '--version', '3.0.0', '--force', '--quiet'], validateEnv));
+      } catch (error) {
+        buildError = (error as Error).message.split('\n')[0];
+      }
+    }
+
+    // `latest` with one image, then with 10,000 more: the published parameter answers, so the same calls.
+    await control('POST', 'reset', { seed: false });
+    const [one] = (
+      (await control('POST', 'images', {
+        images: [{ name: 'pulsar-base-3.0.0-20251001000000', tags: { Validated: 'true' } }],
+      })) as unknown as { images: { imageId: string }[] }
+    ).images;
+    const ssm = new SSMClient({
+      region: 'us-west-2',
+      endpoint: sandbox.url,
+      credentials: sandboxCredentials,
+    });
+    await ssm.send(
+      new PutParameterCommand({
+        Name: '/pulsar-ami/dev/latest-ami-id',
+        Value: one?.imageId ?? '',
+        Type: 'String',
+        DataType: 'aws:ec2:image',
+        Overwrite: true,
+      }),
+    );
+    ssm.destroy();
+    const latestCallsOne = await callsDuring(control, () => time([CLI, 'latest', '--no-cache'], env));
+
     await control('POST', 'images', {
       count: 10_000,
       images: [{ name: 'pulsar-base-3.1.0-20251101000000' }],
     });
-    await control('DELETE', 'calls');
-    await time([CLI, 'latest', '--no-cache'], env);
-    const latestCalls = (await control('GET', 'calls')).calls.filter((c) => c.service !== 'execute-api');
+    const latestCalls = await callsDuring(control, () => time([CLI, 'latest', '--no-cache'], env));
 
     await control('DELETE', 'calls');
     const memoryBefore = process.memoryUsage().rss;
@@ -142,13 +192,19 @@ async function main() {
       '< 100 ms',
     );
     console.log('');
-    row('with 10,000 images', 'AWS calls', 'detail', 'budget');
+    row('AWS calls', 'count', 'detail', 'budget');
     row('---', '---', '---', '---');
     row(
-      '`latest --no-cache`',
+      '`latest --no-cache`, 1 image',
+      String(latestCallsOne.length),
+      latestCallsOne.map((c) => `${c.service}:${c.action}`).join(', '),
+      'the same with 10,000',
+    );
+    row(
+      '`latest --no-cache`, 10,001 images',
       String(latestCalls.length),
       latestCalls.map((c) => `${c.service}:${c.action}`).join(', '),
-      'O(1)',
+      latestCalls.length === latestCallsOne.length ? 'O(1): the same ✓' : 'O(1): NOT the same ✗',
     );
     row(
       '`list --no-cache`',
@@ -174,6 +230,20 @@ async function main() {
       '',
       '',
     );
+    console.log('');
+    row('build (sandbox, time compressed)', 'median', 'ratio', 'budget');
+    row('---', '---', '---', '---');
+    row('uncached `latest` round trip (baseline)', `${median(buildRoundTripMs).toFixed(0)} ms`, '1.00', '');
+    if (buildError)
+      row('`pulsar-ami build --version 3.0.0 --force --quiet`', 'failed', buildError, 'seconds');
+    else {
+      row(
+        `\`pulsar-ami build --version 3.0.0 --force --quiet\` × ${buildMs.length} (Packer, validate, publish)`,
+        `${median(buildMs).toFixed(0)} ms`,
+        (median(buildMs) / median(buildRoundTripMs)).toFixed(1),
+        'seconds',
+      );
+    }
   } finally {
     await sandbox.close();
     await rm(home, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-/** Scheduled: terminates validation test instances that have outlived their maximum lifetime. */
+/** Scheduled: terminates validation test instances and build instances that have outlived their maximum lifetime. */
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { logger } from './lib/logger';
@@ -8,7 +8,11 @@ export async function handler(): Promise<SweepResult> {
   const result = await sweepValidationInstances(ec2, {
     now: new Date(),
     maxLifetimeMinutes: config.validation.maxLifetimeMinutes,
+    buildMaxLifetimeMinutes: config.build.maxLifetimeMinutes,
   });
-  logger.info('Validation instances swept', { inspected: result.inspected, terminated: result.terminated });
+  logger.info('Validation and build instances swept', {
+    inspected: result.inspected,
+    terminated: result.terminated,
+  });
   return result;
 }

@@ -1,14 +1,24 @@
 /**
- * EventBridge "Step Functions Execution Status Change" for ValidateAmi executions that end
- * FAILED, TIMED_OUT or ABORTED (a timeout or an abort runs no Catch): terminates the test
- * instances tagged with that execution's ARN. Idempotent; nothing found means no call.
+ * EventBridge "Step Functions Execution Status Change" for ValidateAmi and BuildAmi executions
+ * that end FAILED, TIMED_OUT or ABORTED (a timeout or an abort runs no Catch): terminates the
+ * instances tagged with that execution's ARN (ValidateAmi's test instance; BuildAmi's Packer
+ * build instance) and, for a BuildAmi execution, first stops its CodeBuild build if one still
+ * runs. Idempotent; nothing found means no change.
  */
 import { z } from 'zod';
+import { stopExecutionBuilds } from './lib/build-jobs';
+import { codebuild } from './lib/clients/codebuild';
 import { ec2 } from './lib/clients/ec2';
+import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { fieldProblems } from './lib/validation';
-import { type ExecutionCleanup, terminateExecutionInstances } from './lib/validation-instances';
+import {
+  BUILD_INSTANCES,
+  type ExecutionCleanup,
+  terminateExecutionInstances,
+  VALIDATION_INSTANCES,
+} from './lib/validation-instances';
 
 export const ENDED_BADLY = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
@@ -20,7 +30,13 @@ const event = z.object({
   }),
 });
 
-export async function handler(raw: unknown): Promise<ExecutionCleanup | { skipped: string }> {
+/** A BuildAmi execution: `…:execution:<machine name>:<build id>`. */
+const isBuildExecution = (executionArn: string) =>
+  executionArn.split(':')[6] === config.build.stateMachineName;
+
+export async function handler(
+  raw: unknown,
+): Promise<(ExecutionCleanup & { stoppedBuilds?: string[] }) | { skipped: string }> {
   const parsed = event.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { executionArn, status } = parsed.data.detail;
@@ -28,7 +44,19 @@ export async function handler(raw: unknown): Promise<ExecutionCleanup | { skippe
     logger.info('Execution status ignored', { executionArn, status });
     return { skipped: status };
   }
-  const result = await terminateExecutionInstances(ec2, executionArn);
+  if (isBuildExecution(executionArn)) {
+    // The build first: a running Packer would otherwise launch or keep its instance.
+    const stoppedBuilds = await stopExecutionBuilds(codebuild, config.build.codeBuildProject, executionArn);
+    const result = await terminateExecutionInstances(ec2, executionArn, BUILD_INSTANCES);
+    logger.info('Build execution cleaned up', {
+      executionArn,
+      status,
+      stoppedBuilds,
+      terminated: result.terminated,
+    });
+    return { ...result, stoppedBuilds };
+  }
+  const result = await terminateExecutionInstances(ec2, executionArn, VALIDATION_INSTANCES);
   logger.info('Execution instances cleaned up', { executionArn, status, terminated: result.terminated });
   return result;
 }

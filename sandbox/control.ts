@@ -119,6 +119,24 @@ const faultsBody = z
       })
       .optional(),
     neverRunning: imageScope.optional(),
+    buildFails: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          projectName: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/, 'must be a CodeBuild project name')
+            .optional(),
+          reason: z
+            .string()
+            .min(1)
+            .max(1024)
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: one printable line for the log.
+            .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line of printable text')
+            .optional(),
+        }),
+      ])
+      .optional(),
     tamperedArchive: z
       .union([
         z.boolean(),

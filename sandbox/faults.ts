@@ -53,6 +53,8 @@ export interface FaultSet {
   neverRunning?: boolean | ImageScope;
   /** A deregistered image releases its snapshots after this many AWS seconds (default 10). */
   slowSnapshotRelease?: { seconds: number };
+  /** CodeBuild builds (of the project) fail in their BUILD phase, with `reason` in the log. */
+  buildFails?: boolean | BuildFailsFault;
   /**
    * The artifact store serves a Pulsar tarball that no longer matches its `.sha512` (every
    * version, or the ones named).
@@ -60,6 +62,15 @@ export interface FaultSet {
   tamperedArchive?: boolean | TamperedArchiveFault;
   [scenario: string]: unknown;
 }
+
+export interface BuildFailsFault {
+  /** Only builds of this project; every project when omitted. */
+  projectName?: string;
+  /** What the log and the phase context say (default: the fault's name). */
+  reason?: string;
+}
+
+export const DEFAULT_BUILD_FAILS_REASON = 'pulsar-ami sandbox: the buildFails fault fails this build';
 
 const inScope = (fault: boolean | ImageScope | undefined, imageId: string): boolean =>
   fault !== undefined &&
@@ -117,6 +128,15 @@ export class Faults {
   /** How long (AWS seconds) a deregistered image keeps holding its snapshots. */
   snapshotReleaseSeconds(standard: number): number {
     return this.current.slowSnapshotRelease?.seconds ?? standard;
+  }
+
+  /** The reason a build of this project is to fail in its BUILD phase, if the fault is on. */
+  buildFails(projectName: string): string | undefined {
+    const fault = this.current.buildFails;
+    if (fault === undefined || fault === false) return undefined;
+    if (fault === true) return DEFAULT_BUILD_FAILS_REASON;
+    if (fault.projectName !== undefined && fault.projectName !== projectName) return undefined;
+    return fault.reason ?? DEFAULT_BUILD_FAILS_REASON;
   }
 
   /** Whether the served tarball of this Pulsar version is tampered with. */

@@ -3,7 +3,9 @@
  * listing its target prefix here (Step Functions: `AWSStepFunctions`, CodeBuild:
  * `CodeBuild_20161006`).
  */
+import { codeBuildService } from './codebuild/index';
 import type { AwsError } from './errors/aws-error';
+import { logsService } from './logs/index';
 import type { JsonService, ServiceResponse } from './services';
 import { ssmService } from './ssm/index';
 import { stepFunctionsService } from './stepfunctions/api';
@@ -11,6 +13,8 @@ import { stepFunctionsService } from './stepfunctions/api';
 export const JSON_SERVICES: Record<string, JsonService> = {
   AmazonSSM: ssmService,
   AWSStepFunctions: stepFunctionsService,
+  CodeBuild_20161006: codeBuildService,
+  Logs_20140328: logsService,
 };
 
 export function jsonServiceFor(target: string): { service: JsonService | undefined; operation: string } {

@@ -86,6 +86,8 @@ export class LambdaRuntime {
       AWS_ACCESS_KEY_ID: SANDBOX_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: SANDBOX_SECRET_ACCESS_KEY,
       STAGE: this.info.stage,
+      // POST /builds checks the version's .sha512 in the archive: here, the artifact store's.
+      ARCHIVE_BASE_URL: `${this.info.url}/_sandbox/artifacts/archive.apache.org/dist`,
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;

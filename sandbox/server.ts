@@ -10,6 +10,8 @@ import { ApiGateway } from './api-gateway';
 import { ARTIFACTS_ROUTE, handleArchiveControl, serveArtifact } from './artifacts/http';
 import { handleAwsRequest, renderAwsRefusal } from './aws';
 import { CallLog } from './calls';
+import type { PackerRunner } from './codebuild/bridge';
+import { CodeBuild } from './codebuild/engine';
 import { handleControl } from './control';
 import { EventBus } from './eventbridge';
 import { Faults } from './faults';
@@ -46,6 +48,8 @@ export interface SandboxOptions {
    * PULSAR_AMI_SANDBOX_TIME_SCALE): boot 150 ms, SSM agent 200 ms later, terminate 100 ms.
    */
   timeScale?: number;
+  /** CodeBuild's Packer stand-in (default: sandbox/packer's runPacker). */
+  packer?: PackerRunner;
 }
 
 export interface Sandbox {
@@ -160,8 +164,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     calls,
     timeScale: sandboxTimeScale(world),
     log,
+    world,
   });
   world.attachStepFunctions(stepFunctions);
+  world.attachCodeBuild(
+    new CodeBuild({
+      world,
+      info,
+      config: () => lambda.tryConfig(),
+      serverlessYml,
+      calls,
+      log,
+      ...(options.packer ? { packer: options.packer } : {}),
+    }),
+  );
 
   const reset = (seed = true) => {
     world.clear();

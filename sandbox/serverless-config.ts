@@ -135,6 +135,32 @@ export interface ServerlessStateMachine {
   definitionError?: string;
 }
 
+/** A `Type: AWS::CodeBuild::Project` resource, as the sandbox's CodeBuild serves it. */
+export interface ServerlessCodeBuildProject {
+  logicalId: string;
+  name: string;
+  description?: string;
+  /** Source.BuildSpec: a path relative to the source folder, or an inline buildspec. */
+  buildSpec: string;
+  sourceType: string;
+  sourceLocation?: string;
+  environment: { type: string; image: string; computeType: string };
+  /** Environment.EnvironmentVariables; a value the sandbox cannot resolve is empty. */
+  environmentVariables: {
+    name: string;
+    value: string;
+    type: 'PLAINTEXT' | 'PARAMETER_STORE' | 'SECRETS_MANAGER';
+  }[];
+  /** TimeoutInMinutes (default 60). The sandbox takes any positive number (AWS: 5 to 2160). */
+  timeoutInMinutes: number;
+  queuedTimeoutInMinutes: number;
+  serviceRole: string;
+  /** LogsConfig.CloudWatchLogs.GroupName, default `/aws/codebuild/<name>`. */
+  logGroupName: string;
+  /** LogsConfig.CloudWatchLogs.StreamName (a prefix for the build's stream). */
+  logStreamPrefix?: string;
+}
+
 export interface ServerlessApp {
   serviceName: string;
   stage: string;
@@ -144,6 +170,8 @@ export interface ServerlessApp {
   environment: Record<string, string>;
   functions: ServerlessFunction[];
   stateMachines: ServerlessStateMachine[];
+  /** resources.Resources of Type AWS::CodeBuild::Project. */
+  codeBuildProjects: ServerlessCodeBuildProject[];
 }
 
 const UNRESOLVED = Symbol('unresolved');
@@ -338,7 +366,76 @@ export function loadServerlessApp(
       return { ...head, definition: null, definitionError: (error as Error).message };
     }
   });
-  return { serviceName, stage, region, accountId, environment, functions, stateMachines };
+  const codeBuildProjects = codeBuildProjectsOf(doc, ctx);
+  return { serviceName, stage, region, accountId, environment, functions, stateMachines, codeBuildProjects };
+}
+
+const stringOf = (value: unknown): string | undefined =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : undefined;
+
+/** Every AWS::CodeBuild::Project of `resources.Resources`, references resolved where the sandbox can. */
+function codeBuildProjectsOf(doc: Yaml, ctx: AppContext): ServerlessCodeBuildProject[] {
+  const resources =
+    isRecord(doc.resources) && isRecord(doc.resources.Resources) ? doc.resources.Resources : {};
+  const projects: ServerlessCodeBuildProject[] = [];
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::CodeBuild::Project') continue;
+    const props = isRecord(resource.Properties) ? resource.Properties : {};
+    const value = (raw: unknown): string | undefined => {
+      const resolved = resolveDeep(raw, ctx, false);
+      return resolved === UNRESOLVED ? undefined : stringOf(resolved);
+    };
+    const name = value(props.Name) ?? logicalId;
+    const source = isRecord(props.Source) ? props.Source : {};
+    const environment = isRecord(props.Environment) ? props.Environment : {};
+    const variables = Array.isArray(environment.EnvironmentVariables) ? environment.EnvironmentVariables : [];
+    const logs =
+      isRecord(props.LogsConfig) && isRecord(props.LogsConfig.CloudWatchLogs)
+        ? props.LogsConfig.CloudWatchLogs
+        : {};
+    const minutes = (raw: unknown, fallback: number) => {
+      const n = Number(value(raw));
+      return Number.isFinite(n) && n > 0 ? n : fallback;
+    };
+    const sourceLocation = value(source.Location);
+    const description = value(props.Description);
+    const logStreamPrefix = value(logs.StreamName);
+    projects.push({
+      logicalId,
+      name,
+      ...(description !== undefined ? { description } : {}),
+      buildSpec: value(source.BuildSpec) ?? 'buildspec.yml',
+      sourceType: value(source.Type) ?? 'NO_SOURCE',
+      ...(sourceLocation !== undefined ? { sourceLocation } : {}),
+      environment: {
+        type: value(environment.Type) ?? 'LINUX_CONTAINER',
+        image: value(environment.Image) ?? 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+        computeType: value(environment.ComputeType) ?? 'BUILD_GENERAL1_SMALL',
+      },
+      environmentVariables: variables.filter(isRecord).flatMap((variable) => {
+        const variableName = value(variable.Name);
+        if (variableName === undefined) return [];
+        const type = value(variable.Type);
+        return [
+          {
+            name: variableName,
+            value: value(variable.Value) ?? '',
+            type: type === 'PARAMETER_STORE' || type === 'SECRETS_MANAGER' ? type : 'PLAINTEXT',
+          },
+        ];
+      }),
+      timeoutInMinutes: minutes(props.TimeoutInMinutes, 60),
+      queuedTimeoutInMinutes: minutes(props.QueuedTimeoutInMinutes, 480),
+      serviceRole:
+        value(props.ServiceRole) ??
+        `arn:aws:iam::${ctx.accountId}:role/${stringOf(props.ServiceRole) ?? `${name}-service-role`}`,
+      logGroupName: value(logs.GroupName) ?? `/aws/codebuild/${name}`,
+      ...(logStreamPrefix !== undefined ? { logStreamPrefix } : {}),
+    });
+  }
+  return projects;
 }
 
 /** A function by name, full or partial ARN (with or without a qualifier), or serverless key. */

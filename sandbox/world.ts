@@ -8,11 +8,14 @@
  * the request context (`ctx.world.region(ctx.regionName)`). Nothing of this lives in module
  * state: `clear()` (reset) and `dispose()` (close) are one call each.
  */
+import type { CodeBuild } from './codebuild/engine';
+import type { BuildRecord, BuildTokenRecord } from './codebuild/models/records';
 import { ArtifactStore } from './artifacts/store';
 import { SANDBOX_ACCOUNT_ID } from './credentials';
 import { Faults } from './faults';
 import { IdFactory } from './ids';
 import { InstanceRoots } from './instance-root';
+import type { LogGroupRecord } from './logs/models';
 import type {
   CommandRecord,
   ImageRecord,
@@ -44,6 +47,16 @@ export class RegionState {
    * asynchronously, and DeleteSnapshot answers InUse naming the image until then.
    */
   readonly releasing = new Map<string, { snapshotIds: string[]; until: number }>();
+  /** CodeBuild builds by id (`<project>:<uuid>`), in start order. */
+  readonly builds = new Map<string, BuildRecord>();
+  /** StartBuild idempotency tokens → the build they started. */
+  readonly buildTokens = new Map<string, BuildTokenRecord>();
+  /** The last build number of each project. */
+  readonly buildNumbers = new Map<string, number>();
+  /** CopyImage ClientToken → what it was asked and the image it made (idempotency). */
+  readonly copyImageTokens = new Map<string, { fingerprint: string; imageId: string }>();
+  /** CloudWatch Logs groups by name (their streams and events inside). */
+  readonly logGroups = new Map<string, LogGroupRecord>();
 
   constructor(
     readonly name: string,
@@ -135,6 +148,7 @@ export class World {
   private readonly regionSetups: ((region: RegionState) => void)[] = [];
   private readonly engines: WorldEngine[] = [];
   private stepFunctionsEngine: StepFunctions | undefined;
+  private codeBuildEngine: CodeBuild | undefined;
 
   constructor(options: WorldOptions = {}) {
     this.faults = options.faults ?? new Faults();
@@ -184,6 +198,16 @@ export class World {
     return this.stepFunctionsEngine;
   }
 
+  /** Attaches the CodeBuild engine (projects, running builds), where its API finds it. */
+  attachCodeBuild(engine: CodeBuild): CodeBuild {
+    this.codeBuildEngine = this.attach(engine);
+    return engine;
+  }
+
+  get codeBuild(): CodeBuild | undefined {
+    return this.codeBuildEngine;
+  }
+
   /**
    * Empties the world: engines cleared (executions stopped, deliveries forgotten), timers
    * cleared, command processes killed, instance roots removed, every region forgotten.
@@ -231,6 +255,14 @@ export class World {
           lastModifiedDate: p.lastModifiedDate.toISOString(),
         })),
         vpcs: [...r.vpcs.values()],
+        builds: [...r.builds.values()],
+        logGroups: [...r.logGroups.values()].map((g) => ({
+          logGroupName: g.name,
+          logStreams: [...g.streams.values()].map((st) => ({
+            logStreamName: st.name,
+            events: st.events.length,
+          })),
+        })),
         subnets: [...r.subnets.values()],
       };
     }

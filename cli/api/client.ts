@@ -5,8 +5,12 @@
 import type {
   Ami,
   AmiListResponse,
+  BuildLogsResponse,
+  BuildResponse,
+  BuildSpec,
   DeleteAmiResponse,
   LatestAmiResponse,
+  PostBuildResponse,
   Problem,
   StartValidationResponse,
   ValidationResponse,
@@ -101,6 +105,25 @@ export class ApiClient {
 
   validation(validationId: string): Promise<ValidationResponse> {
     return this.request<ValidationResponse>('GET', `/validations/${encodeURIComponent(validationId)}`);
+  }
+
+  /** `POST /builds`: started (202), already built or a dry run's plan (200). */
+  startBuild(
+    request: Partial<BuildSpec> & { version: string; dryRun?: boolean },
+  ): Promise<PostBuildResponse> {
+    return this.request<PostBuildResponse>('POST', '/builds', {}, { body: request });
+  }
+
+  build(buildId: string): Promise<BuildResponse> {
+    return this.request<BuildResponse>('GET', `/builds/${encodeURIComponent(buildId)}`);
+  }
+
+  buildLogs(buildId: string, nextToken?: string): Promise<BuildLogsResponse> {
+    return this.request<BuildLogsResponse>(
+      'GET',
+      `/builds/${encodeURIComponent(buildId)}/logs`,
+      nextToken ? { nextToken } : {},
+    );
   }
 
   async request<T>(

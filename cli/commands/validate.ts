@@ -15,14 +15,20 @@ import type { ApiClient } from '../api/client';
 import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
+import {
+  DEFAULT_POLL_INTERVAL_MS,
+  defaultSleep,
+  duration,
+  MAX_POLL_FAILURES,
+  millis,
+  pollInterval,
+  transient,
+} from '../follow';
 import { PROGRAM } from '../program';
 
 export const DEFAULT_INSTANCE_TYPE = 't3.micro';
-export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** The machine's own TimeoutSeconds (3600) and a minute: by default the CLI sees every execution end. */
 export const DEFAULT_WAIT_MS = 61 * 60_000;
-/** Failed polls in a row (network, 5xx, throttling) tolerated while waiting. */
-export const MAX_POLL_FAILURES = 3;
 
 const DRY = '[DRY RUN]';
 
@@ -32,33 +38,6 @@ Environment:
   PULSAR_AMI_VALIDATE_WAIT_MS   how long to wait for the validation to end (default: ${DEFAULT_WAIT_MS}, 61 minutes)
 
 Ctrl-C stops waiting; the validation continues in AWS and terminates its test instance.`;
-
-function millis(env: CommandContext['deps']['env'], name: string, fallback: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0 || ms > max) {
-    throw new UsageError(`${name} must be a whole number of milliseconds (0-${max}), got '${raw}'`);
-  }
-  return ms;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-function duration(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000} minute(s)` : `${Math.round(ms / 1000)} second(s)`;
-}
 
 export const validate: CommandModule = {
   name: 'validate',
@@ -92,7 +71,7 @@ export const validate: CommandModule = {
     }
     const { env } = ctx.deps;
     const timing = {
-      intervalMs: millis(env, 'PULSAR_AMI_POLL_INTERVAL_MS', DEFAULT_POLL_INTERVAL_MS, 600_000),
+      intervalMs: pollInterval(env),
       waitMs: millis(env, 'PULSAR_AMI_VALIDATE_WAIT_MS', DEFAULT_WAIT_MS, 24 * 3_600_000),
     };
     const imageId = ami.data;
@@ -215,14 +194,6 @@ async function follow(
     await sleep(timing.intervalMs, deps.signal);
     if (deps.signal?.aborted) return stopped(ctx, target);
   }
-}
-
-/** Worth another poll: the API unreachable for a moment, throttled, or failing on its side. */
-function transient(error: unknown): boolean {
-  if (!(error instanceof CliError)) return false;
-  const status = (error as CliError & { status?: number }).status;
-  if (status === undefined) return error.problem.title === 'API unreachable';
-  return status === 429 || status >= 500;
 }
 
 function followHints(ctx: CommandContext, target: Target): void {

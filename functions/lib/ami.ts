@@ -22,6 +22,15 @@ export const TAG = {
   validationDate: 'ValidationDate',
   validationExecution: 'ValidationExecutionArn',
   protected: 'Protected',
+  // Provenance, set by the build (packer/pulsar-base.pkr.hcl).
+  baseAmi: 'BaseAmiId',
+  pulsarSha512: 'PulsarSha512',
+  packerVersion: 'PackerVersion',
+  buildId: 'BuildId',
+  architecture: 'Architecture',
+  // On a copy in another region: where it was copied from.
+  sourceAmi: 'SourceAmiId',
+  sourceRegion: 'SourceRegion',
 } as const;
 
 /** Why an image counts as this tool's: tagged by it, or named by the guide's convention. */

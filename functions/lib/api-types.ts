@@ -1,6 +1,7 @@
 /** The HTTP API's response bodies: one definition for the Lambdas that send them and the CLI that reads them. */
 import type { Ami } from './ami';
 import type { CheckResult } from './check-results';
+import type { ExecutionStatus } from './execution-progress';
 
 export type { Ami, CheckResult };
 
@@ -46,7 +47,7 @@ export interface DeleteAmiResponse {
 }
 
 /** A ValidateAmi execution's status, as Step Functions reports it. */
-export type ValidationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+export type ValidationStatus = ExecutionStatus;
 
 /** 202 answer of `POST /amis/{id}/validations`. */
 export interface StartValidationResponse {
@@ -124,6 +125,182 @@ export interface ValidationResponse {
   historyTruncated?: boolean;
 }
 
+/** A BuildAmi execution's status, as Step Functions reports it. */
+export type BuildStatus = ExecutionStatus;
+
+/** What a build makes: the request of `POST /builds`, defaults applied. */
+export interface BuildSpec {
+  version: string;
+  instanceType: string;
+  architecture: 'x86_64' | 'arm64';
+  force: boolean;
+  /** Regions the validated AMI is copied to (and published in), besides the home region. */
+  copyToRegions: string[];
+}
+
+/**
+ * `POST /builds`: 202 `started` (a new BuildAmi execution), or 202 `running` (the same
+ * Idempotency-Key, or a build of the same request still running: that execution, nothing new
+ * started). The Location header is `location`.
+ */
+export interface StartBuildResponse extends BuildSpec {
+  outcome: 'started' | 'running';
+  /** The execution name; `GET /builds/{buildId}` follows it. */
+  buildId: string;
+  executionArn: string;
+  /** RUNNING for a new build; a retried request gets the execution's current status. */
+  status: BuildStatus;
+  /** Path of the build, relative to the API base URL. */
+  location: string;
+  /** The region the build runs and publishes in first. */
+  region: string;
+  startedAt?: string;
+}
+
+/** `POST /builds` 200 when a validated available AMI of the version and architecture exists (and not `force`). */
+export interface AlreadyBuiltResponse {
+  outcome: 'already-built';
+  version: string;
+  architecture: string;
+  region: string;
+  amiId: string;
+  ami: Ami;
+}
+
+/** `POST /builds` with `dryRun`: 200, what would run; nothing started. */
+export interface BuildPlanResponse extends BuildSpec {
+  outcome: 'plan';
+  dryRun: true;
+  region: string;
+  /** The validated AMI a build would answer with instead of building (no `force`), or null. */
+  existing: Ami | null;
+  /** The published checksum the version check found (null when an existing AMI answers first). */
+  checksumUrl: string | null;
+  stateMachineArn: string;
+  codeBuildProject: string;
+  /** The steps that would run, in words. */
+  steps: string[];
+}
+
+export type PostBuildResponse = StartBuildResponse | AlreadyBuiltResponse | BuildPlanResponse;
+
+/** The parts of a build, as the guide tells them. */
+export type BuildPhaseName = 'find' | 'build' | 'validate' | 'publish' | 'copy' | 'cleanup';
+
+export type BuildPhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** One story state of the machine (its helper states folded in), in the order entered. */
+export interface BuildStep {
+  name: string;
+  phase: BuildPhaseName | null;
+  enteredAt: string;
+  exitedAt?: string;
+}
+
+/** The CodeBuild build that runs Packer, from BatchGetBuilds (or the build recorded in the history). */
+export interface CodeBuildStatus {
+  /** `project:uuid`. */
+  id: string;
+  /** IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT, STOPPED. */
+  status: string | null;
+  /** SUBMITTED, PROVISIONING, DOWNLOAD_SOURCE, INSTALL, PRE_BUILD, BUILD, POST_BUILD, …, COMPLETED. */
+  currentPhase: string | null;
+  phases: {
+    phase: string;
+    status: string | null;
+    startedAt?: string;
+    endedAt?: string;
+    durationSeconds?: number;
+    /** Why it did not succeed (`COMMAND_EXECUTION_ERROR: Error while executing command: …`). */
+    reason?: string;
+  }[];
+  logGroup: string;
+  logStream: string;
+}
+
+export interface BuildError {
+  /** BuildFailed, ValidationFailed, CopyFailed, States.Timeout, ExecutionAborted, … */
+  error: string;
+  cause: string;
+  /** The step that failed (`Build Image With Packer`, `Validate AMI`, `Copy To Regions`…). */
+  failedStep: string | null;
+  /** One line for people: `Build Image With Packer failed: …`. */
+  summary: string;
+}
+
+/** `GET /builds/{id}`: where the build is, read from the execution's history. */
+export interface BuildResponse {
+  buildId: string;
+  executionArn: string;
+  status: BuildStatus;
+  /** What was asked (null for what the input does not say). */
+  version: string | null;
+  instanceType: string | null;
+  architecture: string | null;
+  force: boolean;
+  copyToRegions: string[];
+  /** The story step the execution is in (or ended in); null before the first state. */
+  currentStep: string | null;
+  /** The state it is in (or ended in), helper states included. */
+  currentState: string | null;
+  steps: BuildStep[];
+  phases: Record<BuildPhaseName, BuildPhaseStatus>;
+  codeBuild?: CodeBuildStatus;
+  /** The AMI the build made (or found, when already built). */
+  amiId?: string;
+  amiName?: string;
+  /** The region the build ran in. */
+  region?: string;
+  /** Where the AMI is published: the home region first, then each copy. */
+  regions?: { region: string; amiId: string }[];
+  alreadyBuilt?: boolean;
+  /** The nested ValidateAmi execution, as `GET /validations/{id}` tells it. */
+  validation?: ValidationResponse;
+  /** The copies, region by region, as Copy To Regions reports them once it ended. */
+  copies?: { region: string; amiId: string | null; published: boolean; error?: string; cause?: string }[];
+  /** What Publish AMI did: the version's own parameter, and the account's latest after it (by the latest rule). */
+  published?: { versionParameter: string | null; latest: string | null };
+  /** What a failed build deleted (its AMI and snapshots) and kept, and why. */
+  cleanup?: { deleted: string[]; kept: { imageId: string; reason: string }[] };
+  error?: BuildError;
+  startedAt: string;
+  stoppedAt?: string;
+  /** Seconds from start to stop (to now while running). */
+  durationSeconds: number;
+  historyTruncated?: boolean;
+}
+
+/** One item of `GET /builds`. */
+export interface BuildSummary {
+  buildId: string;
+  executionArn: string;
+  status: BuildStatus;
+  version: string | null;
+  instanceType: string | null;
+  architecture: string | null;
+  amiId?: string;
+  startedAt: string;
+  stoppedAt?: string;
+}
+
+export interface BuildListResponse {
+  items: BuildSummary[];
+  /** Present when more builds follow; pass it back as `?nextToken=`. */
+  nextToken?: string;
+}
+
+/** `GET /builds/{id}/logs`: the build's Packer and CodeBuild output, oldest first. */
+export interface BuildLogsResponse {
+  buildId: string;
+  /** The CodeBuild build; null until the build step has started one. */
+  codeBuildId: string | null;
+  logGroup: string;
+  logStream: string | null;
+  events: { timestamp: string; message: string }[];
+  /** Pass back to read what follows; present once the stream is known (the end moves while the build runs). */
+  nextToken?: string;
+}
+
 /** RFC 9457 problem document, with the extension members this API uses. */
 export interface Problem {
   type: string;
@@ -139,5 +316,8 @@ export interface Problem {
   requestId?: string;
   state?: string;
   validationId?: string;
+  buildId?: string;
   executionArn?: string;
+  version?: string;
+  checksumUrl?: string;
 }

@@ -1,5 +1,6 @@
 /** Configuration, read and validated once. Nothing else in the functions reads process.env. */
 import { z } from 'zod';
+import { isLoopback } from './loopback';
 import { DEFAULT_REGION } from './regions';
 import { fieldProblems } from './validation';
 
@@ -19,6 +20,16 @@ const schema = z.object({
     .optional(),
   AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   LIST_PAGE_SIZE: z.coerce.number().int().min(5).max(1000).default(1000),
+  // Where Pulsar releases are downloaded from (Apache's layout). https, or http on this machine
+  // only (the sandbox's artifact store): a checksum fetched in clear proves nothing.
+  ARCHIVE_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((v) => v.startsWith('https://') || isLoopback(new URL(v).hostname), {
+      error: 'must be an https:// URL (http:// only for this machine)',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .default('https://archive.apache.org/dist'),
+  ARCHIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
   VALIDATION_INSTANCE_PROFILE: z
     .string()
     .regex(/^[\w+=,.@-]{1,128}$/)
@@ -38,6 +49,21 @@ const schema = z.object({
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
     .optional(),
+  // BuildAmi: the machine, the CodeBuild project it runs, and what is published per version.
+  BUILD_AMI_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
+    .optional(),
+  CODEBUILD_PROJECT: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/)
+    .optional(),
+  VERSION_PARAMETER_PREFIX: z
+    .string()
+    .regex(/^\/[\w./-]+[^/]$/)
+    .optional(),
+  // Build instances shut down with their build; the sweeper terminates any older than this.
+  BUILD_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(30).max(1440).default(180),
 });
 
 export interface Config {
@@ -48,6 +74,8 @@ export interface Config {
   maxAttempts: number;
   /** MaxResults for each DescribeImages page. */
   listPageSize: number;
+  /** The Apache archive Pulsar releases come from: its base URL (no trailing slash), and how long it may take to answer. */
+  archive: { baseUrl: string; timeoutMs: number };
   /** ValidateAmi: where and how test instances run (see functions/lib/validate-ami-input.ts). */
   validation: {
     /** Instance profile (name) of the test instance; it needs AmazonSSMManagedInstanceCore. */
@@ -64,6 +92,19 @@ export interface Config {
   };
   /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
   validateAmiStateMachineArn: string | null;
+  /** BuildAmi (statemachines/build-ami.asl.yml) and what it uses. */
+  build: {
+    /** ARN of the BuildAmi machine; null where a function is not given it. */
+    stateMachineArn: string | null;
+    /** The machine's name (from its ARN, else the stage's `pulsar-ami-{stage}-build-ami`). */
+    stateMachineName: string;
+    /** The CodeBuild project that runs Packer. */
+    codeBuildProject: string;
+    /** `{prefix}/{version}/latest-ami-id` is each version's own parameter. */
+    versionParameterPrefix: string;
+    /** Build instances older than this are terminated by the sweeper. */
+    maxLifetimeMinutes: number;
+  };
   /** The function's package root: LAMBDA_TASK_ROOT on Lambda, else the working directory. */
   taskRoot: string;
 }
@@ -84,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     latestAmiParameter: e.LATEST_AMI_PARAMETER ?? `/pulsar-ami/${e.STAGE}/latest-ami-id`,
     maxAttempts: e.AWS_MAX_ATTEMPTS,
     listPageSize: e.LIST_PAGE_SIZE,
+    archive: { baseUrl: e.ARCHIVE_BASE_URL, timeoutMs: e.ARCHIVE_TIMEOUT_MS },
     validation: {
       instanceProfileName: e.VALIDATION_INSTANCE_PROFILE ?? `pulsar-ami-${e.STAGE}-validation`,
       subnetId: e.VALIDATION_SUBNET_ID ?? null,
@@ -93,6 +135,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       republishFunction: e.REPUBLISH_LATEST_FUNCTION ?? `pulsar-ami-${e.STAGE}-republishLatest`,
     },
     validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
+    build: {
+      stateMachineArn: e.BUILD_AMI_STATE_MACHINE_ARN ?? null,
+      stateMachineName:
+        e.BUILD_AMI_STATE_MACHINE_ARN?.split(':stateMachine:')[1] ?? `pulsar-ami-${e.STAGE}-build-ami`,
+      codeBuildProject: e.CODEBUILD_PROJECT ?? `pulsar-ami-${e.STAGE}-build-ami`,
+      versionParameterPrefix: e.VERSION_PARAMETER_PREFIX ?? `/pulsar-ami/${e.STAGE}/versions`,
+      maxLifetimeMinutes: e.BUILD_MAX_LIFETIME_MINUTES,
+    },
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
   };
 }

@@ -130,15 +130,16 @@ export class ValidationNotFoundError extends ProblemError {
   }
 }
 
+/** The API's long-running jobs: each is a Step Functions execution named by its id. */
+export type JobKind = 'validation' | 'build';
+
 export class IdempotencyKeyReusedError extends ProblemError {
   override name = 'IdempotencyKeyReusedError';
   readonly status = 409;
   readonly title = 'Idempotency key reused';
-  constructor(validationId: string, executionArn: string) {
-    super(
-      `This Idempotency-Key already started validation ${validationId} with a different request; use a new key`,
-    );
-    this.extensions.validationId = validationId;
+  constructor(kind: JobKind, id: string, executionArn: string) {
+    super(`This Idempotency-Key already started ${kind} ${id} with a different request; use a new key`);
+    this.extensions[`${kind}Id`] = id;
     this.extensions.executionArn = executionArn;
   }
 }
@@ -152,6 +153,57 @@ export class ValidationNotConfiguredError extends ProblemError {
     super(
       'This deployment has no ValidateAmi state machine (VALIDATE_AMI_STATE_MACHINE_ARN is not set); redeploy the stack',
     );
+  }
+}
+
+export class BuildNotFoundError extends ProblemError {
+  override name = 'BuildNotFoundError';
+  readonly status = 404;
+  readonly title = 'Build not found';
+  constructor(readonly buildId: string) {
+    super(`No build ${buildId} exists (its execution is unknown or past Step Functions' retention)`);
+    this.extensions.buildId = buildId;
+  }
+}
+
+/** A deployment without the BuildAmi machine (BUILD_AMI_STATE_MACHINE_ARN unset). */
+export class BuildNotConfiguredError extends ProblemError {
+  override name = 'BuildNotConfiguredError';
+  readonly status = 500;
+  readonly title = 'Build not configured';
+  constructor() {
+    super(
+      'This deployment has no BuildAmi state machine (BUILD_AMI_STATE_MACHINE_ARN is not set); redeploy the stack',
+    );
+  }
+}
+
+/** The archive has no published checksum for the version: there is no such release to build. */
+export class VersionNotInArchiveError extends ProblemError {
+  override name = 'VersionNotInArchiveError';
+  readonly status = 422;
+  readonly title = 'Pulsar version not in the archive';
+  constructor(version: string, checksumUrl: string, status: number) {
+    super(
+      `Apache Pulsar ${version} is not in the archive: ${checksumUrl} answered ${status}, so it is not a released version there`,
+    );
+    this.extensions.field = 'version';
+    this.extensions.version = version;
+    this.extensions.checksumUrl = checksumUrl;
+  }
+}
+
+/** The archive could not say whether it has the version: unreachable (503), or an error of its own (502). */
+export class ArchiveUnavailableError extends ProblemError {
+  override name = 'ArchiveUnavailableError';
+  readonly title = 'Pulsar archive unavailable';
+  constructor(
+    readonly status: 502 | 503,
+    checksumUrl: string,
+    reason: string,
+  ) {
+    super(`Could not check the Pulsar archive (${checksumUrl}): ${reason}; nothing was started, try again`);
+    this.extensions.checksumUrl = checksumUrl;
   }
 }
 

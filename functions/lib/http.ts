@@ -5,7 +5,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Problem } from './api-types';
 import { InvalidInputError, ProblemError } from './errors';
 import { logger } from './logger';
@@ -27,6 +27,63 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   return parsed.data;
+}
+
+/** An `Idempotency-Key` header: a retried request with the same key starts nothing new. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' });
+
+/**
+ * The JSON body, or {} when there is none. Anything but a JSON object is a 400 on `body`; a
+ * field not in `fields` is a 400 naming it (a typo never passes as a default).
+ */
+export function jsonBody(
+  event: APIGatewayProxyEvent,
+  fields: readonly string[],
+  example: string,
+): Record<string, unknown> {
+  const raw =
+    event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (raw === null || raw === undefined || raw.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidInputError([
+      { field: 'body', message: `body must be a JSON object such as ${example}` },
+    ]);
+  }
+  const unknown = Object.keys(value).filter((key) => !fields.includes(key));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      unknown.map((field) => ({
+        field,
+        message: `${field} is not a known field (expected: ${fields.join(', ')})`,
+      })),
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A request header, whatever its case. */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The stage (or custom-domain base path) in front of the API's own paths, e.g. `/dev`. */
+export function basePath(event: APIGatewayProxyEvent): string {
+  const full = event.requestContext?.path;
+  return full && event.path && full.endsWith(event.path)
+    ? full.slice(0, full.length - event.path.length)
+    : '';
 }
 
 function problemFor(error: unknown, event: APIGatewayProxyEvent, requestId: string): Problem {

@@ -1,10 +1,9 @@
 /**
- * Whether an instance type can run an AMI: EC2 must offer it in the region, with the AMI's
- * architecture. Asked before a validation starts, so a typo or an arm64 type for an x86_64
- * image is a 400 naming the field, not a test launch that fails.
+ * Whether an instance type can run an AMI (a validation) or build one (a build): EC2 must
+ * offer it in the region, with the architecture wanted. Asked before anything starts, so a
+ * typo or an arm64 type for an x86_64 image is a 400 naming the field, not a launch that fails.
  */
 import { type _InstanceType, DescribeInstanceTypesCommand } from '@aws-sdk/client-ec2';
-import type { Ami } from './ami';
 import type { Ec2 } from './ami-catalogue';
 import { fromAwsError, InvalidInputError } from './errors';
 
@@ -13,7 +12,8 @@ const refuse = (message: string) => new InvalidInputError([{ field: 'instanceTyp
 export async function checkInstanceType(
   ec2: Ec2,
   instanceType: string,
-  ami: Pick<Ami, 'imageId' | 'architecture'>,
+  /** The architecture wanted (none: any), and what wants it in words (`AMI ami-…`, `the build`). */
+  target: { architecture?: string | undefined; what: string },
   region: string,
 ): Promise<void> {
   let architectures: string[];
@@ -28,9 +28,9 @@ export async function checkInstanceType(
     }
     throw fromAwsError('EC2', error);
   }
-  if (ami.architecture && architectures.length > 0 && !architectures.includes(ami.architecture)) {
+  if (target.architecture && architectures.length > 0 && !architectures.includes(target.architecture)) {
     throw refuse(
-      `instanceType ${instanceType} runs ${architectures.join(' or ')}, but AMI ${ami.imageId} is ${ami.architecture}`,
+      `instanceType ${instanceType} runs ${architectures.join(' or ')}, but ${target.what} is ${target.architecture}`,
     );
   }
 }

@@ -2,12 +2,12 @@
  * Validations are ValidateAmi executions: the validation id is the execution name, so a
  * validation is found again from its id alone. Ids, execution ARNs and locations; no client.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import type { SFNClient } from '@aws-sdk/client-sfn';
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
 import { ValidationNotConfiguredError } from './errors';
+import { uuidV5 as uuidV5In } from './uuid';
 
-export type Sfn = Pick<SFNClient, 'send'>;
+export { executionArnFor, type Sfn } from './executions';
 
 /** Validation ids are UUIDs: v4 when random, v5 when derived from an Idempotency-Key. */
 export const VALIDATION_ID_PATTERN =
@@ -16,16 +16,9 @@ export const VALIDATION_ID_PATTERN =
 /** UUID v5 namespace of validation ids derived from an Idempotency-Key. */
 const IDEMPOTENCY_NAMESPACE = '7d1f3a52-5b0e-4f0a-9a43-2c5e8f1b6d90';
 
-/** A UUID v5 (RFC 9562): SHA-1 of the namespace and the name, version and variant bits set. */
+/** A UUID v5 of `name` in the validation ids' namespace (or `namespace`). */
 export function uuidV5(name: string, namespace: string = IDEMPOTENCY_NAMESPACE): string {
-  const hash = createHash('sha1')
-    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
-    .update(name, 'utf8')
-    .digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return uuidV5In(name, namespace);
 }
 
 /**
@@ -35,11 +28,6 @@ export function uuidV5(name: string, namespace: string = IDEMPOTENCY_NAMESPACE):
  */
 export function validationIdFor(imageId: string, idempotencyKey?: string): string {
   return idempotencyKey === undefined ? randomUUID() : uuidV5(`${imageId}\n${idempotencyKey}`);
-}
-
-/** `…:stateMachine:NAME` → `…:execution:NAME:ID`. */
-export function executionArnFor(stateMachineArn: string, validationId: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${validationId}`;
 }
 
 export function validationLocation(validationId: string): string {

@@ -1,9 +1,11 @@
 /**
- * Validation test instances outside the state machine: the safety nets for when its own
- * Terminate Test Instance cannot run (an execution that times out, is aborted or fails
- * before its Catch) and for anything older than its maximum lifetime.
+ * Validation test instances and Packer's build instances outside the state machines: the
+ * safety nets for when ValidateAmi's own Terminate Test Instance cannot run, or a build is
+ * cut short (an execution that times out, is aborted or fails before its Catch), and for
+ * anything older than its maximum lifetime.
  *
- * Only instances tagged Purpose=AMI-Validation and ManagedBy=pulsar-ami are ever touched.
+ * Only instances tagged ManagedBy=pulsar-ami and Purpose=AMI-Validation or Purpose=AMI-Build
+ * are ever touched.
  */
 import {
   DescribeInstancesCommand,
@@ -21,6 +23,19 @@ export const VALIDATION_TAG = {
   maxLifetime: 'MaxLifetimeMinutes',
 } as const;
 export const VALIDATION_PURPOSE = 'AMI-Validation';
+export const BUILD_PURPOSE = 'AMI-Build';
+
+/** Which instances an execution made: their Purpose, and the tag naming the execution. */
+export interface InstanceKind {
+  purpose: string;
+  executionTag: string;
+}
+
+export const VALIDATION_INSTANCES: InstanceKind = {
+  purpose: VALIDATION_PURPOSE,
+  executionTag: TAG.validationExecution,
+};
+export const BUILD_INSTANCES: InstanceKind = { purpose: BUILD_PURPOSE, executionTag: TAG.buildExecution };
 
 /** States in which an instance still runs or can run again: the ones worth terminating. */
 export const TERMINABLE_STATES = ['pending', 'running', 'stopping', 'stopped'];
@@ -28,8 +43,8 @@ export const TERMINABLE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 /** TerminateInstances takes at most this many ids per call. */
 const TERMINATE_BATCH = 1000;
 
-const ownFilters: Filter[] = [
-  { Name: `tag:${VALIDATION_TAG.purpose}`, Values: [VALIDATION_PURPOSE] },
+const ownFilters = (purposes: string[]): Filter[] => [
+  { Name: `tag:${VALIDATION_TAG.purpose}`, Values: purposes },
   { Name: `tag:${TAG.managedBy}`, Values: [MANAGED_BY] },
   { Name: 'instance-state-name', Values: TERMINABLE_STATES },
 ];
@@ -87,13 +102,18 @@ export interface ExecutionCleanup {
 }
 
 /**
- * Terminates every test instance a ValidateAmi execution launched that is not already
- * terminated. Idempotent: a second run finds nothing and makes no TerminateInstances call.
+ * Terminates every instance an execution launched (ValidateAmi's test instance by default,
+ * or with BUILD_INSTANCES Packer's build instance of a BuildAmi execution) that is not
+ * already terminated. Idempotent: a second run finds nothing and makes no TerminateInstances call.
  */
-export async function terminateExecutionInstances(ec2: Ec2, executionArn: string): Promise<ExecutionCleanup> {
+export async function terminateExecutionInstances(
+  ec2: Ec2,
+  executionArn: string,
+  kind: InstanceKind = VALIDATION_INSTANCES,
+): Promise<ExecutionCleanup> {
   const instances = await describeAll(ec2, [
-    { Name: `tag:${TAG.validationExecution}`, Values: [executionArn] },
-    ...ownFilters,
+    { Name: `tag:${kind.executionTag}`, Values: [executionArn] },
+    ...ownFilters([kind.purpose]),
   ]);
   const ids = instances.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
   const terminated = ids.length > 0 ? await terminateInstances(ec2, ids) : [];
@@ -102,12 +122,14 @@ export async function terminateExecutionInstances(ec2: Ec2, executionArn: string
 
 export interface SweepSettings {
   now: Date;
-  /** Lifetime for instances that do not carry a valid MaxLifetimeMinutes tag. */
+  /** Lifetime for validation instances that do not carry a valid MaxLifetimeMinutes tag. */
   maxLifetimeMinutes: number;
+  /** Lifetime for build instances (Purpose=AMI-Build) without one; unset leaves them alone. */
+  buildMaxLifetimeMinutes?: number;
 }
 
 export interface SweepResult {
-  /** Validation instances found still running (or able to run). */
+  /** Validation (and build) instances found still running (or able to run). */
   inspected: number;
   /** Those past their lifetime, now terminated. */
   terminated: string[];
@@ -124,13 +146,22 @@ export function isExpired(instance: Instance, settings: SweepSettings): boolean 
   const launched = instance.LaunchTime ? new Date(instance.LaunchTime).getTime() : Number.NaN;
   // An instance without a launch time is not judged: the next sweep sees it again.
   if (Number.isNaN(launched)) return false;
-  const lifetimeMs = lifetimeMinutesOf(instance, settings.maxLifetimeMinutes) * 60_000;
+  const purpose = instance.Tags?.find((t) => t.Key === VALIDATION_TAG.purpose)?.Value;
+  const fallback =
+    purpose === BUILD_PURPOSE
+      ? (settings.buildMaxLifetimeMinutes ?? settings.maxLifetimeMinutes)
+      : settings.maxLifetimeMinutes;
+  const lifetimeMs = lifetimeMinutesOf(instance, fallback) * 60_000;
   return settings.now.getTime() - launched > lifetimeMs;
 }
 
-/** Terminates validation instances that have outlived their maximum lifetime. */
+/** Terminates validation (and, with a build lifetime, build) instances past their maximum lifetime. */
 export async function sweepValidationInstances(ec2: Ec2, settings: SweepSettings): Promise<SweepResult> {
-  const instances = await describeAll(ec2, ownFilters);
+  const purposes =
+    settings.buildMaxLifetimeMinutes === undefined
+      ? [VALIDATION_PURPOSE]
+      : [VALIDATION_PURPOSE, BUILD_PURPOSE];
+  const instances = await describeAll(ec2, ownFilters(purposes));
   const expired = instances
     .filter((i) => isExpired(i, settings))
     .flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));

@@ -14,33 +14,24 @@ import type {
   ValidationStatus,
   ValidationStep,
 } from './api-types';
+import {
+  ABORTED,
+  causeReason,
+  type Entry,
+  type ExecutionLike,
+  entriesOf,
+  errorIn,
+  executionOutput,
+  executionStatus,
+  finalError,
+  GENERIC_SERVICE_ERROR,
+  type HistoryEventLike,
+  iso,
+  isRecord,
+} from './execution-progress';
 import { parseJsonObject } from './json';
 
-/** The parts of a Step Functions history event this reads (the SDK's HistoryEvent fits). */
-export interface HistoryEventLike {
-  id?: number | undefined;
-  type?: string | undefined;
-  timestamp?: Date | string | number | undefined;
-  stateEnteredEventDetails?: { name?: string | undefined; input?: string | undefined } | undefined;
-  stateExitedEventDetails?: { name?: string | undefined; output?: string | undefined } | undefined;
-  executionSucceededEventDetails?: { output?: string | undefined } | undefined;
-  executionFailedEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
-  executionAbortedEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
-  executionTimedOutEventDetails?: { error?: string | undefined; cause?: string | undefined } | undefined;
-}
-
-/** The parts of a DescribeExecution answer this reads. */
-export interface ExecutionLike {
-  executionArn?: string | undefined;
-  name?: string | undefined;
-  status?: string | undefined;
-  startDate?: Date | string | number | undefined;
-  stopDate?: Date | string | number | undefined;
-  input?: string | undefined;
-  output?: string | undefined;
-  error?: string | undefined;
-  cause?: string | undefined;
-}
+export { ABORTED, causeReason, type ExecutionLike, type HistoryEventLike };
 
 export const PHASES: readonly ValidationPhaseName[] = [
   'launch',
@@ -137,7 +128,6 @@ const STEP_OF = new Map<string, (typeof STORY)[number]>();
 for (const entry of STORY) for (const state of entry.states) STEP_OF.set(state, entry);
 
 export const CHECKS_FAILED = 'ValidationChecksFailed';
-export const ABORTED = 'ExecutionAborted';
 export const TERMINATION_FAILED = 'TestInstanceNotTerminatedError';
 
 /** Why a validation failed, by the state the error arose in, in the guide's words. */
@@ -172,34 +162,6 @@ const FAILED_IN_PHASE: Record<ValidationPhaseName, string> = {
 };
 
 /**
- * Step Functions' name for any error of an AWS service whose code it does not map
- * (`Ec2.Ec2Exception`, `Ssm.SsmException`): says nothing, so the Cause must.
- */
-const GENERIC_SERVICE_ERROR = /^([A-Za-z0-9]+)\.\1Exception$/;
-
-/** Longest first sentence of a Cause quoted in a summary. */
-const REASON_MAX = 120;
-
-/**
- * What a service error's Cause says, in a few words: its error code and its first sentence,
- * e.g. `InsufficientInstanceCapacity — We currently do not have sufficient t3.micro capacity…`.
- * Causes read `<message> (Service: Ec2, Status Code: 500, Error Code: <code>, Request ID: …)`;
- * real AWS leaves `Error Code` out, and then the sentence alone tells. Undefined when the
- * Cause says nothing.
- */
-export function causeReason(cause: string): string | undefined {
-  const code = /\bError Code: ([A-Za-z0-9._-]+)/.exec(cause)?.[1];
-  const message = cause
-    .replace(/\s*\(Service: [^)]*\)/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  let sentence = /^.*?[.!?](?=\s|$)/.exec(message)?.[0] ?? message;
-  if (sentence.length > REASON_MAX) sentence = `${sentence.slice(0, REASON_MAX - 1).trimEnd()}…`;
-  if (code && sentence && sentence !== code) return `${code} — ${sentence}`;
-  return code || sentence || undefined;
-}
-
-/**
  * `Phrase (ErrorName)`; check failures are told by the checks' names; a generic service
  * error (`Ec2.Ec2Exception`) by what its Cause says: `Phrase: Code — first sentence`.
  */
@@ -220,15 +182,6 @@ export function describeFailure(
   return reason ? `${phrase}: ${reason}` : `${phrase} (${error})`;
 }
 
-function iso(value: Date | string | number | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const date = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `$.testInstance.instanceId`, or the first of `$.testInstance.instanceIds` (possibly nested). */
 function instanceIdIn(data: Record<string, unknown> | undefined): string | undefined {
   const testInstance = data?.testInstance;
@@ -237,13 +190,6 @@ function instanceIdIn(data: Record<string, unknown> | undefined): string | undef
   const ids = testInstance.instanceIds;
   const first = Array.isArray(ids) ? ids.flat(3)[0] : undefined;
   return typeof first === 'string' ? first : undefined;
-}
-
-/** A caught or flagged error in the state data: `$.error` = `{Error, Cause}`. */
-function errorIn(data: Record<string, unknown> | undefined): { error: string; cause: string } | undefined {
-  const error = data?.error;
-  if (!isRecord(error) || typeof error.Error !== 'string') return undefined;
-  return { error: error.Error, cause: typeof error.Cause === 'string' ? error.Cause : '' };
 }
 
 function isCheck(value: unknown): value is CheckResult {
@@ -282,52 +228,6 @@ export function failedChecksFromCause(cause: string): string[] | undefined {
   }
 }
 
-const STATUSES: readonly ValidationStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
-
-function statusOf(execution: ExecutionLike): ValidationStatus {
-  const status = execution.status;
-  if ((STATUSES as readonly (string | undefined)[]).includes(status)) return status as ValidationStatus;
-  // PENDING_REDRIVE: a failed execution that may be redriven.
-  return status === 'PENDING_REDRIVE' ? 'FAILED' : 'RUNNING';
-}
-
-interface Entry {
-  state: string;
-  enteredAt: string;
-  exitedAt?: string;
-  input?: Record<string, unknown>;
-  output?: Record<string, unknown>;
-}
-
-/** History events → the states entered, in order, with their exits, input and output. */
-function entriesOf(events: readonly HistoryEventLike[]): Entry[] {
-  const entries: Entry[] = [];
-  const open = new Map<string, Entry>();
-  const ordered = [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
-  for (const event of ordered) {
-    const at = iso(event.timestamp) ?? '';
-    const entered = event.stateEnteredEventDetails;
-    if (event.type?.endsWith('StateEntered') && entered?.name) {
-      const entry: Entry = { state: entered.name, enteredAt: at };
-      const input = parseJsonObject(entered.input);
-      if (input) entry.input = input;
-      entries.push(entry);
-      open.set(entered.name, entry);
-      continue;
-    }
-    const exited = event.stateExitedEventDetails;
-    if (event.type?.endsWith('StateExited') && exited?.name) {
-      const entry = open.get(exited.name);
-      if (!entry) continue;
-      entry.exitedAt = at;
-      const output = parseJsonObject(exited.output);
-      if (output) entry.output = output;
-      open.delete(exited.name);
-    }
-  }
-  return entries;
-}
-
 function stepsOf(entries: readonly Entry[], ended: boolean): ValidationStep[] {
   const groups: { name: string; enteredAt: string; lastExit?: string; open: boolean }[] = [];
   for (const entry of entries) {
@@ -362,15 +262,11 @@ export function validationProgress(
   events: readonly HistoryEventLike[],
   historyTruncated = false,
 ): Progress {
-  const status = statusOf(execution);
+  const status: ValidationStatus = executionStatus(execution.status);
   const ended = status !== 'RUNNING';
   const entries = entriesOf(events);
   const executionInput = parseJsonObject(execution.input);
-  const executionOutput =
-    parseJsonObject(execution.output) ??
-    parseJsonObject(
-      events.find((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails?.output,
-    );
+  const output = executionOutput(execution, events);
 
   // Which stages were entered, and the last before termination.
   const phaseEntered = new Set<ValidationPhaseName>();
@@ -388,7 +284,7 @@ export function validationProgress(
     instanceId = instanceIdIn(entry.output) ?? instanceIdIn(entry.input);
     if (instanceId) break;
   }
-  if (!instanceId && typeof executionOutput?.instanceId === 'string') instanceId = executionOutput.instanceId;
+  if (!instanceId && typeof output?.instanceId === 'string') instanceId = output.instanceId;
 
   // The check verdict: the evaluation in the history, else the Succeed output.
   let verdict: Verdict | undefined;
@@ -396,7 +292,7 @@ export function validationProgress(
     if (entry.state !== 'Evaluate Check Results') continue;
     verdict = verdictIn(isRecord(entry.output?.evaluation) ? entry.output.evaluation : undefined) ?? verdict;
   }
-  verdict ??= verdictIn(executionOutput);
+  verdict ??= verdictIn(output);
 
   // An infrastructure error caught or flagged on the way: the first state whose input carries
   // `$.error`; it arose in the state entered just before.
@@ -412,19 +308,7 @@ export function validationProgress(
   }
 
   // The final error, as Step Functions reports it.
-  let final: { error: string; cause: string } | undefined;
-  if (ended && status !== 'SUCCEEDED') {
-    const details =
-      events.find((e) => e.type === 'ExecutionFailed')?.executionFailedEventDetails ??
-      events.find((e) => e.type === 'ExecutionAborted')?.executionAbortedEventDetails ??
-      events.find((e) => e.type === 'ExecutionTimedOut')?.executionTimedOutEventDetails;
-    const fallback =
-      status === 'ABORTED' ? ABORTED : status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Runtime';
-    final = {
-      error: execution.error || details?.error || fallback,
-      cause: execution.cause || details?.cause || '',
-    };
-  }
+  const final = finalError(execution, events, status);
 
   const failedChecks = verdict?.failedChecks ?? (final ? failedChecksFromCause(final.cause) : undefined);
   const terminated = has('Validation Passed?');
@@ -509,8 +393,7 @@ export function validationProgress(
   if (instanceId) progress.instanceId = instanceId;
   if (verdict) progress.checks = verdict.checks;
   if (failedChecks) progress.failedChecks = failedChecks;
-  if (ended)
-    progress.passed = status === 'SUCCEEDED' && (verdict?.passed ?? executionOutput?.passed === true);
+  if (ended) progress.passed = status === 'SUCCEEDED' && (verdict?.passed ?? output?.passed === true);
   if (error) progress.error = error;
   if (terminationError) {
     progress.terminationError = {

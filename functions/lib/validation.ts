@@ -12,6 +12,8 @@ export const INSTANCE_ID_PATTERN = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 /** Validation ids (ValidateAmi execution names): UUID v4 when random, v5 when derived from an Idempotency-Key. */
 export const VALIDATION_ID_PATTERN =
   /^[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Build ids (BuildAmi execution names): `build-` and 1-57 letters, digits or dashes. */
+export const BUILD_ID_PATTERN = /^build-[A-Za-z0-9-]{1,57}$/;
 /** MAJOR.MINOR.PATCH, numbers without leading zeros. */
 export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
 /** family.size, e.g. t3.micro, m7g.2xlarge, c6in.metal, u-6tb1.112xlarge. */
@@ -47,6 +49,30 @@ export const validationIdSchema = z
     error: (issue) =>
       `must be a validation id such as 3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
   });
+
+export const buildIdSchema = z.string({ error: requiredString }).refine((v) => BUILD_ID_PATTERN.test(v), {
+  error: (issue) =>
+    `must be a build id such as build-3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
+});
+
+/** The CPU architectures an image is built for, as EC2 names them. */
+export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export const architectureSchema = z.enum(ARCHITECTURES, {
+  error: (issue) => `must be x86_64 or arm64, got '${short(String(issue.input))}'`,
+});
+
+/**
+ * The architecture an instance type's name says, before asking EC2: Graviton families carry a
+ * `g` right after their generation (t4g, m7gd, c6gn, x2gd, im4gn, hpc7g) and a1 is the first
+ * of them; every other family of EC2 is x86_64. Mac families are left to EC2 (null).
+ */
+export function architectureOfInstanceType(instanceType: string): Architecture | null {
+  const family = instanceType.slice(0, instanceType.indexOf('.')).replace(/-flex$/, '');
+  if (family.startsWith('mac')) return null;
+  return family === 'a1' || /^[a-z]+\d+g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
+}
 
 export const regionSchema = z.string({ error: requiredString }).refine((v) => isAwsRegion(v), {
   error: (issue) => `must be an AWS region such as us-west-2, got '${short(String(issue.input))}'`,

@@ -19,9 +19,14 @@ for component in zookeeper bookkeeper broker; do
     || die "no $component.service.tpl in $TEMPLATES_UPLOAD_DIR"
 done
 
-install -d -m 0755 -o root -g root "$(dirname "$TEMPLATES_DIR")" "$TEMPLATES_DIR"
+# Root-owned as the build runs it (sudo); a non-root run keeps its own user.
+owner=()
+if [ "${EUID}" -eq 0 ]; then
+  owner=(-o root -g root)
+fi
+install -d -m 0755 "${owner[@]}" "$(dirname "$TEMPLATES_DIR")" "$TEMPLATES_DIR"
 for template in "$TEMPLATES_UPLOAD_DIR"/*.tpl; do
-  install -m 0644 -o root -g root "$template" "$TEMPLATES_DIR/${template##*/}"
+  install -m 0644 "${owner[@]}" "$template" "$TEMPLATES_DIR/${template##*/}"
   log "installed $TEMPLATES_DIR/${template##*/}"
 done
 rm -rf "$TEMPLATES_UPLOAD_DIR"

@@ -16,15 +16,18 @@
  * /codebuild, so the build cannot swap the folder itself for a symlink; entries inside it are
  * opened with O_NOFOLLOW and created exclusively.
  */
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
   fchownSync,
   fstatSync,
   openSync,
+  readdirSync,
   readlinkSync,
   readSync,
   realpathSync,
+  renameSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -125,6 +128,11 @@ export function parsePackerRequest(text: string): PackerRequest {
     json = JSON.parse(text);
   } catch {
     throw new Error('the request is not JSON');
+  }
+  // Names are checked on the object as parsed, before anything copies it (`__proto__` included).
+  const env = (json as { env?: unknown } | null)?.env;
+  if (env !== null && typeof env === 'object' && Object.keys(env).some((name) => !ENV_NAME.test(name))) {
+    throw new Error('the request is not valid: env: only PKR_VAR_*, PACKER_* and AWS_REGION may be passed');
   }
   const parsed = requestSchema.safeParse(json);
   if (!parsed.success) {
@@ -261,4 +269,132 @@ export class BuildFiles {
   writeFile(jailPath: string, data: string | Buffer): void {
     this.create(jailPath, data);
   }
+
+  /** Writes `jailPath` whole or not at all: a new file under a temporary name, renamed over it. */
+  replace(jailPath: string, data: string | Buffer): void {
+    const host = `${this.root}/${this.relative(jailPath)}`;
+    const temporary = `${jailPath}.tmp-${randomBytes(6).toString('hex')}`;
+    this.create(temporary, data);
+    const parent = posix.dirname(host);
+    const dirFd = openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      if (BuildFiles.opened(dirFd) !== parent) throw new Error(`'${jailPath}' goes through a symlink`);
+      // rename replaces the entry itself (a symlink planted there included), never its target.
+      renameSync(
+        `/proc/self/fd/${dirFd}/${posix.basename(temporary)}`,
+        `/proc/self/fd/${dirFd}/${posix.basename(host)}`,
+      );
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host side: watching the bridge folder of a running build and answering its requests.
+
+export interface BridgeOptions {
+  files: BuildFiles;
+  /** Everything of the PackerContext but the per-request `log`. */
+  context: Omit<PackerContext, 'log'>;
+  /** The Packer stand-in (undefined: the sandbox has none). */
+  runner: () => Promise<PackerRunner | undefined>;
+  /** Schedules the next look at the folder (the world's timeline, so a reset ends it). */
+  after: (ms: number, fn: () => void) => { cancel(): void };
+}
+
+export interface Bridge {
+  /** Stops watching; resolves when every request taken has been answered. */
+  close(): Promise<void>;
+}
+
+/** How often the folder is looked at (real milliseconds). */
+export const BRIDGE_POLL_MS = 20;
+
+/** Watches `<build root>/codebuild/.sandbox-bridge` and answers each `<n>.request` once. */
+export function startBridge(options: BridgeOptions): Bridge {
+  const { files } = options;
+  const folder = `${files.root}/${BRIDGE_DIR}`;
+  const seen = new Set<string>();
+  const inflight = new Set<Promise<void>>();
+  let closed = false;
+  let timer: { cancel(): void } | undefined;
+
+  const look = () => {
+    timer = undefined;
+    if (closed) return;
+    let names: string[] = [];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      // The folder is a mount point the build cannot replace; gone means the build is over.
+    }
+    for (const name of names) {
+      const match = REQUEST_NAME.exec(name);
+      if (!match?.[1] || seen.has(match[1])) continue;
+      if (seen.size >= 10_000) break;
+      seen.add(match[1]);
+      // After anything the build printed before asking has been read (pipes are read in the
+      // poll phase, before setImmediate's), so Packer's first line follows it in the log.
+      const task = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        answer(match[1] as string),
+      );
+      inflight.add(task);
+      void task.finally(() => inflight.delete(task));
+    }
+    timer = options.after(BRIDGE_POLL_MS, look);
+  };
+
+  const answer = async (n: string): Promise<void> => {
+    const base = `${BRIDGE_JAIL_DIR}/${n}`;
+    let out: number | undefined;
+    try {
+      out = files.create(`${base}.out`, '', true);
+    } catch {
+      return; // The build broke its own bridge: the shim waits until the build ends.
+    }
+    const log = (line: string) => {
+      if (out === undefined) return;
+      try {
+        writeSync(out, `${line}\n`);
+      } catch {
+        // A full disk or a closed file: the line is lost, the run goes on.
+      }
+    };
+    let code = 1;
+    try {
+      const request = parsePackerRequest(
+        files.readFile(`${base}.request`, MAX_REQUEST_BYTES).toString('utf8'),
+      );
+      files.hostPath(request.cwd);
+      const runner = await options.runner();
+      if (!runner) {
+        log('packer (pulsar-ami sandbox): this sandbox has no Packer stand-in (sandbox/packer)');
+      } else if (options.context.signal.aborted) {
+        log('packer (pulsar-ami sandbox): the build has been stopped');
+      } else {
+        const result = await runner(request, { ...options.context, log });
+        code = Number.isInteger(result) && result >= 0 && result <= 255 ? result : 1;
+      }
+    } catch (error) {
+      log(`packer (pulsar-ami sandbox): ${(error as Error).message}`);
+      code = 1;
+    } finally {
+      if (out !== undefined) closeSync(out);
+      try {
+        files.replace(`${base}.exit`, `${code}\n`);
+      } catch {
+        // As above: the build broke its own bridge.
+      }
+    }
+  };
+
+  timer = options.after(0, look);
+  return {
+    close: async () => {
+      closed = true;
+      timer?.cancel();
+      await Promise.allSettled([...inflight]);
+    },
+  };
 }

@@ -20,6 +20,7 @@ import {
 import type { EventBus } from '../eventbridge';
 import type { LambdaRuntime } from '../lambda';
 import type { SandboxInfo } from '../services';
+import type { World } from '../world';
 import { type PreparedDefinition, prepareDefinition, validateDefinition } from './definition';
 import { Runner } from './runner';
 import { putStatusChange } from './status-events';
@@ -43,6 +44,8 @@ export interface StepFunctionsOptions {
   /** Real seconds per AWS second (see definition.ts). */
   timeScale: number;
   log: (line: string) => void;
+  /** The world whose CodeBuild the codebuild tasks start builds in. */
+  world?: World;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: AWS refuses control characters in names.
@@ -63,6 +66,7 @@ export class StepFunctions {
       calls: opts.calls,
       timeScale: opts.timeScale,
       start: (request) => this.start(request),
+      ...(opts.world ? { world: opts.world } : {}),
     });
     this.runner = new Runner({
       store: this.store,

@@ -6,14 +6,22 @@
  * - `arn:aws:states:::aws-sdk:<service>:<action>` → the SDK against the sandbox (aws-sdk-task.ts);
  * - `arn:aws:states:::states:startExecution[.sync[:2]]` → a nested execution here, awaited for
  *   `.sync`, whose failure fails the state with `States.TaskFailed`;
- * - the internal wait resource (definition.ts) → a scaled sleep;
- * - `codebuild:startBuild[.sync]` is not served yet (fails with `States.Runtime`).
+ * - `arn:aws:states:::codebuild:startBuild[.sync]` → a build in the sandbox's CodeBuild, with
+ *   the Parameters in Step Functions' PascalCase; `.sync` waits and answers `{Build}` as
+ *   BatchGetBuilds describes it (PascalCase, times in epoch ms); a build that does not succeed
+ *   fails the state with `States.TaskFailed` and `{Build}` as the cause; an execution that is
+ *   stopped or times out stops its build (best effort, as AWS does);
+ * - the internal wait resource (definition.ts) → a scaled sleep.
  */
 import { randomUUID } from 'node:crypto';
 import type { CallLog } from '../calls';
+import { renderBuild } from '../codebuild/index';
+import { buildEnded, startBuild, stopBuild } from '../codebuild/models/builds';
+import type { BuildRecord, EnvironmentVariableType } from '../codebuild/models/records';
 import { AwsError } from '../errors/aws-error';
 import type { InvokeOutcome, LambdaRuntime } from '../lambda';
 import type { SandboxInfo } from '../services';
+import type { World } from '../world';
 import { AwsSdkTasks, TaskError } from './aws-sdk-task';
 import { SANDBOX_WAIT_RESOURCE, type StateInfo } from './definition';
 import { type Execution, type Json, type JsonValue, record } from './store';
@@ -75,6 +83,21 @@ export interface TaskDeps {
   timeScale: number;
   /** Starts a nested execution (StartExecution, with its parent). */
   start(request: { stateMachineArn: string; name?: string; input?: string; parentArn?: string }): Execution;
+  /** The world whose CodeBuild codebuild tasks use. */
+  world?: World;
+}
+
+/** BatchGetBuilds' shape as Step Functions hands it on: PascalCase keys, times in epoch ms. */
+export function pascalBuild(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => pascalBuild(item));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), pascalBuild(v, k)]),
+    );
+  }
+  if ((key === 'startTime' || key === 'endTime') && typeof value === 'number')
+    return Math.round(value * 1000);
+  return value;
 }
 
 export class TaskRunner {
@@ -213,7 +236,9 @@ export class TaskRunner {
     if (kind.resourceType === 'states' && /^startExecution(\.sync(:2)?)?$/.test(kind.resource)) {
       return this.startNested(execution, kind.resource, input);
     }
-    // codebuild:startBuild.sync belongs to a later slice.
+    if (kind.resourceType === 'codebuild' && /^startBuild(\.sync)?$/.test(kind.resource)) {
+      return this.codeBuild(execution, kind.resource.endsWith('.sync'), input);
+    }
     return Promise.reject(
       new TaskError('States.Runtime', `The sandbox does not serve the resource ${resource} yet`),
     );
@@ -341,6 +366,90 @@ export class TaskRunner {
     const description = this.describeForSync(child, pattern.endsWith(':2'));
     if (child.status !== 'SUCCEEDED') throw new TaskError('States.TaskFailed', JSON.stringify(description));
     return description;
+  }
+
+  private codeBuildCall(region: string, action: string, status: number): void {
+    this.deps.calls.add({ service: 'codebuild', action, region, dryRun: false, status });
+  }
+
+  /** The build as the task answers it: `{Build: …}`. */
+  private describeBuild(build: BuildRecord, region: string): Json {
+    return { Build: pascalBuild(renderBuild(build, region, this.deps.accountId)) } as Json;
+  }
+
+  private async codeBuild(execution: Execution, sync: boolean, input: JsonValue): Promise<unknown> {
+    const world = this.deps.world;
+    const region = execution.machine.region;
+    if (!world?.codeBuild) throw new TaskError('States.Runtime', 'CodeBuild is not running in this sandbox');
+    const params = (input ?? {}) as Json;
+    const text = (key: string): string | undefined =>
+      typeof params[key] === 'string' ? (params[key] as string) : undefined;
+    const rawOverrides = params.EnvironmentVariablesOverride;
+    const overrides = Array.isArray(rawOverrides)
+      ? rawOverrides.map((item) => {
+          const v = (item ?? {}) as Json;
+          return {
+            name: String(v.Name ?? ''),
+            value: typeof v.Value === 'string' ? v.Value : JSON.stringify(v.Value ?? ''),
+            ...(typeof v.Type === 'string' ? { type: v.Type as EnvironmentVariableType } : {}),
+          };
+        })
+      : undefined;
+    const timeout = params.TimeoutInMinutesOverride;
+    let build: BuildRecord;
+    try {
+      build = startBuild(world, region, {
+        projectName: text('ProjectName') ?? '',
+        ...(overrides ? { environmentVariablesOverride: overrides } : {}),
+        ...(text('IdempotencyToken') !== undefined ? { idempotencyToken: text('IdempotencyToken') } : {}),
+        ...(text('BuildspecOverride') !== undefined ? { buildspecOverride: text('BuildspecOverride') } : {}),
+        ...(typeof timeout === 'number' ? { timeoutInMinutesOverride: timeout } : {}),
+        initiator: `states/${execution.machine.name}/${execution.name}`,
+      });
+      this.codeBuildCall(region, 'StartBuild', 200);
+    } catch (error) {
+      if (error instanceof AwsError) {
+        this.codeBuildCall(region, 'StartBuild', error.status);
+        throw new TaskError(
+          `CodeBuild.${error.code}`,
+          `${error.message} (Service: AWSCodeBuild; Status Code: ${error.status}; Error Code: ${error.code}; Request ID: ${randomUUID()}; Proxy: null)`,
+        );
+      }
+      throw error;
+    }
+    const started = this.describeBuild(build, region);
+    if (!sync) return started;
+    record(execution, 'TaskSubmitted', {
+      taskSubmittedEventDetails: {
+        resourceType: 'codebuild',
+        resource: 'startBuild.sync',
+        output: JSON.stringify(started),
+        outputDetails: { truncated: false },
+      },
+    });
+    const signal = execution.controller.signal;
+    await Promise.race([
+      buildEnded(world, build),
+      new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      }),
+    ]);
+    if (!build.buildComplete) {
+      // The execution was stopped or timed out: AWS makes a best-effort StopBuild.
+      try {
+        stopBuild(world, region, build.id);
+        this.codeBuildCall(region, 'StopBuild', 200);
+      } catch (error) {
+        this.codeBuildCall(region, 'StopBuild', error instanceof AwsError ? error.status : 500);
+      }
+      throw new TaskError('States.Runtime', 'The execution has ended');
+    }
+    this.codeBuildCall(region, 'BatchGetBuilds', 200);
+    const described = this.describeBuild(build, region);
+    if (build.buildStatus !== 'SUCCEEDED')
+      throw new TaskError('States.TaskFailed', JSON.stringify(described));
+    return described;
   }
 
   /** Closes the SDK clients. */

@@ -85,3 +85,33 @@ export async function signedGet(
   const { host: _host, ...headers } = signed.headers;
   return fetch(target, { headers });
 }
+
+/** A `method` request of `path` with a JSON `body` on the sandbox at `url`, SigV4-signed for execute-api in us-west-2. */
+export async function signedRequest(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  credentials: { accessKeyId: string; secretAccessKey: string } = sandboxCredentials,
+): Promise<Response> {
+  const target = new URL(path, url);
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const signer = new SignatureV4({
+    credentials,
+    region: 'us-west-2',
+    service: 'execute-api',
+    sha256: Sha256,
+  });
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: target.hostname,
+    port: Number(target.port),
+    path: target.pathname,
+    query: Object.fromEntries(target.searchParams),
+    headers: { host: target.host, ...(text !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(text !== undefined ? { body: text } : {}),
+  });
+  const { host: _host, ...headers } = signed.headers;
+  return fetch(target, { method, headers, ...(text !== undefined ? { body: text } : {}) });
+}

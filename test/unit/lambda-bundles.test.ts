@@ -18,8 +18,21 @@ const CLIENTS: Record<string, string[]> = {
   getValidation: ['@aws-sdk/client-sfn'],
   evaluateCheckResults: [],
   republishLatest: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
-  terminateExecutionInstances: ['@aws-sdk/client-ec2'],
+  terminateExecutionInstances: ['@aws-sdk/client-ec2', '@aws-sdk/client-codebuild'],
   sweepValidationInstances: ['@aws-sdk/client-ec2'],
+  // BuildAmi's Lambdas
+  findExistingAmi: ['@aws-sdk/client-ec2'],
+  findBuildAmis: ['@aws-sdk/client-ec2'],
+  deleteFailedAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  prepareValidation: ['@aws-sdk/client-ec2'],
+  publishAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  copyAmiToRegion: ['@aws-sdk/client-ec2'],
+  getAmiCopyState: ['@aws-sdk/client-ec2'],
+  buildOutcome: [],
+  startBuild: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
+  listBuilds: ['@aws-sdk/client-sfn'],
+  getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
+  getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
 };
 
 /** KiB: measured (node 22, esbuild 0.28, the SDK's ES module builds) + ~15%, rounded up to 50. */
@@ -32,8 +45,20 @@ const MAX_KIB: Record<string, number> = {
   getValidation: 950, // 795
   evaluateCheckResults: 550, // 471
   republishLatest: 1650, // as getLatestAmi: the same two clients
-  terminateExecutionInstances: 1550, // 1306
+  terminateExecutionInstances: 1550, // 1326 (with the CodeBuild client, to stop a build's jobs)
   sweepValidationInstances: 1550, // 1306
+  findExistingAmi: 1500, // 1289
+  findBuildAmis: 1500, // 1288
+  deleteFailedAmi: 1650, // 1398
+  prepareValidation: 1500, // 1293
+  publishAmi: 1650, // 1394
+  copyAmiToRegion: 1550, // 1311
+  getAmiCopyState: 1500, // 1286
+  buildOutcome: 550, // 449
+  startBuild: 1600, // 1349
+  listBuilds: 950, // 787
+  getBuild: 950, // 822
+  getBuildLogs: 950, // 818
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */

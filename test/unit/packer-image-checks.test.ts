@@ -70,6 +70,7 @@ const TOOLS = [
   'chmod',
   'install',
   'cat',
+  'id',
   'timeout',
 ];
 

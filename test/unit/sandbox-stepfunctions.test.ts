@@ -149,14 +149,23 @@ describe('serverless.yml for Step Functions and EventBridge', () => {
       accountId: '123456789012',
     });
     const machineArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-validate-ami';
-    expect(app.stateMachines.map((m) => m.arn)).toEqual([machineArn]);
+    const buildArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-build-ami';
+    expect(app.stateMachines.map((m) => m.arn)).toEqual([machineArn, buildArn]);
     expect(app.stateMachines[0]?.definition).toMatchObject({
       StartAt: 'Prepare Launch Request',
       TimeoutSeconds: 3600,
     });
+    // BuildAmi names the stage's Lambdas and CodeBuild project through serverless variables.
+    const build = app.stateMachines[1]?.definition as { States: Record<string, { Parameters?: object }> };
+    expect(build.States['Find Existing AMI']?.Parameters).toMatchObject({
+      FunctionName: 'pulsar-ami-dev-findExistingAmi',
+    });
+    expect(build.States['Build Image With Packer']?.Parameters).toMatchObject({
+      ProjectName: 'pulsar-ami-dev-build-ami',
+    });
     expect(app.environment.VALIDATE_AMI_STATE_MACHINE_ARN).toBe(machineArn);
     const rule = app.functions.find((f) => f.functionKey === 'terminateExecutionInstances')?.eventBridge[0];
-    expect(rule?.pattern).toMatchObject({ detail: { stateMachineArn: [machineArn] } });
+    expect(rule?.pattern).toMatchObject({ detail: { stateMachineArn: [machineArn, buildArn] } });
     const sweep = app.functions.find((f) => f.functionKey === 'sweepValidationInstances');
     expect(sweep?.schedules).toEqual([{ expression: 'rate(30 minutes)', enabled: true }]);
     expect(app.functions.find((f) => f.functionKey === 'evaluateCheckResults')).toMatchObject({

@@ -5,6 +5,7 @@ import {
   loadTemplate,
   packageOutput,
   resourcesOfType,
+  type Statement,
   serverlessYml,
 } from '../support/template';
 
@@ -54,8 +55,8 @@ describe('CloudFormation from serverless package', () => {
   it('scopes SSM parameter access to the stage path', () => {
     const ssm = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
     const parameterStatements = ssm.filter((s) => actionsOf(s).includes('ssm:PutParameter'));
-    // deleteAmi and republishLatest publish the latest; nothing else writes parameters.
-    expect(parameterStatements).toHaveLength(2);
+    // deleteAmi, republishLatest and publishAmi publish; nothing else writes parameters.
+    expect(parameterStatements).toHaveLength(3);
     for (const statement of parameterStatements) {
       expect(JSON.stringify(statement.Resource)).toContain('parameter/pulsar-ami/test/*');
     }
@@ -153,15 +154,30 @@ describe('each function has the rights it uses, and no more', () => {
   });
 
   it('gives each change to the one function that makes it', () => {
-    expect(functionsWith('ec2:DeregisterImage')).toEqual(['DeleteAmiLambdaFunction']);
-    expect(functionsWith('ec2:DeleteSnapshot')).toEqual(['DeleteAmiLambdaFunction']);
+    expect(functionsWith('ec2:DeregisterImage')).toEqual([
+      'DeleteAmiLambdaFunction',
+      'DeleteFailedAmiLambdaFunction',
+    ]);
+    expect(functionsWith('ec2:DeleteSnapshot')).toEqual([
+      'DeleteAmiLambdaFunction',
+      'DeleteFailedAmiLambdaFunction',
+    ]);
     expect(functionsWith('ssm:PutParameter')).toEqual([
       'DeleteAmiLambdaFunction',
+      'PublishAmiLambdaFunction',
       'RepublishLatestLambdaFunction',
     ]);
-    expect(functionsWith('states:StartExecution')).toEqual(['StartValidationLambdaFunction']);
+    expect(functionsWith('states:StartExecution')).toEqual([
+      'StartBuildLambdaFunction',
+      'StartValidationLambdaFunction',
+    ]);
+    expect(functionsWith('ec2:CopyImage')).toEqual(['CopyAmiToRegionLambdaFunction']);
+    expect(functionsWith('codebuild:StopBuild')).toEqual(['TerminateExecutionInstancesLambdaFunction']);
     expect(functionsWith('ec2:CreateTags')).toEqual([
+      'CopyAmiToRegionLambdaFunction',
       'DeleteAmiLambdaFunction',
+      'DeleteFailedAmiLambdaFunction',
+      'PublishAmiLambdaFunction',
       'StartValidationLambdaFunction',
     ]);
     expect(functionsWith('ec2:TerminateInstances')).toEqual([
@@ -171,7 +187,15 @@ describe('each function has the rights it uses, and no more', () => {
   });
 
   it('lets the functions with their own role write their logs and traces', () => {
-    for (const role of ['DeleteAmiRole', 'StartValidationRole', 'ValidationCleanupRole']) {
+    for (const role of [
+      'DeleteAmiRole',
+      'StartValidationRole',
+      'ExecutionCleanupRole',
+      'InstanceSweepRole',
+      'DeleteFailedAmiRole',
+      'PublishAmiRole',
+      'CopyAmiToRegionRole',
+    ]) {
       const managed = JSON.stringify(template.Resources[role]?.Properties?.ManagedPolicyArns);
       expect(managed).toContain('service-role/AWSLambdaBasicExecutionRole');
       expect(managed).toContain('AWSXRayDaemonWriteAccess');
@@ -206,12 +230,16 @@ describe('no role can grant itself the condition it is checked against', () => {
       const keys = [s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']].flat();
       expect([role, s.Sid, keys.length > 0]).toEqual([role, s.Sid, true]);
       if (keys.includes('ManagedBy')) {
-        // Adoption: only the value pulsar-ami, only onto a resource without the tag.
-        expect([role, s.Sid, s.Condition?.Null]).toEqual([
-          role,
-          s.Sid,
-          { 'aws:ResourceTag/ManagedBy': 'true' },
-        ]);
+        // Adoption or a new image: only the value pulsar-ami, only onto a resource without the
+        // tag; or re-tagging (a build's own tags) an image that is ours already, as ours.
+        const ours = s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
+        if (!ours) {
+          expect([role, s.Sid, s.Condition?.Null]).toEqual([
+            role,
+            s.Sid,
+            { 'aws:ResourceTag/ManagedBy': 'true' },
+          ]);
+        }
         expect(s.Condition?.StringEquals?.['aws:RequestTag/ManagedBy']).toBe('pulsar-ami');
       } else {
         expect([role, s.Sid, s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy']]).toEqual([
@@ -240,5 +268,189 @@ describe('no role can grant itself the condition it is checked against', () => {
         { StringEqualsIgnoreCase: { 'aws:ResourceTag/Protected': 'true' } },
       ]);
     }
+  });
+});
+
+describe('BuildAmi in the CloudFormation template', () => {
+  const machine = template.Resources.BuildAmiStateMachine;
+  const roleStatements = (roleId: string): Statement[] =>
+    (
+      (template.Resources[roleId]?.Properties?.Policies ?? []) as {
+        PolicyDocument: { Statement: Statement[] };
+      }[]
+    ).flatMap((p) => p.PolicyDocument.Statement);
+  const bySid = (roleId: string, sid: string) => roleStatements(roleId).find((s) => s.Sid === sid);
+  const definition = JSON.parse(String(machine?.Properties?.DefinitionString)) as {
+    States: Record<string, unknown>;
+  };
+  const invoked = new Set(
+    [...JSON.stringify(definition).matchAll(/"FunctionName":"pulsar-ami-test-(\w+)"/g)].map((m) => m[1]),
+  );
+
+  it('is the machine of statemachines/build-ami.asl.yml, logged and traced, with its own role', () => {
+    expect(machine?.Properties).toMatchObject({
+      StateMachineName: 'pulsar-ami-test-build-ami',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      TracingConfiguration: { Enabled: true },
+      RoleArn: { 'Fn::GetAtt': ['BuildAmiRole', 'Arn'] },
+    });
+    expect(Object.keys(definition.States)).toContain('Build Image With Packer');
+    expect(JSON.stringify(definition)).toContain('"ProjectName":"pulsar-ami-test-build-ami"');
+  });
+
+  it('lets the machine do only what its states do', () => {
+    const statements = roleStatements('BuildAmiRole');
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'RunBuildProject',
+      'SyncManagedRules',
+      'StartValidation',
+      'FollowValidation',
+      'InvokeBuildLambdas',
+      'DeliverExecutionLogs',
+      'Tracing',
+    ]);
+    const run = bySid('BuildAmiRole', 'RunBuildProject');
+    expect(run?.Action).toEqual(['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds']);
+    expect(run?.Resource).toHaveLength(1);
+    expect(JSON.stringify(run?.Resource)).toMatch(/:project\/pulsar-ami-test-build-ami"/);
+    expect(JSON.stringify(bySid('BuildAmiRole', 'SyncManagedRules')?.Resource)).toContain(
+      'rule/StepFunctionsGetEventForCodeBuildStartBuildRule',
+    );
+    expect(bySid('BuildAmiRole', 'StartValidation')?.Resource).toEqual([{ Ref: 'ValidateAmiStateMachine' }]);
+    expect(JSON.stringify(bySid('BuildAmiRole', 'FollowValidation')?.Resource)).toContain(
+      'execution:pulsar-ami-test-validate-ami:*',
+    );
+    // Exactly the Lambdas the definition invokes, by name, each a function of the stack.
+    const resources = (bySid('BuildAmiRole', 'InvokeBuildLambdas')?.Resource ?? []) as {
+      'Fn::Sub': string;
+    }[];
+    const allowed = new Set(
+      resources.map((r) => /function:pulsar-ami-test-(\w+)(?::\*)?$/.exec(r['Fn::Sub'])?.[1]),
+    );
+    expect([...allowed].sort()).toEqual([...invoked].sort());
+    const functionNames = resourcesOfType(template, 'AWS::Lambda::Function').map(
+      ([, f]) => f.Properties?.FunctionName,
+    );
+    for (const name of invoked) expect(functionNames).toContain(`pulsar-ami-test-${name}`);
+    for (const statement of statements) {
+      if (statement.Resource === '*') expect(['DeliverExecutionLogs', 'Tracing']).toContain(statement.Sid);
+    }
+  });
+
+  it('has no wildcard action in any policy of the stack', () => {
+    for (const statement of iamStatements(template)) {
+      for (const action of actionsOf(statement))
+        expect([statement.Sid, action]).not.toEqual([statement.Sid, expect.stringContaining('*')]);
+    }
+  });
+
+  it('runs buildspec/build-ami.yml in the one CodeBuild project the machine names', () => {
+    const projects = resourcesOfType(template, 'AWS::CodeBuild::Project');
+    expect(projects.map(([id]) => id)).toEqual(['BuildAmiProject']);
+    const project = projects[0]?.[1].Properties ?? {};
+    expect(project).toMatchObject({
+      Name: 'pulsar-ami-test-build-ami',
+      ServiceRole: { 'Fn::GetAtt': ['BuildAmiCodeBuildRole', 'Arn'] },
+      Source: { Type: 'S3', BuildSpec: 'buildspec/build-ami.yml' },
+      Environment: { Type: 'LINUX_CONTAINER', Image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0' },
+      TimeoutInMinutes: 60,
+      LogsConfig: {
+        CloudWatchLogs: { Status: 'ENABLED', GroupName: '/aws/codebuild/pulsar-ami-test-build-ami' },
+      },
+    });
+    const variables = (project.Environment as { EnvironmentVariables: { Name: string; Value: unknown }[] })
+      .EnvironmentVariables;
+    expect(variables.map((v) => v.Name)).toEqual([
+      'ARCHIVE_BASE_URL',
+      'BUILD_INSTANCE_PROFILE',
+      'BUILD_SUBNET_ID',
+      'BUILD_SECURITY_GROUP_ID',
+    ]);
+    expect(variables.find((v) => v.Name === 'BUILD_INSTANCE_PROFILE')?.Value).toBe(
+      template.Resources.BuildInstanceProfile?.Properties?.InstanceProfileName,
+    );
+    // The machine's task outlasts the build's own timeouts, so CodeBuild ends it first.
+    const task = (definition.States['Build Image With Packer'] ?? {}) as { TimeoutSeconds: number };
+    expect(task.TimeoutSeconds).toBeGreaterThan(
+      ((project.TimeoutInMinutes as number) + (project.QueuedTimeoutInMinutes as number)) * 60 - 1,
+    );
+    expect(template.Resources.BuildAmiCodeBuildLogGroup?.Properties?.LogGroupName).toBe(
+      '/aws/codebuild/pulsar-ami-test-build-ami',
+    );
+    expect(template.Outputs).toHaveProperty('BuildSourceBucketName');
+  });
+
+  it("gives Packer's build only build instances, tagged, and images it tags as ours", () => {
+    const launch = bySid('BuildAmiCodeBuildRole', 'LaunchTaggedBuildInstance');
+    expect(launch?.Condition?.StringEquals).toEqual({
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+      'aws:RequestTag/Purpose': 'AMI-Build',
+    });
+    expect(JSON.stringify(bySid('BuildAmiCodeBuildRole', 'LaunchIntoBuildNetwork')?.Resource)).toContain(
+      'security-group/$' + '{BuildSecurityGroup.GroupId}',
+    );
+    const own = bySid('BuildAmiCodeBuildRole', 'ManageOwnBuildInstances');
+    expect(own?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+      'aws:ResourceTag/Purpose': 'AMI-Build',
+    });
+    expect(bySid('BuildAmiCodeBuildRole', 'CreateImageAsOurs')?.Condition?.StringEquals).toEqual({
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
+    const tags = bySid('BuildAmiCodeBuildRole', 'TagNewImagesAsOurs');
+    expect(tags?.Condition?.StringEquals).toEqual({
+      'ec2:CreateAction': 'CreateImage',
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
+    expect(tags?.Condition?.Null).toEqual({ 'aws:ResourceTag/ManagedBy': 'true' });
+    expect(bySid('BuildAmiCodeBuildRole', 'TagOwnImages')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+      'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
+    expect(bySid('BuildAmiCodeBuildRole', 'DescribeOwnImages')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+    });
+    expect(bySid('BuildAmiCodeBuildRole', 'SessionToBuildInstances')?.Condition?.StringEquals).toEqual({
+      'ssm:resourceTag/ManagedBy': 'pulsar-ami',
+      'ssm:resourceTag/Purpose': 'AMI-Build',
+    });
+    expect(JSON.stringify(bySid('BuildAmiCodeBuildRole', 'ReadBaseImageParameter')?.Resource)).toContain(
+      'parameter/aws/service/ami-amazon-linux-latest/*',
+    );
+    const actions = roleStatements('BuildAmiCodeBuildRole').flatMap(actionsOf);
+    for (const never of ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:SendCommand', 'ssm:PutParameter'])
+      expect(actions).not.toContain(never);
+    const group = template.Resources.BuildSecurityGroup?.Properties ?? {};
+    expect(group.SecurityGroupIngress).toBeUndefined();
+    expect(JSON.stringify(template.Resources.BuildInstanceRole?.Properties?.ManagedPolicyArns)).toContain(
+      'AmazonSSMManagedInstanceCore',
+    );
+  });
+
+  it('copies and publishes in other regions only as this tool', () => {
+    const copy = bySid('CopyAmiToRegionRole', 'CopyAsManagedImage');
+    expect(copy?.Condition?.StringEquals).toEqual({ 'aws:RequestTag/ManagedBy': 'pulsar-ami' });
+    const tagCopies = bySid('CopyAmiToRegionRole', 'TagCopiesAtCreation');
+    expect(tagCopies?.Condition?.StringEquals).toMatchObject({ 'ec2:CreateAction': 'CopyImage' });
+    expect(JSON.stringify(bySid('PublishAmiRole', 'PublishAmis')?.Resource)).toContain(
+      'parameter/pulsar-ami/test/*',
+    );
+    expect(bySid('PublishAmiRole', 'RecordValidationOnCopies')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+    });
+  });
+
+  it('cleans up after a BuildAmi execution that fails, times out or is aborted', () => {
+    const rule = resourcesOfType(template, 'AWS::Events::Rule')
+      .map(([, r]) => r.Properties ?? {})
+      .find((r) => JSON.stringify(r.Targets).includes('TerminateExecutionInstancesLambdaFunction'));
+    expect(JSON.stringify(rule?.EventPattern)).toContain('"Ref":"BuildAmiStateMachine"');
+    expect(bySid('ExecutionCleanupRole', 'StopExecutionBuilds')).toMatchObject({
+      Action: ['codebuild:ListBuildsForProject', 'codebuild:BatchGetBuilds', 'codebuild:StopBuild'],
+    });
+    expect(bySid('ExecutionCleanupRole', 'TerminateBuildInstances')?.Condition?.StringEquals).toEqual({
+      'aws:ResourceTag/ManagedBy': 'pulsar-ami',
+      'aws:ResourceTag/Purpose': 'AMI-Build',
+    });
   });
 });

@@ -41,7 +41,7 @@ describe('ValidateAmi in the CloudFormation template', () => {
       'detail-type': ['Step Functions Execution Status Change'],
       detail: {
         status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-        stateMachineArn: [{ Ref: 'ValidateAmiStateMachine' }],
+        stateMachineArn: [{ Ref: 'ValidateAmiStateMachine' }, { Ref: 'BuildAmiStateMachine' }],
       },
     });
     expect(JSON.stringify(rule?.Targets)).toContain('TerminateExecutionInstancesLambdaFunction');
@@ -71,37 +71,52 @@ describe('ValidateAmi in the CloudFormation template', () => {
     }
   });
 
-  it('passes only the instance role, and only to EC2', () => {
+  it('passes only the instance roles (validation, build), and only to EC2', () => {
     const pass = withAction('iam:PassRole');
-    expect(pass).toHaveLength(1);
-    expect(pass[0]?.Resource).toEqual([{ 'Fn::GetAtt': ['ValidationInstanceRole', 'Arn'] }]);
-    expect(pass[0]?.Condition?.StringEquals?.['iam:PassedToService']).toBe('ec2.amazonaws.com');
+    expect(pass.map((s) => s.Resource)).toEqual([
+      [{ 'Fn::GetAtt': ['ValidationInstanceRole', 'Arn'] }],
+      [{ 'Fn::GetAtt': ['BuildInstanceRole', 'Arn'] }],
+    ]);
+    for (const statement of pass) {
+      expect(statement.Condition?.StringEquals?.['iam:PassedToService']).toBe('ec2.amazonaws.com');
+    }
   });
 
-  it('never terminates an instance that is not a validation instance of this tool', () => {
+  it('never terminates an instance that is not a validation or build instance of this tool', () => {
     const terminate = withAction('ec2:TerminateInstances');
-    expect(terminate.length).toBeGreaterThanOrEqual(2);
+    expect(terminate.length).toBeGreaterThanOrEqual(3);
     for (const statement of terminate) {
       expect(statement.Resource).not.toBe('*');
       expect(tagCondition(statement, 'ManagedBy')).toBe('pulsar-ami');
-      expect(tagCondition(statement, 'Purpose')).toBe('AMI-Validation');
+      expect(['AMI-Validation', 'AMI-Build']).toContain(tagCondition(statement, 'Purpose'));
     }
   });
 
   it('tags at launch only, and tags images only with the validation result', () => {
     for (const statement of withAction('ec2:CreateTags')) {
       const when = statement.Condition ?? {};
-      const atLaunch = when.StringEquals?.['ec2:CreateAction'] === 'RunInstances';
+      const creating = [when.StringEquals?.['ec2:CreateAction']].flat();
+      const atLaunch =
+        creating.length > 0 && creating.every((a) => a === 'RunInstances' || a === 'CreateKeyPair');
       const keys = JSON.stringify(when['ForAllValues:StringEquals']?.['aws:TagKeys'] ?? null);
       const resultTags = keys === JSON.stringify(['Validated', 'ValidationDate', 'ValidationExecutionArn']);
       const adoption = keys === JSON.stringify(['ManagedBy']);
       const orphanMark =
         keys === JSON.stringify(['OrphanedFrom']) &&
         when.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
-      expect([statement.Sid, atLaunch || resultTags || adoption || orphanMark]).toEqual([
+      // A new image (a build's, a copy's) is tagged as ours only while it has no ManagedBy tag.
+      const newImage =
+        keys.includes('"ManagedBy"') &&
+        when.StringEquals?.['aws:RequestTag/ManagedBy'] === 'pulsar-ami' &&
+        when.Null?.['aws:ResourceTag/ManagedBy'] === 'true';
+      // A build's tags on its image, which is ours already (and stays ours).
+      const ownImage =
+        when.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami' &&
+        when.StringEquals?.['aws:RequestTag/ManagedBy'] === 'pulsar-ami';
+      expect([
         statement.Sid,
-        true,
-      ]);
+        atLaunch || resultTags || adoption || orphanMark || newImage || ownImage,
+      ]).toEqual([statement.Sid, true]);
     }
   });
 

@@ -6,3 +6,15 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { config } from '../config';
 
 export const ec2 = new EC2Client({ region: config.region, maxAttempts: config.maxAttempts });
+
+const regional = new Map<string, EC2Client>([[config.region, ec2]]);
+
+/** The EC2 client of another region (copies of an AMI), made once per region and container. */
+export function ec2In(region: string): EC2Client {
+  let client = regional.get(region);
+  if (!client) {
+    client = new EC2Client({ region, maxAttempts: config.maxAttempts });
+    regional.set(region, client);
+  }
+  return client;
+}

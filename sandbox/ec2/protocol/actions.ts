@@ -8,6 +8,7 @@ import type { QueryParams } from '../../query';
 import { INSTANCE_STATE_CODES, type InstanceRecord, type InstanceStateName } from '../../state';
 import { items, type XmlObject } from '../../xml';
 import type { Ec2Scope } from '../models/context';
+import { copyImage } from '../models/copy-image';
 import {
   deregisterImage,
   describeImages,
@@ -176,6 +177,37 @@ export const ACTIONS: Record<string, Ec2Action> = {
   DisableImageDeregistrationProtection: ({ params, scope }) => {
     setDeregistrationProtection(scope, { imageId: requireParam(params, 'ImageId'), enabled: false });
     return { return: 'true' };
+  },
+
+  CopyImage: ({ params, scope }) => {
+    const specs = tagSpecifications(params);
+    for (const spec of specs) {
+      if (spec.resourceType !== 'image' && spec.resourceType !== 'snapshot') {
+        throw InvalidParameterValue.forParameter(
+          'TagSpecification.ResourceType',
+          spec.resourceType,
+          'CopyImage tags only image and snapshot.',
+        );
+      }
+    }
+    const tagsFor = (type: string) =>
+      Object.fromEntries(
+        specs
+          .filter((s) => s.resourceType === type)
+          .flatMap((s) => s.tags.map((t) => [t.key, t.value] as const)),
+      );
+    const image = copyImage(scope, {
+      sourceRegion: requireParam(params, 'SourceRegion'),
+      sourceImageId: requireParam(params, 'SourceImageId'),
+      name: requireParam(params, 'Name'),
+      description: params.get('Description'),
+      clientToken: params.get('ClientToken'),
+      copyImageTags: params.bool('CopyImageTags'),
+      imageTags: tagsFor('image'),
+      snapshotTags: tagsFor('snapshot'),
+      ...(params.get('Encrypted') !== undefined ? { encrypted: params.bool('Encrypted') } : {}),
+    });
+    return { imageId: image.imageId };
   },
 
   RegisterImage: ({ params, scope }) => {

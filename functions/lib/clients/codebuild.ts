@@ -1,0 +1,8 @@
+/**
+ * The CodeBuild client, created once per Lambda container. One file per client, so a function's
+ * bundle carries only the clients it imports. The endpoint comes from the standard AWS_ENDPOINT_URL*.
+ */
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { config } from '../config';
+
+export const codebuild = new CodeBuildClient({ region: config.region, maxAttempts: config.maxAttempts });

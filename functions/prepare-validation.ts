@@ -1,0 +1,23 @@
+/** BuildAmi's Prepare Validation: the built AMI (from the build's exported AMI_ID) and the ValidateAmi input for it. */
+import { z } from 'zod';
+import { exportedVariablesSchema, type PreparedValidation, prepareValidation } from './lib/build-validation';
+import { readCheckScript } from './lib/checks';
+import { ec2 } from './lib/clients/ec2';
+import { config } from './lib/config';
+import { InvalidInputError } from './lib/errors';
+import { fieldProblems, instanceTypeSchema, versionSchema } from './lib/validation';
+
+const input = z.object({
+  buildId: z.string().regex(/^build-[A-Za-z0-9-]{1,57}$/),
+  version: versionSchema,
+  instanceType: instanceTypeSchema,
+  architecture: z.enum(['x86_64', 'arm64']),
+  executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  exportedVariables: exportedVariablesSchema,
+});
+
+export async function handler(event: unknown): Promise<PreparedValidation> {
+  const parsed = input.safeParse(event);
+  if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
+  return prepareValidation(ec2, config, parsed.data, () => readCheckScript(config.taskRoot));
+}

@@ -1,0 +1,32 @@
+/**
+ * POST /builds `{"version": "3.0.0", "instanceType"?, "architecture"?, "force"?, "copyToRegions"?, "dryRun"?}`
+ * — build a Pulsar AMI: checks everything first (functions/lib/builds-start.ts), then starts
+ * BuildAmi. 202 with the build id and a Location to follow it; 200 with the existing AMI when
+ * it is already built (and not `force`); 200 with the plan for `dryRun`. An `Idempotency-Key`
+ * header makes a retried request start nothing new.
+ */
+import { z } from 'zod';
+import { BUILD_BODY_FIELDS, buildRequestSchema } from './lib/builds';
+import { startBuild } from './lib/builds-start';
+import { ec2 } from './lib/clients/ec2';
+import { sfn } from './lib/clients/sfn';
+import { config } from './lib/config';
+import { apiHandler, basePath, header, idempotencyKeySchema, json, jsonBody, parseInput } from './lib/http';
+
+const headers = z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() });
+const body = buildRequestSchema(config.region);
+
+export const handler = apiHandler(async (event) => {
+  const { 'Idempotency-Key': idempotencyKey } = parseInput(headers, {
+    'Idempotency-Key': header(event, 'Idempotency-Key'),
+  });
+  const request = parseInput(body, jsonBody(event, BUILD_BODY_FIELDS, '{"version":"3.0.0"}'));
+  const result = await startBuild({ ec2, sfn, fetch }, config, {
+    ...request,
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  });
+  if (result.outcome === 'started' || result.outcome === 'running') {
+    return json(202, result, { location: `${basePath(event)}${result.location}` });
+  }
+  return json(200, result);
+});
