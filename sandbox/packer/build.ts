@@ -387,7 +387,9 @@ export class AmazonEbsBuild {
       if (outcome.error) throw new HclError(`Error running the provisioner: ${outcome.error}`);
       const refusal = /^pulsar-ami sandbox: .*$/m.exec(outcome.stderr);
       if (outcome.exitCode === 125 && refusal) {
-        throw new HclError(`The sandbox could not run the provisioner on ${instance.instanceId}: ${refusal[0]}`);
+        throw new HclError(
+          `The sandbox could not run the provisioner on ${instance.instanceId}: ${refusal[0]}`,
+        );
       }
       return outcome.exitCode ?? 128 + 9;
     } finally {
