@@ -176,6 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       calls,
       log,
       ...(options.packer ? { packer: options.packer } : {}),
+      // Every build sees the artifact store and the stand-in tools (sandbox/artifacts/).
+      readOnlyMounts: () => world.artifacts.mounts(),
     }),
   );
 
