@@ -160,7 +160,7 @@ describe('history → build progress', () => {
       alreadyBuilt: false,
       build: { codeBuildId: CODEBUILD_ID },
       validation: { validationId: 'x', executionArn: VALIDATION_ARN, passed: true },
-      latest: AMI,
+      latest: { imageId: AMI, previous: 'ami-0123456789abcdef0', changed: true },
     };
     const events = history(
       ...FIND,
@@ -169,7 +169,10 @@ describe('history → build progress', () => {
       exit('Validate AMI', { ...INPUT, validation: { executionArn: VALIDATION_ARN, passed: true } }),
       ...state('Publish AMI', {
         ...INPUT,
-        published: { versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id', latest: AMI },
+        published: {
+          versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
+          latest: { imageId: AMI, previous: 'ami-0123456789abcdef0', changed: true },
+        },
       }),
       enter('Copy To Regions', INPUT, 'Map'),
       enter('Copy AMI To Region', { region: 'us-east-1' }),
@@ -193,7 +196,11 @@ describe('history → build progress', () => {
       region: 'us-west-2',
       regions: output.regions,
       copies: [{ region: 'us-east-1', amiId: 'ami-0aaaaaaaaaaaaaaaa', published: true }],
-      published: { versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id', latest: AMI },
+      published: {
+        versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
+        latest: AMI,
+        latestChanged: true,
+      },
       phases: {
         find: 'succeeded',
         build: 'succeeded',
