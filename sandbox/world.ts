@@ -8,9 +8,10 @@
  * the request context (`ctx.world.region(ctx.regionName)`). Nothing of this lives in module
  * state: `clear()` (reset) and `dispose()` (close) are one call each.
  */
+
+import { ArtifactStore } from './artifacts/store';
 import type { CodeBuild } from './codebuild/engine';
 import type { BuildRecord, BuildTokenRecord } from './codebuild/models/records';
-import { ArtifactStore } from './artifacts/store';
 import { SANDBOX_ACCOUNT_ID } from './credentials';
 import { Faults } from './faults';
 import { IdFactory } from './ids';

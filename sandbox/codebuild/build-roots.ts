@@ -70,6 +70,11 @@ export class BuildRoots {
     return this.base;
   }
 
+  /** The folder every build root is in, once there is one. */
+  get path(): string | undefined {
+    return this.base;
+  }
+
   /** The empty directory each build's jail is built on (in its own mount namespace). */
   mountPoint(): string {
     return join(this.folder(), '.mnt');

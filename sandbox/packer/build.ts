@@ -385,8 +385,11 @@ export class AmazonEbsBuild {
       this.checkCancelled();
       if (why) throw new HclError(why);
       if (outcome.error) throw new HclError(`Error running the provisioner: ${outcome.error}`);
-      if (outcome.exitCode === 125 && /pulsar-ami sandbox: /.test(outcome.stderr)) {
-        throw new HclError(`The sandbox could not run the provisioner on ${instance.instanceId}.`);
+      const refusal = /^pulsar-ami sandbox: .*$/m.exec(outcome.stderr);
+      if (outcome.exitCode === 125 && refusal) {
+        throw new HclError(
+          `The sandbox could not run the provisioner on ${instance.instanceId}: ${refusal[0]}`,
+        );
       }
       return outcome.exitCode ?? 128 + 9;
     } finally {

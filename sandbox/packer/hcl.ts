@@ -140,7 +140,7 @@ export function templateSource(s: string): string | null {
   let templated = false;
   let i = 0;
   while (i < s.length) {
-    if ((s.startsWith('$${', i) || s.startsWith('%%{', i)) && true) {
+    if (s.startsWith('$${', i) || s.startsWith('%%{', i)) {
       out += s.slice(i, i + 3);
       i += 3;
       continue;
