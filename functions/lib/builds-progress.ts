@@ -414,7 +414,12 @@ export function buildProgress(
     const record = isRecord(published) ? published : {};
     progress.published = {
       versionParameter: stringIn(record.versionParameter) ?? null,
-      latest: stringIn(output?.latest) ?? stringIn(record.latest) ?? null,
+      // Publish AMI's result holds the latest rule's outcome ({imageId, previous, changed}).
+      latest:
+        stringIn(output?.latest) ??
+        stringIn(record.latest) ??
+        (isRecord(record.latest) ? stringIn(record.latest.imageId) : undefined) ??
+        null,
     };
   }
   const deletion = main.find((e) => e.state === 'Delete Failed AMI' && e.output)?.output?.cleanup;

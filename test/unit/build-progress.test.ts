@@ -169,7 +169,10 @@ describe('history → build progress', () => {
       exit('Validate AMI', { ...INPUT, validation: { executionArn: VALIDATION_ARN, passed: true } }),
       ...state('Publish AMI', {
         ...INPUT,
-        published: { versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id', latest: AMI },
+        published: {
+          versionParameter: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
+          latest: { imageId: AMI, previous: null, changed: true },
+        },
       }),
       enter('Copy To Regions', INPUT, 'Map'),
       enter('Copy AMI To Region', { region: 'us-east-1' }),
@@ -308,7 +311,10 @@ describe('history → build progress', () => {
       ...BUILT,
       ...VALIDATING,
       exit('Validate AMI', { ...INPUT, validation: { passed: true } }),
-      ...state('Publish AMI', { ...INPUT, published: { versionParameter: '/p', latest: AMI } }),
+      ...state('Publish AMI', {
+        ...INPUT,
+        published: { versionParameter: '/p', latest: { imageId: AMI, previous: null, changed: true } },
+      }),
       ...state(
         'Copy To Regions',
         {
@@ -323,6 +329,8 @@ describe('history → build progress', () => {
       { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'CopyFailed', cause } },
     );
     const { progress } = buildProgress(execution('FAILED', { error: 'CopyFailed', cause }), events);
+    // The latest rule's outcome, as Publish AMI returns it, names the account's latest.
+    expect(progress.published).toEqual({ versionParameter: '/p', latest: AMI });
     expect(progress).toMatchObject({
       phases: {
         build: 'succeeded',
