@@ -175,9 +175,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       serverlessYml,
       calls,
       log,
-      ...(options.packer ? { packer: options.packer } : {}),
-      // Every build sees the artifact store and the stand-in tools (sandbox/artifacts/).
+      // The stand-in tools (curl, dnf, …) and the artifact store, read-only, as in Packer's jails.
       readOnlyMounts: () => world.artifacts.mounts(),
+      ...(options.packer ? { packer: options.packer } : {}),
     }),
   );
 
