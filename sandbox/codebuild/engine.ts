@@ -105,6 +105,11 @@ export class CodeBuild implements WorldEngine {
     });
   }
 
+  /** How many builds run now (CodeBuild's concurrent-build limit counts them). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   runningBuild(build: BuildRecord): RunningBuild | undefined {
     return this.running.get(build.arn);
   }
