@@ -1,28 +1,40 @@
 /**
  * BuildAmi's Delete Failed AMI: deregisters the images a failed build or validation left, and
  * deletes their snapshots. Only this tool's images tagged with that execution, never the
- * published latest; an image in use or still pending fails by name so the machine retries.
+ * published latest; an image in use or still pending fails by name so the machine retries (a
+ * pending copy is the exception: deregistering it stops the copy). In the home region, or in
+ * a copy's region for Copy To Regions' Delete Failed Copy.
  */
 import { z } from 'zod';
 import { deleteFailedAmis, type FailedAmiDeletion } from './lib/build-images';
-import { ec2 } from './lib/clients/ec2';
-import { ssm } from './lib/clients/ssm';
+import { ec2In } from './lib/clients/ec2';
+import { ssmIn } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
-import { amiIdSchema, fieldProblems } from './lib/validation';
+import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
 
 const input = z.object({
   imageIds: z.array(amiIdSchema).max(100),
   executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  /** Where the images are: the home region by default; a copy's region for a failed copy. */
+  region: regionSchema.optional(),
+  /** A failed copy: one still pending is deregistered, which stops the copy. */
+  copy: z.boolean().optional(),
 });
 
 export async function handler(event: unknown): Promise<FailedAmiDeletion> {
   const parsed = input.safeParse(event);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  const result = await deleteFailedAmis({ ec2, ssm }, config, parsed.data);
+  const { region = config.region, copy = false, ...request } = parsed.data;
+  const result = await deleteFailedAmis(
+    { ec2: ec2In(region), ssm: ssmIn(region) },
+    { ...config, region },
+    { ...request, cancelPendingCopies: copy },
+  );
   logger.info('Failed build AMIs deleted', {
-    executionArn: parsed.data.executionArn,
+    executionArn: request.executionArn,
+    region,
     deleted: result.deleted.map((d) => d.imageId),
     kept: result.kept,
   });

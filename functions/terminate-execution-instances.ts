@@ -3,12 +3,15 @@
  * that end FAILED, TIMED_OUT or ABORTED (a timeout or an abort runs no Catch): terminates the
  * instances tagged with that execution's ARN (ValidateAmi's test instance; BuildAmi's Packer
  * build instance) and, for a BuildAmi execution, first stops its CodeBuild build if one still
- * runs. Idempotent; nothing found means no change.
+ * runs and afterwards deletes the images it registered that were never validated (with their
+ * snapshots; never the published latest). Idempotent; nothing found means no change.
  */
 import { z } from 'zod';
+import { deleteAbandonedBuildAmis, type FailedAmiDeletion } from './lib/build-images';
 import { stopExecutionBuilds } from './lib/build-jobs';
 import { codebuild } from './lib/clients/codebuild';
 import { ec2 } from './lib/clients/ec2';
+import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
@@ -36,7 +39,9 @@ const isBuildExecution = (executionArn: string) =>
 
 export async function handler(
   raw: unknown,
-): Promise<(ExecutionCleanup & { stoppedBuilds?: string[] }) | { skipped: string }> {
+): Promise<
+  (ExecutionCleanup & { stoppedBuilds?: string[]; images?: FailedAmiDeletion }) | { skipped: string }
+> {
   const parsed = event.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { executionArn, status } = parsed.data.detail;
@@ -48,13 +53,18 @@ export async function handler(
     // The build first: a running Packer would otherwise launch or keep its instance.
     const stoppedBuilds = await stopExecutionBuilds(codebuild, config.build.codeBuildProject, executionArn);
     const result = await terminateExecutionInstances(ec2, executionArn, BUILD_INSTANCES);
+    // Then its images: one still pending or in use fails the call, and the rule's retries
+    // come back to it.
+    const images = await deleteAbandonedBuildAmis({ ec2, ssm }, config, executionArn);
     logger.info('Build execution cleaned up', {
       executionArn,
       status,
       stoppedBuilds,
       terminated: result.terminated,
+      deletedImages: images.deleted.map((d) => d.imageId),
+      keptImages: images.kept,
     });
-    return { ...result, stoppedBuilds };
+    return { ...result, stoppedBuilds, images };
   }
   const result = await terminateExecutionInstances(ec2, executionArn, VALIDATION_INSTANCES);
   logger.info('Execution instances cleaned up', { executionArn, status, terminated: result.terminated });

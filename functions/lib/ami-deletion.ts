@@ -23,6 +23,11 @@ export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'sto
 export interface DeleteOptions {
   keepSnapshots: boolean;
   dryRun: boolean;
+  /**
+   * A copy still pending (tagged with its SourceAmiId) may be deregistered: that is how EC2
+   * stops a copy. Any other pending image is refused (AmiNotReadyError) until it is available.
+   */
+  cancelPendingCopy?: boolean;
 }
 
 export interface DeletionSettings {
@@ -239,7 +244,8 @@ export async function deleteAmi(
   options: DeleteOptions,
 ): Promise<DeleteAmiResponse> {
   const ami = await getAmi(clients.ec2, imageId, settings.region);
-  if (ami.state === 'pending') throw new AmiNotReadyError(imageId);
+  const stoppableCopy = options.cancelPendingCopy === true && ami.tags[TAG.sourceAmi] !== undefined;
+  if (ami.state === 'pending' && !stoppableCopy) throw new AmiNotReadyError(imageId);
   if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
   const users = await instancesUsing(clients.ec2, imageId);
   if (users.length > 0) throw new AmiInUseError(imageId, users);

@@ -18,20 +18,28 @@ export interface ImageQuery {
 
 /**
  * The newest available, validated AMI of this tool for the version and architecture (the
- * latest rule's order within one version: creation time), or null.
+ * latest rule's order within one version: creation time), or null. EC2 filters on the version
+ * and Validated tags, so only that version's validated images are read, however many the
+ * account holds; the rule is still applied to what comes back.
  */
 export async function findExistingAmi(ec2: Ec2, pageSize: number, query: ImageQuery): Promise<Ami | null> {
   const amis = await scanAmis(ec2, pageSize, [
     { Name: 'state', Values: ['available'] },
     { Name: 'architecture', Values: [query.architecture] },
+    { Name: `tag:${TAG.version}`, Values: [query.version] },
+    { Name: `tag:${TAG.validated}`, Values: ['true'] },
   ]);
   return chooseLatest(amis, { version: query.version }) ?? null;
 }
 
 /** This tool's images (any state) tagged with the build execution's ARN. */
 export async function findBuildAmis(ec2: Ec2, pageSize: number, executionArn: string): Promise<string[]> {
+  return (await buildAmis(ec2, pageSize, executionArn)).map((ami) => ami.imageId);
+}
+
+async function buildAmis(ec2: Ec2, pageSize: number, executionArn: string): Promise<Ami[]> {
   const amis = await scanAmis(ec2, pageSize, [{ Name: `tag:${TAG.buildExecution}`, Values: [executionArn] }]);
-  return amis.filter((ami) => ami.tags[TAG.buildExecution] === executionArn).map((ami) => ami.imageId);
+  return amis.filter((ami) => ami.tags[TAG.buildExecution] === executionArn);
 }
 
 export interface FailedAmiDeletion {
@@ -49,7 +57,7 @@ export interface FailedAmiDeletion {
 export async function deleteFailedAmis(
   clients: { ec2: Ec2; ssm: Ssm },
   settings: DeletionSettings,
-  request: { imageIds: readonly string[]; executionArn: string },
+  request: { imageIds: readonly string[]; executionArn: string; cancelPendingCopies?: boolean },
 ): Promise<FailedAmiDeletion> {
   const result: FailedAmiDeletion = { deleted: [], kept: [] };
   const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
@@ -74,7 +82,11 @@ export async function deleteFailedAmis(
       result.kept.push({ imageId, reason: 'the published latest AMI' });
     } else {
       try {
-        const deleted = await deleteAmi(clients, settings, imageId, { keepSnapshots: false, dryRun: false });
+        const deleted = await deleteAmi(clients, settings, imageId, {
+          keepSnapshots: false,
+          dryRun: false,
+          cancelPendingCopy: request.cancelPendingCopies === true,
+        });
         result.deleted.push({ imageId, snapshots: deleted.snapshots });
       } catch (error) {
         if (!(error instanceof AmiProtectedError)) throw error;
@@ -82,5 +94,26 @@ export async function deleteFailedAmis(
       }
     }
   }
+  return result;
+}
+
+/**
+ * The safety net's part for images: a BuildAmi execution that failed, timed out or was aborted
+ * ran no Catch (or its Catch failed), so the images it registered are found by its
+ * BuildExecutionArn tag and deleted like a failed build's, except a validated one: an
+ * execution stopped after Publish AMI (while copying) keeps the image it published.
+ */
+export async function deleteAbandonedBuildAmis(
+  clients: { ec2: Ec2; ssm: Ssm },
+  settings: DeletionSettings,
+  executionArn: string,
+): Promise<FailedAmiDeletion> {
+  const ours = await buildAmis(clients.ec2, settings.listPageSize, executionArn);
+  const validated = ours.filter((ami) => ami.validated === true);
+  const result = await deleteFailedAmis(clients, settings, {
+    imageIds: ours.filter((ami) => ami.validated !== true).map((ami) => ami.imageId),
+    executionArn,
+  });
+  result.kept.push(...validated.map((ami) => ({ imageId: ami.imageId, reason: 'validated (published)' })));
   return result;
 }

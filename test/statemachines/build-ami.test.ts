@@ -246,6 +246,7 @@ const REAL: Record<string, Behaviour> = {
   'Copy AMI To Region': lambda(copyAmiToRegion),
   'Check Copy': lambda(getAmiCopyState),
   'Publish In Region': lambda(publishAmi),
+  'Delete Failed Copy': lambda(deleteFailedAmi),
   'Build Image With Packer': succeededBuild,
   'Validate AMI': validation(),
 };
@@ -644,18 +645,33 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.status).toBe('FAILED');
     expect(outcome.error).toBe('CopyFailed');
     const [built] = builtImages();
-    const stuck = world.images('eu-west-1')[0];
+    const euChecks = outcome.calls['Check Copy']?.filter(
+      (c) => (c.Payload as { region: string }).region === 'eu-west-1',
+    );
+    const stuckId = (euChecks?.[0]?.Payload as { imageId?: string } | undefined)?.imageId;
+    expect(stuckId).toMatch(/^ami-/);
     expect(outcome.cause).toBe(
-      `Build ${BUILD_ID}: AMI ${built?.imageId} is validated and published in ${HOME}, but the copy to a region failed: eu-west-1 (${stuck?.imageId}): CopyTimedOut: The copy ${stuck?.imageId} in eu-west-1 was still pending after 80 checks`,
+      `Build ${BUILD_ID}: AMI ${built?.imageId} is validated and published in ${HOME}, but the copy to a region failed: eu-west-1 (${stuckId}): CopyTimedOut: The copy ${stuckId} in eu-west-1 was still pending after 80 checks`,
     );
     expect(
       outcome.calls['Check Copy']?.filter((c) => (c.Payload as { region: string }).region === 'eu-west-1'),
     ).toHaveLength(81);
-    // Home and the other region are published; the stuck copy is never tagged validated.
+    // Home and the other region are published; the stuck copy is never published (so never
+    // tagged validated), and it is deregistered (which stops a pending copy) with its snapshot.
     expect(world.parameter(HOME, versionParameter('3.0.0'))).toBe(built?.imageId);
     expect(world.parameter('us-east-1', versionParameter('3.0.0'))).toBeDefined();
     expect(world.parameter('eu-west-1', versionParameter('3.0.0'))).toBeUndefined();
-    expect(stuck?.tags.Validated).toBeUndefined();
+    expect(outcome.calls['Publish In Region']?.map((c) => (c.Payload as { region: string }).region)).toEqual([
+      'us-east-1',
+    ]);
+    expect(outcome.calls['Delete Failed Copy']).toEqual([
+      expect.objectContaining({
+        Payload: expect.objectContaining({ imageIds: [stuckId], region: 'eu-west-1', copy: true }),
+      }),
+    ]);
+    expect(world.images('eu-west-1')).toEqual([]);
+    expect(world.snapshots('eu-west-1')).toEqual([]);
+    expect(world.images('us-east-1')).toHaveLength(1);
   });
 
   it('a copy that fails is reported with its reason', async () => {
@@ -671,10 +687,11 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.error).toBe('CopyFailed');
     expect(outcome.cause).toMatch(
       /eu-west-1 \(ami-\w+\): CopyFailed: The copy ami-\w+ in eu-west-1 went failed: KMS key unavailable$/,
-    );
+    ); // The failed copy is not left in the region.
+    expect(world.images('eu-west-1')).toEqual([]);
   });
 
-  it('abort mid-build: the execution-status rule stops its CodeBuild build and terminates its build instance', async () => {
+  it('abort mid-build: the execution-status rule stops its CodeBuild build, terminates its build instance and deletes the image it registered', async () => {
     let started!: () => void;
     const building = new Promise<void>((resolve) => {
       started = resolve;
@@ -693,6 +710,9 @@ describe('BuildAmi scenarios', () => {
       imageId: 'ami-0base0000000000001',
       tags: { ManagedBy: 'pulsar-ami', Purpose: 'AMI-Build', BuildExecutionArn: EXECUTION_ARN },
     });
+    // Packer had registered its image; another execution's image is not touched.
+    const registered = world.addImage(HOME, { version: '3.0.0', tags: { BuildExecutionArn: EXECUTION_ARN } });
+    const others = existing('3.0.0', HOME, { BuildExecutionArn: `${EXECUTION_ARN}-other` });
     execution.abort();
     await expect(execution.result).rejects.toThrow();
     const cleanup = await terminateExecutionInstances({
@@ -703,7 +723,13 @@ describe('BuildAmi scenarios', () => {
       executionArn: EXECUTION_ARN,
       terminated: [instance],
       stoppedBuilds: [running],
+      images: {
+        deleted: [{ imageId: registered, snapshots: [expect.objectContaining({ status: 'deleted' })] }],
+        kept: [],
+      },
     });
+    expect(world.image(HOME, registered)).toBeUndefined();
+    expect(world.image(HOME, others)).toBeDefined();
     expect(world.builds.get(running)?.buildStatus).toBe('STOPPED');
     expect(world.builds.get(another)?.buildStatus).toBe('IN_PROGRESS');
   });

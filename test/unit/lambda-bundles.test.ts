@@ -18,7 +18,7 @@ const CLIENTS: Record<string, string[]> = {
   getValidation: ['@aws-sdk/client-sfn'],
   evaluateCheckResults: [],
   republishLatest: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
-  terminateExecutionInstances: ['@aws-sdk/client-ec2', '@aws-sdk/client-codebuild'],
+  terminateExecutionInstances: ['@aws-sdk/client-ec2', '@aws-sdk/client-codebuild', '@aws-sdk/client-ssm'],
   sweepValidationInstances: ['@aws-sdk/client-ec2'],
   // BuildAmi's Lambdas
   findExistingAmi: ['@aws-sdk/client-ec2'],

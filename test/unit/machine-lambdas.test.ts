@@ -24,7 +24,12 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { copyAmiToRegion, copyClientToken, getCopyState } from '../../functions/lib/build-copies';
-import { deleteFailedAmis, findBuildAmis, findExistingAmi } from '../../functions/lib/build-images';
+import {
+  deleteAbandonedBuildAmis,
+  deleteFailedAmis,
+  findBuildAmis,
+  findExistingAmi,
+} from '../../functions/lib/build-images';
 import { stopExecutionBuilds } from '../../functions/lib/build-jobs';
 import {
   explainBuildFailure,
@@ -86,7 +91,7 @@ beforeEach(() => {
 });
 
 describe('findExistingAmi', () => {
-  it('asks for available images of the architecture and answers the newest validated one of the version', async () => {
+  it('asks EC2 for available, validated images of the version and architecture only, and answers the newest validated one of the version', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({
       Images: [
         image({
@@ -114,6 +119,8 @@ describe('findExistingAmi', () => {
         expect.arrayContaining([
           { Name: 'state', Values: ['available'] },
           { Name: 'architecture', Values: ['x86_64'] },
+          { Name: 'tag:PulsarVersion', Values: ['3.0.0'] },
+          { Name: 'tag:Validated', Values: ['true'] },
         ]),
       );
     }
@@ -186,6 +193,22 @@ describe('deleteFailedAmis', () => {
       'already gone',
     ]);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+  });
+
+  it('after an abort or timeout: deletes the images the execution registered, except a validated one', async () => {
+    ours();
+    const validated = image({ ImageId: 'ami-00000000000000007', tags: { Validated: 'true' } });
+    ec2Mock.on(DescribeImagesCommand).callsFake((input) => ({
+      Images: input.ImageIds ? [image()] : [image(), validated],
+    }));
+    const result = await deleteAbandonedBuildAmis({ ec2, ssm }, SETTINGS, EXECUTION_ARN);
+    expect(result.deleted.map((d) => d.imageId)).toEqual([AMI]);
+    expect(result.kept).toEqual([{ imageId: 'ami-00000000000000007', reason: 'validated (published)' }]);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId)).toEqual([AMI]);
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)[0]?.args[0].input.Filters).toContainEqual({
+      Name: 'tag:BuildExecutionArn',
+      Values: [EXECUTION_ARN],
+    });
   });
 
   it('fails with AmiInUseError while an instance still uses the image, so the machine retries', async () => {
