@@ -3,7 +3,7 @@
  * deletes their snapshots. Only this tool's images tagged with that execution, never the
  * published latest; an image in use or still pending fails by name so the machine retries.
  */
-import { z } from 'zod';
+
 import { deleteFailedAmis, type FailedAmiDeletion } from './lib/build-images';
 import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
@@ -11,10 +11,11 @@ import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { amiIdSchema, fieldProblems } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
-  imageIds: z.array(amiIdSchema).max(100),
-  executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  imageIds: z.array(amiIdSchema).check(z.maxLength(100)),
+  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
 });
 
 export async function handler(event: unknown): Promise<FailedAmiDeletion> {
