@@ -178,8 +178,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The stand-in tools (curl, dnf, …) and the artifact store, read-only, as in Packer's jails.
       readOnlyMounts: () => world.artifacts.mounts(),
       ...(options.packer ? { packer: options.packer } : {}),
-      // Every build sees the artifact store and the stand-in tools (sandbox/artifacts/).
-      readOnlyMounts: () => world.artifacts.mounts(),
     }),
   );
 

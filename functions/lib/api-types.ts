@@ -259,7 +259,7 @@ export interface BuildResponse {
   /** The copies, region by region, as Copy To Regions reports them once it ended. */
   copies?: { region: string; amiId: string | null; published: boolean; error?: string; cause?: string }[];
   /** What Publish AMI did: the version's own parameter, and the account's latest after it (by the latest rule). */
-  published?: { versionParameter: string | null; latest: string | null };
+  published?: { versionParameter: string | null; latest: string | null; latestChanged?: boolean };
   /** What a failed build deleted (its AMI and snapshots) and kept, and why. */
   cleanup?: { deleted: string[]; kept: { imageId: string; reason: string }[] };
   error?: BuildError;

@@ -410,16 +410,15 @@ export function buildProgress(
     );
   }
   const published = main.find((e) => e.state === 'Publish AMI')?.output?.published;
-  if (isRecord(published) || typeof output?.latest === 'string') {
+  if (isRecord(published) || output?.latest !== undefined) {
     const record = isRecord(published) ? published : {};
+    // Publish AMI answers the latest rule's outcome: {imageId, previous, changed} (or its id alone).
+    const latest = output?.latest ?? record.latest;
+    const outcome = isRecord(latest) ? latest : undefined;
     progress.published = {
       versionParameter: stringIn(record.versionParameter) ?? null,
-      // Publish AMI's result holds the latest rule's outcome ({imageId, previous, changed}).
-      latest:
-        stringIn(output?.latest) ??
-        stringIn(record.latest) ??
-        (isRecord(record.latest) ? stringIn(record.latest.imageId) : undefined) ??
-        null,
+      latest: stringIn(latest) ?? stringIn(outcome?.imageId) ?? null,
+      ...(typeof outcome?.changed === 'boolean' ? { latestChanged: outcome.changed } : {}),
     };
   }
   const deletion = main.find((e) => e.state === 'Delete Failed AMI' && e.output)?.output?.cleanup;

@@ -310,6 +310,9 @@ export interface Bridge {
 
 /** How often the folder is looked at (real milliseconds). */
 export const BRIDGE_POLL_MS = 20;
+/** Requests answered per build, and at once. */
+const MAX_REQUESTS = 10_000;
+const MAX_CONCURRENT_REQUESTS = 4;
 
 /** Watches `<build root>/codebuild/.sandbox-bridge` and answers each `<n>.request` once. */
 export function startBridge(options: BridgeOptions): Bridge {
@@ -332,7 +335,8 @@ export function startBridge(options: BridgeOptions): Bridge {
     for (const name of names) {
       const match = REQUEST_NAME.exec(name);
       if (!match?.[1] || seen.has(match[1])) continue;
-      if (seen.size >= 10_000) break;
+      // A few at a time (a build runs one packer after another); the rest on a later look.
+      if (seen.size >= MAX_REQUESTS || inflight.size >= MAX_CONCURRENT_REQUESTS) break;
       seen.add(match[1]);
       // After anything the build printed before asking has been read (pipes are read in the
       // poll phase, before setImmediate's), so Packer's first line follows it in the log.

@@ -9,6 +9,7 @@
  */
 import { dirname } from 'node:path';
 import type { CallLog } from '../calls';
+import { runPacker } from '../packer/index';
 import type { ServerlessApp, ServerlessCodeBuildProject } from '../serverless-config';
 import type { SandboxInfo } from '../services';
 import type { ReadOnlyMount } from '../ssm/executor';
@@ -40,15 +41,11 @@ export interface RunningBuild {
   readonly done: Promise<void>;
 }
 
-/** The module the Packer stand-in lives in (B2); loaded on first use, absent until it lands. */
-const PACKER_MODULE = '../packer/index';
-
 export class CodeBuild implements WorldEngine {
   readonly roots = new BuildRoots();
   private readonly running = new Map<string, RunningBuild>();
   private readonly ended = new Map<string, Promise<void>>();
   private packerOverride: PackerRunner | undefined;
-  private packerLoaded: Promise<PackerRunner | undefined> | undefined;
 
   constructor(readonly options: CodeBuildOptions) {
     this.packerOverride = options.packer;
@@ -90,14 +87,9 @@ export class CodeBuild implements WorldEngine {
     this.packerOverride = runner;
   }
 
-  /** The Packer stand-in, or undefined when the sandbox has none. */
+  /** The Packer stand-in: sandbox/packer's runPacker unless a test replaced it. */
   async packer(): Promise<PackerRunner | undefined> {
-    if (this.packerOverride) return this.packerOverride;
-    this.packerLoaded ??= import(/* @vite-ignore */ PACKER_MODULE).then(
-      (module: { runPacker?: PackerRunner }) => module.runPacker,
-      () => undefined,
-    );
-    return this.packerLoaded;
+    return this.packerOverride ?? runPacker;
   }
 
   async readOnlyMounts(): Promise<ReadOnlyMount[]> {
@@ -111,6 +103,11 @@ export class CodeBuild implements WorldEngine {
     void run.done.finally(() => {
       if (this.running.get(build.arn) === run) this.running.delete(build.arn);
     });
+  }
+
+  /** How many builds run now (CodeBuild's concurrent-build limit counts them). */
+  get runningCount(): number {
+    return this.running.size;
   }
 
   runningBuild(build: BuildRecord): RunningBuild | undefined {

@@ -33,8 +33,9 @@ export interface LogGroupRecord {
   streams: Map<string, LogStreamRecord>;
 }
 
-/** A bound on one stream's memory; a build that prints more keeps its first events. */
+/** Bounds on one stream's memory; a build that prints more keeps its first events. */
 export const MAX_EVENTS_PER_STREAM = 200_000;
+export const MAX_BYTES_PER_STREAM = 64 * 1024 * 1024;
 /** CloudWatch Logs' limit on one event (256 KiB less its 26-byte overhead). */
 export const MAX_EVENT_BYTES = 262_118;
 
@@ -79,13 +80,14 @@ export function appendLogEvents(
   const stream = ensureLogStream(region, groupName, streamName);
   const now = Date.now();
   for (const raw of messages) {
-    if (stream.events.length >= MAX_EVENTS_PER_STREAM) {
+    const message = Buffer.byteLength(raw) > MAX_EVENT_BYTES ? truncate(raw, MAX_EVENT_BYTES) : raw;
+    const size = Buffer.byteLength(message);
+    if (stream.events.length >= MAX_EVENTS_PER_STREAM || stream.storedBytes + size > MAX_BYTES_PER_STREAM) {
       stream.dropped += 1;
       continue;
     }
-    const message = Buffer.byteLength(raw) > MAX_EVENT_BYTES ? truncate(raw, MAX_EVENT_BYTES) : raw;
     stream.events.push({ timestamp, message, ingestionTime: now });
-    stream.storedBytes += Buffer.byteLength(message);
+    stream.storedBytes += size;
   }
 }
 

@@ -183,6 +183,7 @@ describe.skipIf(isolation !== null)('a command cannot reach the host', () => {
       'umount -l /opt 2>/dev/null && echo "UNMOUNTED opt"',
       'hostname jail-probe 2>/dev/null; hostname',
       // Builtins only (no fork, no pipe): the shell's own descriptors.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion.
       'printf "FDS"; for f in /proc/$$/fd/*; do printf " %s" "${f##*/}"; done; echo',
       'echo done',
     ]);

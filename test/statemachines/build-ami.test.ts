@@ -550,6 +550,26 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.calls['Delete Failed AMI']).toHaveLength(1);
   });
 
+  it('publishing retries while EC2 does not show the Validated tag yet', async () => {
+    const publish = lambda(publishAmi);
+    const outcome = await run({
+      'Publish AMI': async (task, call) => {
+        const image = world.image(HOME, String((task.Payload as { imageId: string }).imageId));
+        if (call > 1 || !image) return publish(task);
+        const { Validated, ...rest } = image.tags;
+        image.tags = rest;
+        try {
+          return await publish(task);
+        } finally {
+          image.tags = { ...image.tags, Validated: Validated ?? '' };
+        }
+      },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Publish AMI']).toHaveLength(2);
+    expect(world.parameter(HOME, versionParameter('3.0.0'))).toBe(builtImages()[0]?.imageId);
+  });
+
   it('an older line built after a newer one: its version parameter is set, the latest does not move', async () => {
     const newer = existing('3.1.0');
     world.setParameter(HOME, LATEST, newer);

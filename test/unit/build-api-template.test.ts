@@ -21,8 +21,12 @@ const statementsOf = (roleId: string): Statement[] =>
       PolicyDocument: { Statement: Statement[] };
     }[]
   ).flatMap((p) => p.PolicyDocument.Statement);
-const roleOf = (functionId: string): string =>
-  (template.Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+const roleOf = (functionId: string): string => {
+  const role = template.Resources[functionId]?.Properties?.Role as
+    | { 'Fn::GetAtt': [string, string] }
+    | undefined;
+  return role?.['Fn::GetAtt'][0] ?? '';
+};
 
 describe('the build API in CloudFormation', () => {
   it('serves POST /builds, GET /builds, GET /builds/{id} and GET /builds/{id}/logs, each behind AWS_IAM', () => {
@@ -86,11 +90,10 @@ describe('the build API in CloudFormation', () => {
   });
 
   it('startBuild checks the version against the archive from its configuration', () => {
-    const env = (
-      template.Resources.StartBuildLambdaFunction?.Properties?.Environment as {
-        Variables: Record<string, unknown>;
-      }
-    ).Variables;
+    const environment = template.Resources.StartBuildLambdaFunction?.Properties?.Environment as
+      | { Variables: Record<string, unknown> }
+      | undefined;
+    const env = environment?.Variables ?? {};
     expect(env.ARCHIVE_BASE_URL).toBe('https://archive.apache.org/dist');
     expect(env.BUILD_AMI_STATE_MACHINE_ARN).toEqual({ Ref: 'BuildAmiStateMachine' });
   });

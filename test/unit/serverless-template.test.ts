@@ -407,7 +407,7 @@ describe('BuildAmi in the CloudFormation template', () => {
       'aws:ResourceTag/ManagedBy': 'pulsar-ami',
       'aws:RequestTag/ManagedBy': 'pulsar-ami',
     });
-    expect(bySid('BuildAmiCodeBuildRole', 'DescribeOwnImages')?.Condition?.StringEquals).toEqual({
+    expect(bySid('BuildAmiCodeBuildRole', 'ModifyOwnImageAttributes')?.Condition?.StringEquals).toEqual({
       'aws:ResourceTag/ManagedBy': 'pulsar-ami',
     });
     expect(bySid('BuildAmiCodeBuildRole', 'SessionToBuildInstances')?.Condition?.StringEquals).toEqual({

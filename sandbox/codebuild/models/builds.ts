@@ -4,7 +4,11 @@
  * Builds are records in the region's store; running one is runner.ts. No wire format here.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { CodeBuildResourceNotFound, InvalidInputException } from '../../errors/codebuild';
+import {
+  AccountLimitExceededException,
+  CodeBuildResourceNotFound,
+  InvalidInputException,
+} from '../../errors/codebuild';
 import type { ServerlessCodeBuildProject } from '../../serverless-config';
 import type { World } from '../../world';
 import type { CodeBuild } from '../engine';
@@ -16,6 +20,8 @@ const TOKEN_AWS_SECONDS = 300;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 const MAX_VALUE = 64 * 1024;
 const MAX_OVERRIDES = 200;
+/** Builds running at once in the sandbox (each is real processes on this machine). */
+export const MAX_RUNNING_BUILDS = 20;
 
 export interface StartBuildInput {
   /** A project name or ARN. */
@@ -118,6 +124,11 @@ export function startBuild(world: World, region: string, input: StartBuildInput)
     }
   }
 
+  if (engine.runningCount >= MAX_RUNNING_BUILDS) {
+    throw new AccountLimitExceededException(
+      `Cannot have more than ${MAX_RUNNING_BUILDS} active builds for the account`,
+    );
+  }
   const variables: EnvironmentVariable[] = [
     ...project.environmentVariables,
     ...overrides.map((v) => ({ name: v.name, value: v.value, type: v.type ?? ('PLAINTEXT' as const) })),
