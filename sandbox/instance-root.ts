@@ -91,7 +91,7 @@ export function correttoStandIn(major: number): string {
 }
 
 /** chown -R, never following a symlink (a fresh root has none; lchown is used all the same). */
-function chownTree(path: string, uid: number, gid: number): void {
+export function chownTree(path: string, uid: number, gid: number): void {
   const stat = lstatSync(path);
   if (stat.isDirectory()) {
     for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
@@ -221,6 +221,23 @@ export function materialise(root: string, contents: ImageContents, version: stri
 }
 
 /**
+ * A new temporary folder for jail roots (`$TMPDIR/<prefix>…`) with the empty `.mnt` each run's
+ * private root is built on. Under a root sandbox the jail user may pass through (not list) it
+ * to reach its own root, and owns `.mnt`.
+ */
+export function makeJailBase(prefix: string): string {
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  const mnt = join(base, '.mnt');
+  mkdirSync(mnt, { mode: 0o700 });
+  const owner = jailOwner();
+  if (owner) {
+    chmodSync(base, 0o711);
+    chownSync(mnt, owner.uid, owner.gid);
+  }
+  return base;
+}
+
+/**
  * The temporary folder that holds every instance's root, created on first use, and one empty
  * directory (`.mnt`) that each command's private root is built on, in its own mount namespace.
  */
@@ -230,18 +247,7 @@ export class InstanceRoots {
   private folder(): string {
     // Recreated when something removed it (a temp cleaner), rather than failing every launch.
     if (this.base !== undefined && !existsSync(this.base)) this.base = undefined;
-    if (this.base === undefined) {
-      const base = mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-'));
-      const mnt = join(base, '.mnt');
-      mkdirSync(mnt, { mode: 0o700 });
-      const owner = jailOwner();
-      if (owner) {
-        // The jail user must pass through (not list) the folder to reach its own instance.
-        chmodSync(base, 0o711);
-        chownSync(mnt, owner.uid, owner.gid);
-      }
-      this.base = base;
-    }
+    this.base ??= makeJailBase('pulsar-ami-sandbox-');
     return this.base;
   }
 

@@ -20,7 +20,10 @@ fi
 command -v java >/dev/null 2>&1 || die "java is not on PATH after installing $JAVA_PACKAGE"
 
 # openjdk version "17.0.10" 2024-01-16 LTS
-version_line="$(java -version 2>&1 | head -n 1)"
+# All of java's output first, then its first line: `| head -n 1` would close the pipe early and
+# java's SIGPIPE (exit 141) would fail the script under pipefail.
+version_output="$(java -version 2>&1)"
+version_line="${version_output%%$'\n'*}"
 version="$(printf '%s\n' "$version_line" | sed -n 's/^[^"]*"\([^"]*\)".*$/\1/p')"
 major="${version%%.*}"
 if [ "$major" != "17" ]; then

@@ -11,21 +11,10 @@
  * named in the build's log), so nothing outside packer/ and buildspec/ ever reaches a build.
  * Removed when the build ends, and all of them on reset and close.
  */
-import {
-  chmodSync,
-  chownSync,
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { isInside } from '../instance-root';
+import { chownTree, isInside, makeJailBase } from '../instance-root';
 import { jailOwner } from '../ssm/executor';
 import { BUILD_DIRS } from './bridge';
 
@@ -44,29 +33,12 @@ export interface CopyReport {
   skipped: string[];
 }
 
-/** chown -R, never following a symlink (a fresh root has none). */
-function chownTree(path: string, uid: number, gid: number): void {
-  const stat = lstatSync(path);
-  if (stat.isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
-  if (!stat.isSymbolicLink()) chownSync(path, uid, gid);
-}
-
 export class BuildRoots {
   private base: string | undefined;
 
   private folder(): string {
     if (this.base !== undefined && !existsSync(this.base)) this.base = undefined;
-    if (this.base === undefined) {
-      const base = mkdtempSync(join(tmpdir(), 'pulsar-ami-sandbox-builds-'));
-      const mnt = join(base, '.mnt');
-      mkdirSync(mnt, { mode: 0o700 });
-      const owner = jailOwner();
-      if (owner) {
-        chmodSync(base, 0o711);
-        chownSync(mnt, owner.uid, owner.gid);
-      }
-      this.base = base;
-    }
+    this.base ??= makeJailBase('pulsar-ami-sandbox-builds-');
     return this.base;
   }
 

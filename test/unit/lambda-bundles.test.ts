@@ -85,7 +85,8 @@ beforeAll(async () => {
       bundles.set(fn.name, { ...fn, bytes, packages: metafile ? [...packagesIn(metafile).keys()] : [] });
     }),
   );
-});
+  // Some twenty bundles: on a busy two-core machine this outlasts the default hook timeout.
+}, 600_000);
 
 const bundle = (name: string): Bundle => {
   const found = bundles.get(name);
