@@ -2,7 +2,7 @@
  * BuildAmi's Explain Build Failure, Explain Validation Failure and Summarize Copies: what a
  * step's end means, for the execution's Fail cause or its output. No AWS call.
  */
-import { z } from 'zod';
+
 import {
   type CopySummary,
   explainBuildFailure,
@@ -12,9 +12,10 @@ import {
 } from './lib/build-outcome';
 import { InvalidInputError } from './lib/errors';
 import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
-const stepError = z.object({ Error: z.string().nullish(), Cause: z.string().nullish() }).loose();
-const buildId = z.string().min(1).max(64);
+const stepError = z.looseObject({ Error: z.nullish(z.string()), Cause: z.nullish(z.string()) });
+const buildId = z.string().check(z.minLength(1), z.maxLength(64));
 
 const input = z.discriminatedUnion('step', [
   z.object({ step: z.literal('build'), buildId, error: stepError }),
@@ -27,10 +28,10 @@ const input = z.discriminatedUnion('step', [
     copies: z.array(
       z.object({
         region: z.string(),
-        amiId: z.string().nullable(),
+        amiId: z.nullable(z.string()),
         published: z.boolean(),
-        error: z.string().nullish(),
-        cause: z.string().nullish(),
+        error: z.nullish(z.string()),
+        cause: z.nullish(z.string()),
       }),
     ),
   }),

@@ -1,17 +1,18 @@
 /** BuildAmi's Copy AMI To Region: CopyImage of the validated AMI into the item's region. */
-import { z } from 'zod';
+
 import { type CopyStarted, copyAmiToRegion } from './lib/build-copies';
 import { ec2In } from './lib/clients/ec2';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
   region: regionSchema,
   sourceRegion: regionSchema,
   sourceImageId: amiIdSchema,
-  name: z.string().max(128),
-  buildId: z.string().regex(/^build-[A-Za-z0-9-]{1,57}$/),
+  name: z.string().check(z.maxLength(128)),
+  buildId: z.string().check(z.regex(/^build-[A-Za-z0-9-]{1,57}$/)),
 });
 
 export async function handler(event: unknown): Promise<CopyStarted> {

@@ -1,16 +1,17 @@
 /** DELETE /amis/{id}?keepSnapshots=&dryRun= — deregister an AMI and delete its snapshots. */
-import { z } from 'zod';
+
 import { deleteAmi } from './lib/ami-deletion';
 import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
 import { amiIdSchema, booleanFlagSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
   id: amiIdSchema,
-  keepSnapshots: booleanFlagSchema.default('false'),
-  dryRun: booleanFlagSchema.default('false'),
+  keepSnapshots: z._default(booleanFlagSchema, 'false'),
+  dryRun: z._default(booleanFlagSchema, 'false'),
 });
 
 export const handler = apiHandler(async (event) => {

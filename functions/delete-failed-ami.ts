@@ -5,22 +5,23 @@
  * pending copy is the exception: deregistering it stops the copy). In the home region, or in
  * a copy's region for Copy To Regions' Delete Failed Copy.
  */
-import { z } from 'zod';
 import { deleteFailedAmis, type FailedAmiDeletion } from './lib/build-images';
 import { ec2In } from './lib/clients/ec2';
 import { ssmIn } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
+
 import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
-  imageIds: z.array(amiIdSchema).max(100),
-  executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  imageIds: z.array(amiIdSchema).check(z.maxLength(100)),
+  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
   /** Where the images are: the home region by default; a copy's region for a failed copy. */
-  region: regionSchema.optional(),
+  region: z.optional(regionSchema),
   /** A failed copy: one still pending is deregistered, which stops the copy. */
-  copy: z.boolean().optional(),
+  copy: z.optional(z.boolean()),
 });
 
 export async function handler(event: unknown): Promise<FailedAmiDeletion> {

@@ -1,24 +1,24 @@
 /** ValidateAmi's Evaluate Check Results task: the check script's SSM output → a verdict. */
-import { z } from 'zod';
+
 import { type CheckEvaluation, evaluateCheckOutput } from './lib/check-results';
 import { CHECK_NAMES } from './lib/checks';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { fieldProblems } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
   /** The GetCommandInvocation response, as the state machine received it. */
   invocation: z.object({
-    Status: z.string().nullish(),
-    StatusDetails: z.string().nullish(),
-    ResponseCode: z.number().int().nullish(),
-    StandardOutputContent: z.string().nullish(),
-    StandardErrorContent: z.string().nullish(),
+    Status: z.nullish(z.string()),
+    StatusDetails: z.nullish(z.string()),
+    ResponseCode: z.nullish(z.number().check(z.int())),
+    StandardOutputContent: z.nullish(z.string()),
+    StandardErrorContent: z.nullish(z.string()),
   }),
-  expectedChecks: z
-    .array(z.string().min(1))
-    .min(1)
-    .default([...CHECK_NAMES]),
+  expectedChecks: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), [
+    ...CHECK_NAMES,
+  ]),
 });
 
 export async function handler(event: unknown): Promise<CheckEvaluation> {

@@ -1,13 +1,14 @@
 /** BuildAmi's Find AMIs From Failed Build: this tool's images tagged with the failed execution. */
-import { z } from 'zod';
+
 import { findBuildAmis } from './lib/build-images';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { fieldProblems } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
-  executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
 });
 
 export async function handler(event: unknown): Promise<{ imageIds: string[] }> {

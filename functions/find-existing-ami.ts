@@ -3,13 +3,14 @@
  * version and architecture. Answers the machine's already-built output too, so AMI Already
  * Built? can end the execution with it as it is.
  */
-import { z } from 'zod';
+
 import { TAG } from './lib/ami';
 import { findExistingAmi } from './lib/build-images';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { fieldProblems, versionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({ version: versionSchema, architecture: z.enum(['x86_64', 'arm64']) });
 

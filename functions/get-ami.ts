@@ -1,10 +1,11 @@
 /** GET /amis/{id} — one of this tool's AMIs. */
-import { z } from 'zod';
+
 import { getAmi } from './lib/ami-catalogue';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
 import { amiIdSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const path = z.object({ id: amiIdSchema });
 

@@ -3,17 +3,18 @@
  * published one while it qualifies, else the highest version; `version` narrows it,
  * `validated=false` lets unvalidated AMIs in.
  */
-import { z } from 'zod';
+
 import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
 import { latestAmi } from './lib/latest-ami';
 import { booleanFlagSchema, versionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const query = z.object({
-  version: versionSchema.optional(),
-  validated: booleanFlagSchema.optional(),
+  version: z.optional(versionSchema),
+  validated: z.optional(booleanFlagSchema),
 });
 
 export const handler = apiHandler(async (event) => {

@@ -1,22 +1,23 @@
 /** GET /amis — this tool's AMIs, newest first, paginated (`limit`, `nextToken`). */
-import { z } from 'zod';
+
 import type { Ami } from './lib/ami';
 import { decodeCursor, pageOf, scanAmis } from './lib/ami-catalogue';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { apiHandler, json, parseInput } from './lib/http';
+import * as z from './lib/zod';
 
 const LIMIT_MESSAGE = { error: 'must be a whole number from 1 to 1000' };
 
 const query = z.object({
-  limit: z.coerce
-    .number(LIMIT_MESSAGE)
-    .int(LIMIT_MESSAGE)
-    .min(1, LIMIT_MESSAGE)
-    .max(1000, LIMIT_MESSAGE)
-    .default(100),
-  nextToken: z.string().max(2048, { error: 'is not a token this API issued' }).optional(),
+  limit: z._default(
+    z.coerce
+      .number(LIMIT_MESSAGE)
+      .check(z.int(LIMIT_MESSAGE), z.gte(1, LIMIT_MESSAGE), z.lte(1000, LIMIT_MESSAGE)),
+    100,
+  ),
+  nextToken: z.optional(z.string().check(z.maxLength(2048, { error: 'is not a token this API issued' }))),
 });
 
 /**

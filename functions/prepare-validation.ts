@@ -1,18 +1,19 @@
 /** BuildAmi's Prepare Validation: the built AMI (from the build's exported AMI_ID) and the ValidateAmi input for it. */
-import { z } from 'zod';
+
 import { exportedVariablesSchema, type PreparedValidation, prepareValidation } from './lib/build-validation';
 import { readCheckScript } from './lib/checks';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { fieldProblems, instanceTypeSchema, versionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
-  buildId: z.string().regex(/^build-[A-Za-z0-9-]{1,57}$/),
+  buildId: z.string().check(z.regex(/^build-[A-Za-z0-9-]{1,57}$/)),
   version: versionSchema,
   instanceType: instanceTypeSchema,
   architecture: z.enum(['x86_64', 'arm64']),
-  executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
   exportedVariables: exportedVariablesSchema,
 });
 

@@ -3,7 +3,7 @@
  * parameter, then the account's latest by the latest rule, in that region. A copy's
  * validation tags are put on it first.
  */
-import { z } from 'zod';
+
 import { type PublishResult, publishBuiltAmi, VALIDATION_TAG_KEYS } from './lib/build-publishing';
 import { ec2In } from './lib/clients/ec2';
 import { ssmIn } from './lib/clients/ssm';
@@ -11,12 +11,15 @@ import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { amiIdSchema, fieldProblems, regionSchema, versionSchema } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({
   imageId: amiIdSchema,
   version: versionSchema,
   region: regionSchema,
-  validationTags: z.partialRecord(z.enum(VALIDATION_TAG_KEYS), z.string().max(256)).optional(),
+  validationTags: z.optional(
+    z.partialRecord(z.enum(VALIDATION_TAG_KEYS), z.string().check(z.maxLength(256))),
+  ),
 });
 
 export async function handler(event: unknown): Promise<PublishResult> {

@@ -3,7 +3,7 @@
  * is the published latest, publish by the latest rule without it (the highest validated version
  * left, or none). Any other AMI's failure leaves the published latest as it is.
  */
-import { z } from 'zod';
+
 import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
@@ -11,6 +11,7 @@ import { InvalidInputError } from './lib/errors';
 import { publishLatest } from './lib/latest-ami';
 import { logger } from './lib/logger';
 import { amiIdSchema, fieldProblems } from './lib/validation';
+import * as z from './lib/zod';
 
 const input = z.object({ imageId: amiIdSchema });
 

@@ -5,15 +5,16 @@
  * it is already built (and not `force`); 200 with the plan for `dryRun`. An `Idempotency-Key`
  * header makes a retried request start nothing new.
  */
-import { z } from 'zod';
+
 import { BUILD_BODY_FIELDS, buildRequestSchema } from './lib/builds';
 import { startBuild } from './lib/builds-start';
 import { ec2 } from './lib/clients/ec2';
 import { sfn } from './lib/clients/sfn';
 import { config } from './lib/config';
 import { apiHandler, basePath, header, idempotencyKeySchema, json, jsonBody, parseInput } from './lib/http';
+import * as z from './lib/zod';
 
-const headers = z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() });
+const headers = z.object({ 'Idempotency-Key': z.optional(idempotencyKeySchema) });
 const body = buildRequestSchema(config.region);
 
 export const handler = apiHandler(async (event) => {

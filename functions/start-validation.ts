@@ -3,7 +3,7 @@
  * is this tool's and available, then starts ValidateAmi. 202 with the validation id and a
  * Location to follow it. An `Idempotency-Key` header makes a retried request start nothing new.
  */
-import { z } from 'zod';
+
 import { readCheckScript } from './lib/checks';
 import { ec2 } from './lib/clients/ec2';
 import { sfn } from './lib/clients/sfn';
@@ -12,14 +12,15 @@ import { apiHandler, basePath, header, idempotencyKeySchema, json, jsonBody, par
 import { amiIdSchema, instanceTypeSchema } from './lib/validation';
 import { validationLocation } from './lib/validation-executions';
 import { startValidation } from './lib/validation-runs';
+import * as z from './lib/zod';
 
 export const DEFAULT_INSTANCE_TYPE = 't3.micro';
 const BODY_FIELDS = ['instanceType'];
 
 const input = z.object({
   id: amiIdSchema,
-  instanceType: instanceTypeSchema.default(DEFAULT_INSTANCE_TYPE),
-  'Idempotency-Key': idempotencyKeySchema.optional(),
+  instanceType: z._default(instanceTypeSchema, DEFAULT_INSTANCE_TYPE),
+  'Idempotency-Key': z.optional(idempotencyKeySchema),
 });
 
 export const handler = apiHandler(async (event) => {

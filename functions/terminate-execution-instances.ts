@@ -6,8 +6,8 @@
  * runs and afterwards deletes the images it registered that were never validated (with their
  * snapshots; never the published latest). Idempotent; nothing found means no change.
  */
-import { z } from 'zod';
 import { deleteAbandonedBuildAmis, type FailedAmiDeletion } from './lib/build-images';
+
 import { stopExecutionBuilds } from './lib/build-jobs';
 import { codebuild } from './lib/clients/codebuild';
 import { ec2 } from './lib/clients/ec2';
@@ -22,13 +22,14 @@ import {
   terminateExecutionInstances,
   VALIDATION_INSTANCES,
 } from './lib/validation-instances';
+import * as z from './lib/zod';
 
 export const ENDED_BADLY = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
 const event = z.object({
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.object({
-    executionArn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/),
+    executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
     status: z.string(),
   }),
 });

@@ -37,7 +37,7 @@ const tags = z
  */
 const imageSpec = z.strictObject({
   name: z.string().min(1).max(128),
-  version: versionSchema.optional(),
+  version: z.optional(versionSchema),
   state: z.enum(SEEDABLE_IMAGE_STATES).optional(),
   createdAt: z.iso.datetime({ offset: true }).optional(),
   tags: tags.optional(),
@@ -56,7 +56,7 @@ const imageSpec = z.strictObject({
   contents: z
     .strictObject({
       kind: z.enum(['pulsar', 'plain']).optional(),
-      pulsarVersion: versionSchema.optional(),
+      pulsarVersion: z.optional(versionSchema),
       javaMajor: z.number().int().min(0).max(99).optional(),
       missing: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
     })
@@ -65,7 +65,7 @@ const imageSpec = z.strictObject({
 
 const imagesBody = z
   .strictObject({
-    region: regionSchema.optional(),
+    region: z.optional(regionSchema),
     images: z.array(imageSpec).optional(),
     count: z.number().int().min(1).max(100_000).optional(),
   })
@@ -74,10 +74,10 @@ const imagesBody = z
 const batchTemplate = imageSpec.partial();
 
 const instanceBody = z.strictObject({
-  region: regionSchema.optional(),
+  region: z.optional(regionSchema),
   imageId: amiIdSchema,
   state: z.enum(['pending', 'running', 'stopped', 'terminated']).optional(),
-  instanceType: instanceTypeSchema.optional(),
+  instanceType: z.optional(instanceTypeSchema),
   tags: tags.optional(),
   userData: z.string().max(16_384).optional(),
   shutdownBehavior: z.enum(['stop', 'terminate']).optional(),
@@ -85,7 +85,7 @@ const instanceBody = z.strictObject({
   launchedMinutesAgo: z.number().int().min(0).max(525_600).optional(),
 });
 
-const imageScope = z.union([z.boolean(), z.strictObject({ imageId: amiIdSchema.optional() })]);
+const imageScope = z.union([z.boolean(), z.strictObject({ imageId: z.optional(amiIdSchema) })]);
 
 const faultsBody = z
   .object({
@@ -100,7 +100,7 @@ const faultsBody = z
       .strictObject({
         component: z.enum(IMAGE_COMPONENTS).optional(),
         components: z.array(z.enum(IMAGE_COMPONENTS)).optional(),
-        imageId: amiIdSchema.optional(),
+        imageId: z.optional(amiIdSchema),
       })
       .refine(
         (f) => f.component !== undefined || (f.components?.length ?? 0) > 0,
@@ -140,7 +140,7 @@ const faultsBody = z
     tamperedArchive: z
       .union([
         z.boolean(),
-        z.strictObject({ version: versionSchema.optional(), versions: z.array(versionSchema).optional() }),
+        z.strictObject({ version: z.optional(versionSchema), versions: z.array(versionSchema).optional() }),
       ])
       .optional(),
   })

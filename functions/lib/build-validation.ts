@@ -4,7 +4,7 @@
  * validate-ami-input.ts) and the validation id, derived from the build id so that a retried
  * step starts no second validation.
  */
-import { z } from 'zod';
+
 import { TAG } from './ami';
 import { type Ec2, getAmi } from './ami-catalogue';
 import { AmiMismatchError, BuildOutputMissingError } from './build-errors';
@@ -13,6 +13,7 @@ import { AmiNotReadyError } from './errors';
 import { buildValidateAmiInput, type ValidateAmiInput } from './validate-ami-input';
 import { AMI_ID_PATTERN } from './validation';
 import { machineArn, uuidV5 } from './validation-executions';
+import * as z from './zod';
 
 /** UUID v5 namespace of the validation ids of builds (apart from the Idempotency-Key ones). */
 const BUILD_VALIDATION_NAMESPACE = 'b6a4f0c2-8e1d-5c3a-9f47-1d2e3c4b5a69';
@@ -23,14 +24,14 @@ export function buildValidationId(buildId: string): string {
 }
 
 /** CodeBuild's exported variables, as Step Functions returns them (either casing accepted). */
-export const exportedVariablesSchema = z
-  .array(
+export const exportedVariablesSchema = z.nullish(
+  z.array(
     z.union([
-      z.object({ Name: z.string(), Value: z.string().nullish() }),
-      z.object({ name: z.string(), value: z.string().nullish() }),
+      z.object({ Name: z.string(), Value: z.nullish(z.string()) }),
+      z.object({ name: z.string(), value: z.nullish(z.string()) }),
     ]),
-  )
-  .nullish();
+  ),
+);
 
 export type ExportedVariables = z.infer<typeof exportedVariablesSchema>;
 

@@ -4,7 +4,6 @@
  * the machine gets (the contract's shape, nothing executable in it), ids and locations. No client.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { Config } from './config';
 import { BuildNotConfiguredError } from './errors';
 import { AWS_REGIONS } from './regions';
@@ -18,6 +17,7 @@ import {
   regionSchema,
   versionSchema,
 } from './validation';
+import * as z from './zod';
 
 export { BUILD_ID_PATTERN };
 
@@ -45,48 +45,56 @@ export function buildRequestSchema(homeRegion: string) {
   return z
     .object({
       version: versionSchema,
-      instanceType: instanceTypeSchema.default(DEFAULT_BUILD_INSTANCE_TYPE),
-      architecture: architectureSchema.default(DEFAULT_ARCHITECTURE),
-      force: strictBoolean().default(false),
-      copyToRegions: z
-        .array(regionSchema, {
-          error: (issue) =>
-            `must be a list of regions such as ["us-east-1"], got ${JSON.stringify(issue.input)?.slice(0, 40)}`,
-        })
-        .max(AWS_REGIONS.length)
-        .default([]),
-      dryRun: strictBoolean().default(false),
+      instanceType: z._default(instanceTypeSchema, DEFAULT_BUILD_INSTANCE_TYPE),
+      architecture: z._default(architectureSchema, DEFAULT_ARCHITECTURE),
+      force: z._default(strictBoolean(), false),
+      copyToRegions: z._default(
+        z
+          .array(regionSchema, {
+            error: (issue) =>
+              `must be a list of regions such as ["us-east-1"], got ${JSON.stringify(issue.input)?.slice(0, 40)}`,
+          })
+          .check(z.maxLength(AWS_REGIONS.length)),
+        [],
+      ),
+      dryRun: z._default(strictBoolean(), false),
     })
-    .superRefine((request, ctx) => {
-      const named = architectureOfInstanceType(request.instanceType);
-      if (named !== null && named !== request.architecture) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['instanceType'],
-          message: `${request.instanceType} is an ${named} instance type, but the build is for ${request.architecture} (build for ${named}, or pick an ${request.architecture} type such as ${request.architecture === 'arm64' ? 't4g.small' : DEFAULT_BUILD_INSTANCE_TYPE})`,
-        });
-      }
-      const seen = new Set<string>();
-      for (const [i, region] of request.copyToRegions.entries()) {
-        if (region === homeRegion) {
+    .check(
+      z.superRefine((request, ctx) => {
+        const named = architectureOfInstanceType(request.instanceType);
+        if (named !== null && named !== request.architecture) {
           ctx.addIssue({
             code: 'custom',
-            path: ['copyToRegions', i],
-            message: `${region} is the region the build runs in; the AMI is there already`,
+            path: ['instanceType'],
+            message: `${request.instanceType} is an ${named} instance type, but the build is for ${request.architecture} (build for ${named}, or pick an ${request.architecture} type such as ${request.architecture === 'arm64' ? 't4g.small' : DEFAULT_BUILD_INSTANCE_TYPE})`,
           });
-        } else if (seen.has(region)) {
-          ctx.addIssue({ code: 'custom', path: ['copyToRegions', i], message: `${region} is listed twice` });
         }
-        seen.add(region);
-      }
-    });
+        const seen = new Set<string>();
+        for (const [i, region] of request.copyToRegions.entries()) {
+          if (region === homeRegion) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['copyToRegions', i],
+              message: `${region} is the region the build runs in; the AMI is there already`,
+            });
+          } else if (seen.has(region)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['copyToRegions', i],
+              message: `${region} is listed twice`,
+            });
+          }
+          seen.add(region);
+        }
+      }),
+    );
 }
 
 export type BuildRequest = Omit<z.infer<ReturnType<typeof buildRequestSchema>>, 'dryRun'>;
 
 /** The BuildAmi execution input: exactly the contract's shape (statemachines/build-ami.asl.yml reads it). */
 export const buildAmiInputSchema = z.strictObject({
-  buildId: z.string().regex(BUILD_ID_PATTERN),
+  buildId: z.string().check(z.regex(BUILD_ID_PATTERN)),
   version: versionSchema,
   instanceType: instanceTypeSchema,
   architecture: architectureSchema,

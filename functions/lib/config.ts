@@ -1,69 +1,56 @@
 /** Configuration, read and validated once. Nothing else in the functions reads process.env. */
-import { z } from 'zod';
+
 import { isLoopback } from './loopback';
 import { DEFAULT_REGION } from './regions';
 import { fieldProblems } from './validation';
+import * as z from './zod';
 
 const schema = z.object({
   // Lambda sets AWS_REGION; a region newer than the CLI's list of typos-to-catch is still a region.
-  AWS_REGION: z
-    .string()
-    .regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, { error: 'must be an AWS region such as us-west-2' })
-    .default(DEFAULT_REGION),
-  STAGE: z
-    .string()
-    .regex(/^[a-z0-9-]{1,16}$/)
-    .default('dev'),
-  LATEST_AMI_PARAMETER: z
-    .string()
-    .regex(/^\/[\w./-]+$/)
-    .optional(),
-  AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  LIST_PAGE_SIZE: z.coerce.number().int().min(5).max(1000).default(1000),
+  AWS_REGION: z._default(
+    z
+      .string()
+      .check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, { error: 'must be an AWS region such as us-west-2' })),
+    DEFAULT_REGION,
+  ),
+  STAGE: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,16}$/)), 'dev'),
+  LATEST_AMI_PARAMETER: z.optional(z.string().check(z.regex(/^\/[\w./-]+$/))),
+  AWS_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10)), 3),
+  LIST_PAGE_SIZE: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(1000)), 1000),
   // Where Pulsar releases are downloaded from (Apache's layout). https, or http on this machine
   // only (the sandbox's artifact store): a checksum fetched in clear proves nothing.
-  ARCHIVE_BASE_URL: z
-    .url({ protocol: /^https?$/ })
-    .refine((v) => v.startsWith('https://') || isLoopback(new URL(v).hostname), {
-      error: 'must be an https:// URL (http:// only for this machine)',
-    })
-    .transform((v) => v.replace(/\/+$/, ''))
-    .default('https://archive.apache.org/dist'),
-  ARCHIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
-  VALIDATION_INSTANCE_PROFILE: z
-    .string()
-    .regex(/^[\w+=,.@-]{1,128}$/)
-    .optional(),
-  VALIDATION_SUBNET_ID: z
-    .string()
-    .regex(/^subnet-[0-9a-f]{8,17}$/)
-    .optional(),
-  VALIDATION_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(5).max(1440).default(90),
+  ARCHIVE_BASE_URL: z._default(
+    z.pipe(
+      z.url({ protocol: /^https?$/ }).check(
+        z.refine<string>((v) => v.startsWith('https://') || isLoopback(new URL(v).hostname), {
+          error: 'must be an https:// URL (http:// only for this machine)',
+        }),
+      ),
+      z.transform((v: string) => v.replace(/\/+$/, '')),
+    ),
+    'https://archive.apache.org/dist',
+  ),
+  ARCHIVE_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(20_000)), 5000),
+  VALIDATION_INSTANCE_PROFILE: z.optional(z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/))),
+  VALIDATION_SUBNET_ID: z.optional(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/))),
+  VALIDATION_MAX_LIFETIME_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(1440)), 90),
   // At least 5 s: shorter polls only add state transitions (history is capped at 25,000 events).
-  VALIDATION_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(60).default(10),
-  EVALUATE_CHECK_RESULTS_FUNCTION: z.string().min(1).max(170).optional(),
-  REPUBLISH_LATEST_FUNCTION: z.string().min(1).max(170).optional(),
+  VALIDATION_POLL_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(60)), 10),
+  EVALUATE_CHECK_RESULTS_FUNCTION: z.optional(z.string().check(z.minLength(1), z.maxLength(170))),
+  REPUBLISH_LATEST_FUNCTION: z.optional(z.string().check(z.minLength(1), z.maxLength(170))),
   // Where Lambda unpacked the function (files packaged beside the bundle live under it).
-  LAMBDA_TASK_ROOT: z.string().min(1).optional(),
-  VALIDATE_AMI_STATE_MACHINE_ARN: z
-    .string()
-    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
-    .optional(),
+  LAMBDA_TASK_ROOT: z.optional(z.string().check(z.minLength(1))),
+  VALIDATE_AMI_STATE_MACHINE_ARN: z.optional(
+    z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
+  ),
   // BuildAmi: the machine, the CodeBuild project it runs, and what is published per version.
-  BUILD_AMI_STATE_MACHINE_ARN: z
-    .string()
-    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)
-    .optional(),
-  CODEBUILD_PROJECT: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/)
-    .optional(),
-  VERSION_PARAMETER_PREFIX: z
-    .string()
-    .regex(/^\/[\w./-]+[^/]$/)
-    .optional(),
+  BUILD_AMI_STATE_MACHINE_ARN: z.optional(
+    z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
+  ),
+  CODEBUILD_PROJECT: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/))),
+  VERSION_PARAMETER_PREFIX: z.optional(z.string().check(z.regex(/^\/[\w./-]+[^/]$/))),
   // Build instances shut down with their build; the sweeper terminates any older than this.
-  BUILD_MAX_LIFETIME_MINUTES: z.coerce.number().int().min(30).max(1440).default(180),
+  BUILD_MAX_LIFETIME_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(30), z.lte(1440)), 180),
 });
 
 export interface Config {

@@ -5,11 +5,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { z } from 'zod';
 import type { Problem } from './api-types';
 import { InvalidInputError, ProblemError } from './errors';
 import { logger } from './logger';
 import { fieldProblems } from './validation';
+import * as z from './zod';
 
 export interface ApiResult {
   status: number;
@@ -23,7 +23,7 @@ export function json(status: number, body: unknown, headers?: Record<string, str
 }
 
 /** Validates before any AWS call: a bad value is a 400 that names the field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   return parsed.data;
@@ -32,7 +32,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
 /** An `Idempotency-Key` header: a retried request with the same key starts nothing new. */
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' });
+  .check(z.regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' }));
 
 /**
  * The JSON body, or {} when there is none. Anything but a JSON object is a 400 on `body`; a

@@ -4,10 +4,11 @@
  * Deployment settings travel in the input rather than as serverless substitutions, so
  * statemachines/validate-ami.asl.yml runs unchanged in AWS, in the sandbox and in tests.
  */
-import { z } from 'zod';
+
 import { CHECK_NAMES, checkCommands } from './checks';
 import type { Config } from './config';
 import { amiIdSchema, instanceTypeSchema, versionSchema } from './validation';
+import * as z from './zod';
 
 /** The machine's own TimeoutSeconds; the polling budgets below stay inside it. */
 export const VALIDATE_AMI_TIMEOUT_SECONDS = 3600;
@@ -22,29 +23,26 @@ export const CHECK_DELIVERY_TIMEOUT_SECONDS = 120;
 export const validateAmiInputSchema = z.object({
   imageId: amiIdSchema,
   instanceType: instanceTypeSchema,
-  instanceProfileName: z.string().regex(/^[\w+=,.@-]{1,128}$/),
-  subnetId: z
-    .string()
-    .regex(/^subnet-[0-9a-f]{8,17}$/)
-    .nullable(),
-  maxLifetimeMinutes: z.number().int().min(5).max(1440),
+  instanceProfileName: z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/)),
+  subnetId: z.nullable(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/))),
+  maxLifetimeMinutes: z.number().check(z.int(), z.gte(5), z.lte(1440)),
   /** Base64 user data: the instance powers itself off (and so terminates) after its lifetime. */
   userData: z.base64(),
-  expectedVersion: versionSchema.nullable(),
+  expectedVersion: z.nullable(versionSchema),
   checks: z.object({
-    commands: z.array(z.string()).min(1),
-    names: z.array(z.string().min(1)).min(1),
-    executionTimeoutSeconds: z.number().int().min(1).max(172_800),
-    deliveryTimeoutSeconds: z.number().int().min(30).max(2_592_000),
+    commands: z.array(z.string()).check(z.minLength(1)),
+    names: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    executionTimeoutSeconds: z.number().check(z.int(), z.gte(1), z.lte(172_800)),
+    deliveryTimeoutSeconds: z.number().check(z.int(), z.gte(30), z.lte(2_592_000)),
   }),
   polling: z.object({
-    intervalSeconds: z.number().int().min(5).max(60),
-    maxInstanceChecks: z.number().int().min(1),
-    maxAgentChecks: z.number().int().min(1),
-    maxCommandChecks: z.number().int().min(1),
+    intervalSeconds: z.number().check(z.int(), z.gte(5), z.lte(60)),
+    maxInstanceChecks: z.number().check(z.int(), z.gte(1)),
+    maxAgentChecks: z.number().check(z.int(), z.gte(1)),
+    maxCommandChecks: z.number().check(z.int(), z.gte(1)),
   }),
-  evaluateFunction: z.string().min(1),
-  republishFunction: z.string().min(1),
+  evaluateFunction: z.string().check(z.minLength(1)),
+  republishFunction: z.string().check(z.minLength(1)),
 });
 
 export type ValidateAmiInput = z.infer<typeof validateAmiInputSchema>;

@@ -2,8 +2,9 @@
  * Input rules shared by the API and the CLI. Each schema names what it accepts in its
  * message, so a rejected value tells the user what a good one looks like.
  */
-import { z } from 'zod';
+
 import { isAwsRegion } from './regions';
+import * as z from './zod';
 
 /** `ami-` followed by 8 or 17 lowercase hex digits, as EC2 issues them. */
 export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -28,32 +29,38 @@ const requiredString = (issue: { input: unknown }) =>
 
 const short = (value: string) => (value.length > 40 ? `${value.slice(0, 40)}…` : value);
 
-export const amiIdSchema = z.string({ error: requiredString }).refine((v) => AMI_ID_PATTERN.test(v), {
-  error: (issue) =>
-    `must look like ami-0123456789abcdef0 (ami- and 8 or 17 hex digits), got '${short(String(issue.input))}'`,
-});
+export const amiIdSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => AMI_ID_PATTERN.test(v), {
+    error: (issue) =>
+      `must look like ami-0123456789abcdef0 (ami- and 8 or 17 hex digits), got '${short(String(issue.input))}'`,
+  }),
+);
 
-export const versionSchema = z.string({ error: requiredString }).refine((v) => VERSION_PATTERN.test(v), {
-  error: (issue) => `must be MAJOR.MINOR.PATCH, e.g. 3.0.0, got '${short(String(issue.input))}'`,
-});
+export const versionSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => VERSION_PATTERN.test(v), {
+    error: (issue) => `must be MAJOR.MINOR.PATCH, e.g. 3.0.0, got '${short(String(issue.input))}'`,
+  }),
+);
 
-export const instanceTypeSchema = z
-  .string({ error: requiredString })
-  .refine((v) => INSTANCE_TYPE_PATTERN.test(v), {
+export const instanceTypeSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => INSTANCE_TYPE_PATTERN.test(v), {
     error: (issue) => `must be an EC2 instance type such as t3.micro, got '${short(String(issue.input))}'`,
-  });
+  }),
+);
 
-export const validationIdSchema = z
-  .string({ error: requiredString })
-  .refine((v) => VALIDATION_ID_PATTERN.test(v), {
+export const validationIdSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => VALIDATION_ID_PATTERN.test(v), {
     error: (issue) =>
       `must be a validation id such as 3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
-  });
+  }),
+);
 
-export const buildIdSchema = z.string({ error: requiredString }).refine((v) => BUILD_ID_PATTERN.test(v), {
-  error: (issue) =>
-    `must be a build id such as build-3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
-});
+export const buildIdSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => BUILD_ID_PATTERN.test(v), {
+    error: (issue) =>
+      `must be a build id such as build-3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
+  }),
+);
 
 /** The CPU architectures an image is built for, as EC2 names them. */
 export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
@@ -74,9 +81,11 @@ export function architectureOfInstanceType(instanceType: string): Architecture |
   return family === 'a1' || /^[a-z]+\d+g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
 }
 
-export const regionSchema = z.string({ error: requiredString }).refine((v) => isAwsRegion(v), {
-  error: (issue) => `must be an AWS region such as us-west-2, got '${short(String(issue.input))}'`,
-});
+export const regionSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => isAwsRegion(v), {
+    error: (issue) => `must be an AWS region such as us-west-2, got '${short(String(issue.input))}'`,
+  }),
+);
 
 /** Query-string booleans: only `true` and `false`, so a typo is an error, not a silent false. */
 export const booleanFlagSchema = z.enum(['true', 'false'], { error: "must be 'true' or 'false'" });
@@ -87,7 +96,7 @@ export interface FieldProblem {
 }
 
 /** Turns a zod error into one message per field: `field must …`. */
-export function fieldProblems(error: z.ZodError): FieldProblem[] {
+export function fieldProblems(error: z.core.$ZodError): FieldProblem[] {
   return error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
     return { field, message: `${field} ${issue.message}` };

@@ -157,10 +157,14 @@ describe('each function has the rights it uses, and no more', () => {
     expect(functionsWith('ec2:DeregisterImage')).toEqual([
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
+      // The safety net: an aborted build's unvalidated images.
+      'TerminateExecutionInstancesLambdaFunction',
     ]);
     expect(functionsWith('ec2:DeleteSnapshot')).toEqual([
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
+      // The safety net: an aborted build's unvalidated images.
+      'TerminateExecutionInstancesLambdaFunction',
     ]);
     expect(functionsWith('ssm:PutParameter')).toEqual([
       'DeleteAmiLambdaFunction',
@@ -179,6 +183,7 @@ describe('each function has the rights it uses, and no more', () => {
       'DeleteFailedAmiLambdaFunction',
       'PublishAmiLambdaFunction',
       'StartValidationLambdaFunction',
+      'TerminateExecutionInstancesLambdaFunction',
     ]);
     expect(functionsWith('ec2:TerminateInstances')).toEqual([
       'SweepValidationInstancesLambdaFunction',
