@@ -11,10 +11,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
 import { median, time } from './timing';
 
@@ -43,6 +44,11 @@ export function lambdaFunctions(): LambdaFunction[] {
   });
 }
 
+/** serverless-esbuild's `plugins`: a file of the service that exports the list. */
+function pluginsFrom(file: string | undefined): Plugin[] {
+  return file ? (createRequire(import.meta.url)(join(ROOT, file)) as Plugin[]) : [];
+}
+
 /** The esbuild options serverless-esbuild uses: those of serverless.yml's `custom.esbuild`. */
 export function bundleOptions(): BuildOptions {
   const custom = serverlessYml().custom?.esbuild ?? {};
@@ -56,6 +62,7 @@ export function bundleOptions(): BuildOptions {
     platform: pick<'node'>('platform'),
     format: pick<'cjs'>('format'),
     mainFields: pick<string[] | undefined>('mainFields'),
+    plugins: pluginsFrom(pick<string | undefined>('plugins')),
     metafile: true,
     logLevel: 'error',
   };
