@@ -123,21 +123,19 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
 
 /**
  * Images named pulsar-base-* from before the tool carry no ManagedBy tag. Tagging them is what
- * lets the tag-scoped permissions to deregister and record validation results apply to them;
- * `snapshotIds` are the snapshots a deletion is about to delete, which must carry the tag too
- * (only ones without any ManagedBy tag: the caller leaves out another tool's and shared ones).
- * A managed image is left as it is; a managed image's snapshots are tagged when they lack it.
+ * lets the tag-scoped permissions to deregister and record validation results apply to them.
+ * Only the image is tagged, never its snapshots: a snapshot is deleted only when it carries the
+ * tag already (see ami-deletion.ts). A managed image is left as it is.
  */
-export async function adoptLegacyAmi(ec2: Ec2, ami: Ami, snapshotIds: readonly string[] = []): Promise<void> {
-  const command = adoption(ami, snapshotIds, false);
+export async function adoptLegacyAmi(ec2: Ec2, ami: Ami): Promise<void> {
+  const command = adoption(ami, false);
   if (command) await awsCall('EC2', ec2.send(command));
 }
 
-function adoption(ami: Ami, snapshotIds: readonly string[], dryRun: boolean): CreateTagsCommand | undefined {
-  const resources = [...(ami.ownership === 'legacy' ? [ami.imageId] : []), ...snapshotIds];
-  if (resources.length === 0) return undefined;
+function adoption(ami: Ami, dryRun: boolean): CreateTagsCommand | undefined {
+  if (ami.ownership !== 'legacy') return undefined;
   return new CreateTagsCommand({
-    Resources: resources,
+    Resources: [ami.imageId],
     Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
     ...(dryRun ? { DryRun: true } : {}),
   });
@@ -158,12 +156,8 @@ async function wouldSucceed(call: Promise<unknown>): Promise<void> {
  * image (it cannot be deregistered before it carries the tag the permissions ask for), or
  * deregistering a managed one.
  */
-export async function checkDeletionAllowed(
-  ec2: Ec2,
-  ami: Ami,
-  snapshotIds: readonly string[] = [],
-): Promise<void> {
-  const tagging = adoption(ami, snapshotIds, true);
+export async function checkDeletionAllowed(ec2: Ec2, ami: Ami): Promise<void> {
+  const tagging = adoption(ami, true);
   await wouldSucceed(
     ami.ownership === 'legacy' && tagging
       ? ec2.send(tagging)

@@ -123,23 +123,27 @@ async function snapshotManagers(
 }
 
 /**
- * What becomes of each snapshot: kept (asked; held by another image; managed by another tool),
- * or to delete. `adopt` lists the ones to delete that must first be tagged ManagedBy=pulsar-ami.
+ * What becomes of each snapshot: kept (asked; held by another image; not tagged as this tool's),
+ * or to delete. Only snapshots tagged ManagedBy=pulsar-ami are ever deleted. An untagged one
+ * (a legacy image's, or any snapshot someone registered an image over) is kept and said so:
+ * nothing here may tag a snapshot as ours, since the deletion rights are checked against
+ * that very tag.
  */
-async function planSnapshots(
-  ec2: Ec2,
-  ami: Ami,
-  keep: boolean,
-): Promise<{ plan: SnapshotResult[]; adopt: string[] }> {
+async function planSnapshots(ec2: Ec2, ami: Ami, keep: boolean): Promise<SnapshotResult[]> {
+  if (keep) return ami.snapshotIds.map((snapshotId) => ({ snapshotId, status: 'kept' }));
   const plan: SnapshotResult[] = [];
-  const adopt: string[] = [];
-  if (keep) return { plan: ami.snapshotIds.map((snapshotId) => ({ snapshotId, status: 'kept' })), adopt };
   const managers = await snapshotManagers(ec2, ami.snapshotIds);
   for (const snapshotId of ami.snapshotIds) {
     const [heldBy] = await otherHolders(ec2, snapshotId, ami.imageId);
     const manager = managers.get(snapshotId);
     if (heldBy) plan.push({ snapshotId, status: 'kept', heldBy });
-    else if (manager !== undefined && manager !== MANAGED_BY) {
+    else if (manager === undefined) {
+      plan.push({
+        snapshotId,
+        status: 'kept',
+        reason: `not tagged ManagedBy=${MANAGED_BY}: not deleted (check it and delete it by hand)`,
+      });
+    } else if (manager !== MANAGED_BY) {
       plan.push({
         snapshotId,
         status: 'kept',
@@ -147,10 +151,9 @@ async function planSnapshots(
       });
     } else {
       plan.push({ snapshotId, status: 'would-delete' });
-      if (manager === undefined) adopt.push(snapshotId);
     }
   }
-  return { plan, adopt };
+  return plan;
 }
 
 const describeError = (error: unknown) => {
@@ -252,8 +255,8 @@ export async function deleteAmi(
 
   const summary = { imageId, name: ami.name, state: ami.state };
   if (options.dryRun) {
-    const { plan: snapshots, adopt } = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
-    await checkDeletionAllowed(clients.ec2, ami, adopt);
+    const snapshots = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
+    await checkDeletionAllowed(clients.ec2, ami);
     const latestRepublished = await republishLatest(clients, settings, imageId, true);
     return {
       ...summary,
@@ -264,8 +267,8 @@ export async function deleteAmi(
     };
   }
 
-  const { plan, adopt } = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
-  await adoptLegacyAmi(clients.ec2, ami, adopt);
+  const plan = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
+  await adoptLegacyAmi(clients.ec2, ami);
   await ec2Call(clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
   const retry = settings.snapshotRetry ?? SNAPSHOT_RETRY;
   const snapshots = await deleteSnapshots(clients.ec2, imageId, plan, retry);

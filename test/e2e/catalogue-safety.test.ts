@@ -9,6 +9,7 @@
  */
 import {
   CreateTagsCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
   DisableImageCommand,
@@ -215,6 +216,34 @@ describe('delete of what it may touch', () => {
       (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [shared] }))).Snapshots ?? [];
     expect(snapshot?.Tags).toContainEqual({ Key: 'ManagedBy', Value: 'team-x' });
     expect(snapshot?.Tags).not.toContainEqual({ Key: 'ManagedBy', Value: 'pulsar-ami' });
+  });
+
+  it("never deletes an untagged snapshot registered under a pulsar-base-* name (another team's backup)", async () => {
+    // Another team's image, deregistered: its snapshot (a backup) is left, untagged.
+    const backup = await seed({ name: 'team-x-db-backup', managed: false, snapshots: 1 });
+    const snapshotId = backup.snapshotIds[0] ?? '';
+    await ec2.send(new DeregisterImageCommand({ ImageId: backup.imageId }));
+    // Someone who may only register images names one over it as this tool's.
+    const bait = await ec2.send(
+      new RegisterImageCommand({
+        Name: 'pulsar-base-2.8.0-20240101000000',
+        Architecture: 'x86_64',
+        RootDeviceName: '/dev/xvda',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }],
+      }),
+    );
+    await e2e.control('DELETE', 'calls');
+    const dry = await e2e.cli(['delete', '--ami-id', bait.ImageId ?? '', '--dry-run']);
+    expect(dry.stdout).toContain(`Would keep ${snapshotId} (not tagged ManagedBy=pulsar-ami`);
+    const result = await e2e.cli(['delete', '--ami-id', bait.ImageId ?? '']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`    Keeping ${snapshotId} (not tagged ManagedBy=pulsar-ami`);
+    expect(await snapshotExists(snapshotId)).toBe(true);
+    const [snapshot] =
+      (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots ?? [];
+    expect(snapshot?.Tags ?? []).not.toContainEqual({ Key: 'ManagedBy', Value: 'pulsar-ami' });
+    const deletes = (await e2e.calls()).filter((c) => c.action === 'DeleteSnapshot');
+    expect(deletes).toEqual([]);
   });
 
   it('retries a snapshot the deregistration still holds until EC2 releases it', async () => {

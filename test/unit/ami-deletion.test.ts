@@ -186,7 +186,7 @@ describe('deleteAmi', () => {
     expect(destructive()).toHaveLength(0);
   });
 
-  it('dry run of a legacy image: asks EC2 whether it may be adopted (the deregistration needs the tag first)', async () => {
+  it('dry run of a legacy image: asks EC2 whether the image may be adopted; its untagged snapshots are kept', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
       Snapshots: [{ SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' }, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' }],
@@ -197,11 +197,27 @@ describe('deleteAmi', () => {
     const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: true });
     expect(result.dryRun).toBe(true);
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
-      Resources: [ID, 'snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'],
+      Resources: [ID],
       Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
       DryRun: true,
     });
+    expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
+    expect(result.snapshots[0]?.reason).toMatch(/not tagged ManagedBy=pulsar-ami/);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+  });
+
+  it("an untagged snapshot under an image (another team's backup registered as pulsar-base-*): never tagged, never deleted", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [{ SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' }, { SnapshotId: 'snap-0aaaaaaaaaaaaaaa2' }],
+    });
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
+    expect(result.deregistered).toBe(true);
+    expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
+    expect(ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input.Resources)).toEqual([[ID]]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
   });
 
   it('dry run refused by EC2 (UnauthorizedOperation): an error, nothing changed', async () => {
@@ -336,7 +352,7 @@ describe('deleteAmi', () => {
     }
   });
 
-  it('keeps a snapshot another tool manages, and never tags it', async () => {
+  it('keeps a snapshot another tool manages or nobody tagged, and never tags either', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed({ Tags: [] })] });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
       Snapshots: [
@@ -349,11 +365,15 @@ describe('deleteAmi', () => {
     const result = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
     expect(result.snapshots).toEqual([
       { snapshotId: 'snap-0aaaaaaaaaaaaaaa1', status: 'kept', reason: 'managed by team-x (ManagedBy tag)' },
-      { snapshotId: 'snap-0aaaaaaaaaaaaaaa2', status: 'deleted' },
+      {
+        snapshotId: 'snap-0aaaaaaaaaaaaaaa2',
+        status: 'kept',
+        reason: 'not tagged ManagedBy=pulsar-ami: not deleted (check it and delete it by hand)',
+      },
     ]);
     const tagged = ec2Mock.commandCalls(CreateTagsCommand).flatMap((c) => c.args[0].input.Resources ?? []);
-    expect(tagged).not.toContain('snap-0aaaaaaaaaaaaaaa1');
-    expect(tagged).toContain('snap-0aaaaaaaaaaaaaaa2');
+    expect(tagged).toEqual([ID]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
   });
 
   it('keeps a snapshot another image was registered from, naming it, in the dry run and the real run', async () => {
@@ -399,7 +419,7 @@ describe('deleteAmi', () => {
     });
     await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
-      Resources: [ID, 'snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'],
+      Resources: [ID],
       Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
     });
   });

@@ -256,6 +256,23 @@ describe('no role can grant itself the condition it is checked against', () => {
     }
   });
 
+  it('lets no role tag an existing snapshot as ours: DeleteSnapshot is checked against that tag', () => {
+    const snapshotTagging = statementsOfEveryRole().filter(
+      ([, s]) =>
+        s.Effect === 'Allow' &&
+        [s.Action].flat().includes('ec2:CreateTags') &&
+        /::snapshot\/\*/.test(JSON.stringify(s.Resource ?? '*')),
+    );
+    expect(snapshotTagging.length).toBeGreaterThan(0);
+    for (const [role, s] of snapshotTagging) {
+      const keys = [s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']].flat();
+      const ours = s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
+      const atCreation = s.Condition?.StringEquals?.['ec2:CreateAction'] !== undefined;
+      // Either the snapshot is ours already, or the tag is set as CreateImage makes it.
+      expect([role, s.Sid, !keys.includes('ManagedBy') || ours || atCreation]).toEqual([role, s.Sid, true]);
+    }
+  });
+
   it('denies deregistering an image tagged Protected=true to every role that may deregister', () => {
     const statements = statementsOfEveryRole();
     const deregistering = new Set(
@@ -411,6 +428,10 @@ describe('BuildAmi in the CloudFormation template', () => {
     expect(bySid('BuildAmiCodeBuildRole', 'TagOwnImages')?.Condition?.StringEquals).toEqual({
       'aws:ResourceTag/ManagedBy': 'pulsar-ami',
       'aws:RequestTag/ManagedBy': 'pulsar-ami',
+    });
+    // Never a validated (or published) image: a build cannot re-version or re-own it.
+    expect(bySid('BuildAmiCodeBuildRole', 'TagOwnImages')?.Condition?.Null).toEqual({
+      'aws:ResourceTag/Validated': 'true',
     });
     expect(bySid('BuildAmiCodeBuildRole', 'ModifyOwnImageAttributes')?.Condition?.StringEquals).toEqual({
       'aws:ResourceTag/ManagedBy': 'pulsar-ami',
