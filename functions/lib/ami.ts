@@ -235,22 +235,35 @@ export function latestFirst(
   return compareVersions(b.version, a.version) || newestFirst(a, b);
 }
 
+/**
+ * The architecture the guide's images are, and the one the account's latest (and each
+ * version's parameter without an architecture in its name) stands for. An image that does not
+ * say counts as this one.
+ */
+export const DEFAULT_ARCHITECTURE = 'x86_64';
+
 export interface LatestCriteria {
   /** Only this exact version. */
   version?: string;
+  /** Only this architecture (default DEFAULT_ARCHITECTURE): an arm64 build is never the x86_64 latest. */
+  architecture?: string;
   /** Unvalidated images too (asked for explicitly; by default only Validated=true). */
   includeUnvalidated?: boolean;
 }
 
-/** Whether `ami` may be answered as the latest under `criteria`: available, validated (unless asked otherwise), the version asked. */
+/**
+ * Whether `ami` may be answered as the latest under `criteria`: available, validated (unless
+ * asked otherwise), the version asked, the architecture asked (x86_64 unless asked otherwise).
+ */
 export function qualifiesAsLatest(
-  ami: Pick<Ami, 'state' | 'validated' | 'version'>,
+  ami: Pick<Ami, 'state' | 'validated' | 'version' | 'architecture'>,
   criteria: LatestCriteria = {},
 ): boolean {
   return (
     ami.state === 'available' &&
     (criteria.includeUnvalidated === true || ami.validated === true) &&
-    (criteria.version === undefined || ami.version === criteria.version)
+    (criteria.version === undefined || ami.version === criteria.version) &&
+    (ami.architecture ?? DEFAULT_ARCHITECTURE) === (criteria.architecture ?? DEFAULT_ARCHITECTURE)
   );
 }
 
@@ -260,7 +273,7 @@ export function qualifiesAsLatest(
  * both answer by it, so the account's latest never moves to an older Pulsar line.
  */
 export function chooseLatest<
-  T extends Pick<Ami, 'imageId' | 'state' | 'validated' | 'version' | 'createdAt'>,
+  T extends Pick<Ami, 'imageId' | 'state' | 'validated' | 'version' | 'createdAt' | 'architecture'>,
 >(amis: readonly T[], criteria: LatestCriteria = {}, published: T | null = null): T | undefined {
   if (published && qualifiesAsLatest(published, criteria)) return published;
   return amis.filter((ami) => qualifiesAsLatest(ami, criteria)).sort(latestFirst)[0];

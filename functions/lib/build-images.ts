@@ -29,7 +29,7 @@ export async function findExistingAmi(ec2: Ec2, pageSize: number, query: ImageQu
     { Name: `tag:${TAG.version}`, Values: [query.version] },
     { Name: `tag:${TAG.validated}`, Values: ['true'] },
   ]);
-  return chooseLatest(amis, { version: query.version }) ?? null;
+  return chooseLatest(amis, { version: query.version, architecture: query.architecture }) ?? null;
 }
 
 /** This tool's images (any state) tagged with the build execution's ARN. */

@@ -1,20 +1,26 @@
 /**
- * Publishing a validated build in a region: the version's own parameter always points at it;
- * the account's latest moves only by the latest rule (latest-ami.ts publishLatest), so a build
+ * Publishing a validated build in a region: the version's own parameter (per architecture)
+ * always points at it; the account's latest (x86_64) moves only by the latest rule (latest-ami.ts publishLatest), so a build
  * of an older line never moves it backwards. A copy in another region is first tagged
  * validated, as its source is.
  */
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { TAG } from './ami';
+import { DEFAULT_ARCHITECTURE, TAG } from './ami';
 import { type Ec2, getAmi } from './ami-catalogue';
 import { AmiMismatchError, AmiNotValidatedError } from './build-errors';
 import { awsCall } from './errors';
 import { type LatestSettings, type PublishOutcome, publishLatest, type Ssm } from './latest-ami';
 
-/** `{prefix}/{version}/latest-ami-id`: the newest validated build of that version. */
-export function versionParameterName(prefix: string, version: string): string {
-  return `${prefix}/${version}/latest-ami-id`;
+/**
+ * `{prefix}/{version}/latest-ami-id`: the newest validated x86_64 build of that version;
+ * `{prefix}/{version}/{architecture}/latest-ami-id` for another architecture (arm64), so an
+ * arm64 build never replaces the x86_64 image a version's parameter names.
+ */
+export function versionParameterName(prefix: string, version: string, architecture?: string): string {
+  return architecture === undefined || architecture === DEFAULT_ARCHITECTURE
+    ? `${prefix}/${version}/latest-ami-id`
+    : `${prefix}/${version}/${architecture}/latest-ami-id`;
 }
 
 /** The tags that say an image was validated (ValidateAmi's Record Validation Result). */
@@ -65,7 +71,7 @@ export async function publishBuiltAmi(
   const validated = tags.length > 0 ? request.validationTags?.Validated === 'true' : ami.validated === true;
   if (!validated) throw new AmiNotValidatedError(imageId, settings.region);
 
-  const versionParameter = versionParameterName(settings.versionParameterPrefix, version);
+  const versionParameter = versionParameterName(settings.versionParameterPrefix, version, ami.architecture);
   await awsCall(
     'SSM',
     clients.ssm.send(

@@ -193,8 +193,21 @@ describe('the latest rule (chooseLatest)', () => {
     imageId: string,
     version: string | null,
     createdAt: string,
-    extra: Partial<{ state: string; validated: boolean | null }> = {},
+    extra: Partial<{ state: string; validated: boolean | null; architecture: string }> = {},
   ) => ({ imageId, version, createdAt, state: 'available', validated: true as boolean | null, ...extra });
+
+  it('is per architecture: x86_64 unless asked (an image that does not say counts as x86_64)', () => {
+    const amis = [
+      ami('ami-arm', '3.1.0', '2025-09-01T00:00:00Z', { architecture: 'arm64' }),
+      ami('ami-x86', '3.0.0', '2025-08-01T00:00:00Z', { architecture: 'x86_64' }),
+      ami('ami-old', '2.11.0', '2025-07-01T00:00:00Z'),
+    ];
+    expect(chooseLatest(amis)?.imageId).toBe('ami-x86');
+    expect(chooseLatest(amis, { architecture: 'arm64' })?.imageId).toBe('ami-arm');
+    expect(chooseLatest(amis, { version: '2.11.0' })?.imageId).toBe('ami-old');
+    // A published arm64 image does not qualify as the x86_64 latest.
+    expect(chooseLatest(amis, {}, amis[0])?.imageId).toBe('ami-x86');
+  });
 
   it('orders versions numerically across lines, whatever the creation order', () => {
     const amis = [

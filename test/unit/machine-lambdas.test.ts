@@ -357,10 +357,47 @@ describe('publishBuiltAmi', () => {
     });
   });
 
-  it('names the version parameter under the prefix', () => {
+  it('names the version parameter under the prefix, with the architecture when it is not x86_64', () => {
     expect(versionParameterName('/pulsar-ami/dev/versions', '3.0.0')).toBe(
       '/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
     );
+    expect(versionParameterName('/pulsar-ami/dev/versions', '3.0.0', 'x86_64')).toBe(
+      '/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
+    );
+    expect(versionParameterName('/pulsar-ami/dev/versions', '3.0.0', 'arm64')).toBe(
+      '/pulsar-ami/dev/versions/3.0.0/arm64/latest-ami-id',
+    );
+  });
+
+  it('an arm64 build of the newest version: its own arm64 parameter; the x86_64 latest and version parameter stay', async () => {
+    const x86 = image({
+      ImageId: 'ami-00000000000000031',
+      tags: { PulsarVersion: '3.1.0', Validated: 'true' },
+    });
+    const arm = image({
+      ImageId: 'ami-000000000000000a1',
+      Architecture: 'arm64',
+      CreationDate: '2026-04-01T00:00:00.000Z',
+      tags: { PulsarVersion: '3.1.0', Validated: 'true' },
+    });
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [x86, arm] });
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: ['ami-000000000000000a1'] }).resolves({ Images: [arm] });
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: ['ami-00000000000000031'] }).resolves({ Images: [x86] });
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-00000000000000031' } });
+    ssmMock.on(PutParameterCommand).resolves({});
+    const result = await publishBuiltAmi({ ec2, ssm }, settings, {
+      imageId: 'ami-000000000000000a1',
+      version: '3.1.0',
+    });
+    expect(result.versionParameter).toBe('/pulsar-ami/test/versions/3.1.0/arm64/latest-ami-id');
+    expect(result.latest).toEqual({
+      imageId: 'ami-00000000000000031',
+      previous: 'ami-00000000000000031',
+      changed: false,
+    });
+    expect(ssmMock.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toEqual([
+      '/pulsar-ami/test/versions/3.1.0/arm64/latest-ami-id',
+    ]);
   });
 });
 
