@@ -31,7 +31,7 @@ export async function handler(event: unknown): Promise<FailedAmiDeletion> {
   const result = await deleteFailedAmis(
     { ec2: ec2In(region), ssm: ssmIn(region) },
     { ...config, region },
-    { ...request, cancelPendingCopies: copy },
+    { ...request, copies: copy, versionParameterPrefix: config.build.versionParameterPrefix },
   );
   logger.info('Failed build AMIs deleted', {
     executionArn: request.executionArn,

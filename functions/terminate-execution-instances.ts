@@ -3,19 +3,18 @@
  * that end FAILED, TIMED_OUT or ABORTED (a timeout or an abort runs no Catch): terminates the
  * instances tagged with that execution's ARN (ValidateAmi's test instance; BuildAmi's Packer
  * build instance) and, for a BuildAmi execution, first stops its CodeBuild build if one still
- * runs and afterwards deletes the images it registered that were never validated (with their
- * snapshots; never the published latest). Idempotent; nothing found means no change.
+ * runs and afterwards deletes the images it registered that were never validated, at home and
+ * in the regions its input was copying to (with their snapshots; never a published one). Idempotent; nothing found means no change.
  */
-import { deleteAbandonedBuildAmis, type FailedAmiDeletion } from './lib/build-images';
-
+import { deleteAbandonedBuildAmis, type RegionDeletion } from './lib/build-images';
 import { stopExecutionBuilds } from './lib/build-jobs';
 import { codebuild } from './lib/clients/codebuild';
-import { ec2 } from './lib/clients/ec2';
-import { ssm } from './lib/clients/ssm';
+import { ec2, ec2In } from './lib/clients/ec2';
+import { ssmIn } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
-import { fieldProblems } from './lib/validation';
+import { fieldProblems, regionSchema } from './lib/validation';
 import {
   BUILD_INSTANCES,
   type ExecutionCleanup,
@@ -31,8 +30,22 @@ const event = z.object({
   detail: z.object({
     executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
     status: z.string(),
+    /** The execution's input as a JSON string (EventBridge includes it up to 248 KiB). */
+    input: z.optional(z.nullable(z.string())),
   }),
 });
+
+/** The regions a BuildAmi execution was copying to, from its input; none when it cannot say. */
+const buildInput = z.object({ copyToRegions: z.optional(z.array(regionSchema).check(z.maxLength(50))) });
+function copyRegionsOf(input: string | null | undefined): string[] {
+  if (!input) return [];
+  try {
+    const parsed = buildInput.safeParse(JSON.parse(input));
+    return parsed.success ? (parsed.data.copyToRegions ?? []) : [];
+  } catch {
+    return [];
+  }
+}
 
 /** A BuildAmi execution: `…:execution:<machine name>:<build id>`. */
 const isBuildExecution = (executionArn: string) =>
@@ -41,11 +54,11 @@ const isBuildExecution = (executionArn: string) =>
 export async function handler(
   raw: unknown,
 ): Promise<
-  (ExecutionCleanup & { stoppedBuilds?: string[]; images?: FailedAmiDeletion }) | { skipped: string }
+  (ExecutionCleanup & { stoppedBuilds?: string[]; images?: RegionDeletion[] }) | { skipped: string }
 > {
   const parsed = event.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  const { executionArn, status } = parsed.data.detail;
+  const { executionArn, status, input } = parsed.data.detail;
   if (!(ENDED_BADLY as readonly string[]).includes(status)) {
     logger.info('Execution status ignored', { executionArn, status });
     return { skipped: status };
@@ -54,16 +67,20 @@ export async function handler(
     // The build first: a running Packer would otherwise launch or keep its instance.
     const stoppedBuilds = await stopExecutionBuilds(codebuild, config.build.codeBuildProject, executionArn);
     const result = await terminateExecutionInstances(ec2, executionArn, BUILD_INSTANCES);
-    // Then its images: one still pending or in use fails the call, and the rule's retries
-    // come back to it.
-    const images = await deleteAbandonedBuildAmis({ ec2, ssm }, config, executionArn);
+    // Then its images, at home and in the regions it was copying to: one still pending or in
+    // use fails the call, and the rule's retries come back to it.
+    const images = await deleteAbandonedBuildAmis(
+      (region) => ({ ec2: ec2In(region), ssm: ssmIn(region) }),
+      { ...config, versionParameterPrefix: config.build.versionParameterPrefix },
+      { executionArn, copyRegions: copyRegionsOf(input) },
+    );
     logger.info('Build execution cleaned up', {
       executionArn,
       status,
       stoppedBuilds,
       terminated: result.terminated,
-      deletedImages: images.deleted.map((d) => d.imageId),
-      keptImages: images.kept,
+      deletedImages: images.flatMap((r) => r.deleted.map((d) => `${r.region}:${d.imageId}`)),
+      keptImages: images.flatMap((r) => r.kept.map((k) => ({ region: r.region, ...k }))),
     });
     return { ...result, stoppedBuilds, images };
   }

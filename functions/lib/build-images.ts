@@ -8,6 +8,7 @@ import { type Ami, chooseLatest, TAG } from './ami';
 import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import { type DeletionSettings, deleteAmi } from './ami-deletion';
 import type { SnapshotResult } from './api-types';
+import { versionParameterName } from './build-publishing';
 import { AmiNotFoundError, AmiNotManagedError, AmiProtectedError } from './errors';
 import { readPublishedLatest, type Ssm } from './latest-ami';
 
@@ -48,16 +49,31 @@ export interface FailedAmiDeletion {
   kept: { imageId: string; reason: string }[];
 }
 
+/** What Delete Failed AMI may delete. */
+export interface FailedAmiRequest {
+  imageIds: readonly string[];
+  executionArn: string;
+  /**
+   * A failed copy in its region: only a copy (tagged SourceAmiId) is deleted, validated or not
+   * (Publish In Region tags it first), and one still pending is deregistered, which stops it.
+   * Otherwise (the build's own image) a validated image is never deleted.
+   */
+  copies?: boolean;
+  /** Where the version parameters are (`{prefix}/{version}/…`): an image one names is kept. */
+  versionParameterPrefix?: string;
+}
+
 /**
  * Deletes the images a failed build or validation left: each one only when it is this tool's,
- * tagged with `executionArn` and not the published latest. An image still in use (the test
- * instance is terminating) or still pending fails the call (AmiInUseError, AmiNotReadyError),
- * so the state machine retries it; images already deleted are then reported gone.
+ * tagged with `executionArn`, not validated (or, for copies, a copy), and not named by the
+ * region's latest or its version's parameter. An image still in use (the test instance is
+ * terminating) or still pending fails the call (AmiInUseError, AmiNotReadyError), so the state
+ * machine retries it; images already deleted are then reported gone.
  */
 export async function deleteFailedAmis(
   clients: { ec2: Ec2; ssm: Ssm },
   settings: DeletionSettings,
-  request: { imageIds: readonly string[]; executionArn: string; cancelPendingCopies?: boolean },
+  request: FailedAmiRequest,
 ): Promise<FailedAmiDeletion> {
   const result: FailedAmiDeletion = { deleted: [], kept: [] };
   const published = await readPublishedLatest(clients.ssm, settings.latestAmiParameter);
@@ -76,44 +92,83 @@ export async function deleteFailedAmis(
       }
       throw error;
     }
-    if (ami.tags[TAG.buildExecution] !== request.executionArn) {
-      result.kept.push({ imageId, reason: `not built by this execution (${TAG.buildExecution} differs)` });
-    } else if (imageId === published) {
-      result.kept.push({ imageId, reason: 'the published latest AMI' });
-    } else {
-      try {
-        const deleted = await deleteAmi(clients, settings, imageId, {
-          keepSnapshots: false,
-          dryRun: false,
-          cancelPendingCopy: request.cancelPendingCopies === true,
-        });
-        result.deleted.push({ imageId, snapshots: deleted.snapshots });
-      } catch (error) {
-        if (!(error instanceof AmiProtectedError)) throw error;
-        result.kept.push({ imageId, reason: error.message });
-      }
+    const reason = await keepReason(clients.ssm, ami, published, request);
+    if (reason) {
+      result.kept.push({ imageId, reason });
+      continue;
+    }
+    try {
+      const deleted = await deleteAmi(clients, settings, imageId, {
+        keepSnapshots: false,
+        dryRun: false,
+        cancelPendingCopy: request.copies === true,
+      });
+      result.deleted.push({ imageId, snapshots: deleted.snapshots });
+    } catch (error) {
+      if (!(error instanceof AmiProtectedError)) throw error;
+      result.kept.push({ imageId, reason: error.message });
     }
   }
   return result;
 }
 
+/** Why a failed build's image must stay, or null when it may go. */
+async function keepReason(
+  ssm: Ssm,
+  ami: Ami,
+  published: string | null,
+  request: FailedAmiRequest,
+): Promise<string | null> {
+  if (ami.tags[TAG.buildExecution] !== request.executionArn) {
+    return `not built by this execution (${TAG.buildExecution} differs)`;
+  }
+  if (ami.imageId === published) return 'the published latest AMI';
+  if (request.copies === true) {
+    if (ami.tags[TAG.sourceAmi] === undefined) return `not a copy (no ${TAG.sourceAmi} tag)`;
+  } else if (ami.validated === true) {
+    return 'validated';
+  }
+  if (request.versionParameterPrefix !== undefined && ami.version !== null) {
+    const name = versionParameterName(request.versionParameterPrefix, ami.version, ami.architecture);
+    if ((await readPublishedLatest(ssm, name)) === ami.imageId) return `published as ${name}`;
+  }
+  return null;
+}
+
+/** One region's part of an abandoned build's clean-up. */
+export interface RegionDeletion extends FailedAmiDeletion {
+  region: string;
+}
+
 /**
  * The safety net's part for images: a BuildAmi execution that failed, timed out or was aborted
  * ran no Catch (or its Catch failed), so the images it registered are found by its
- * BuildExecutionArn tag and deleted like a failed build's, except a validated one: an
- * execution stopped after Publish AMI (while copying) keeps the image it published.
+ * BuildExecutionArn tag, at home and in each region it was copying to, and deleted as Delete
+ * Failed AMI and Delete Failed Copy delete them: never a validated home image (an execution
+ * stopped while copying keeps what it published), never an image a parameter names.
  */
 export async function deleteAbandonedBuildAmis(
-  clients: { ec2: Ec2; ssm: Ssm },
-  settings: DeletionSettings,
-  executionArn: string,
-): Promise<FailedAmiDeletion> {
-  const ours = await buildAmis(clients.ec2, settings.listPageSize, executionArn);
-  const validated = ours.filter((ami) => ami.validated === true);
-  const result = await deleteFailedAmis(clients, settings, {
-    imageIds: ours.filter((ami) => ami.validated !== true).map((ami) => ami.imageId),
-    executionArn,
-  });
-  result.kept.push(...validated.map((ami) => ({ imageId: ami.imageId, reason: 'validated (published)' })));
-  return result;
+  clientsIn: (region: string) => { ec2: Ec2; ssm: Ssm },
+  settings: DeletionSettings & { versionParameterPrefix: string },
+  request: { executionArn: string; copyRegions: readonly string[] },
+): Promise<RegionDeletion[]> {
+  const { executionArn, versionParameterPrefix } = { ...request, ...settings };
+  const regions = [settings.region, ...new Set(request.copyRegions.filter((r) => r !== settings.region))];
+  const results: RegionDeletion[] = [];
+  for (const region of regions) {
+    const clients = clientsIn(region);
+    const ours = await buildAmis(clients.ec2, settings.listPageSize, executionArn);
+    const deletion = await deleteFailedAmis(
+      clients,
+      { ...settings, region },
+      {
+        imageIds: ours.map((ami) => ami.imageId),
+        executionArn,
+        copies: region !== settings.region,
+        versionParameterPrefix,
+      },
+    );
+    results.push({ region, ...deletion });
+  }
+  return results;
 }

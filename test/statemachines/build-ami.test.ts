@@ -691,17 +691,21 @@ describe('BuildAmi scenarios', () => {
     expect(world.images('eu-west-1')).toEqual([]);
   });
 
-  it('abort mid-build: the execution-status rule stops its CodeBuild build, terminates its build instance and deletes the image it registered', async () => {
+  it('aborted while copying: the execution-status rule stops its build, terminates its build instance, deletes the unvalidated images it registered at home and in the copy regions, keeps what it published', async () => {
     let started!: () => void;
     const building = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const { execution } = start({
-      'Build Image With Packer': () => {
-        started();
-        return new Promise(() => {});
+    const buildInput = input({ copyToRegions: ['eu-west-1'] });
+    const { execution } = start(
+      {
+        'Build Image With Packer': () => {
+          started();
+          return new Promise(() => {});
+        },
       },
-    });
+      buildInput,
+    );
     await building;
     const running = world.addBuild({ executionArn: EXECUTION_ARN, status: 'IN_PROGRESS' });
     const another = world.addBuild({ executionArn: `${EXECUTION_ARN}-other`, status: 'IN_PROGRESS' });
@@ -710,27 +714,44 @@ describe('BuildAmi scenarios', () => {
       imageId: 'ami-0base0000000000001',
       tags: { ManagedBy: 'pulsar-ami', Purpose: 'AMI-Build', BuildExecutionArn: EXECUTION_ARN },
     });
-    // Packer had registered its image; another execution's image is not touched.
+    // What the execution had made: an unvalidated image (an earlier attempt), the validated
+    // image it published, and a copy still pending in eu-west-1; another execution's image.
     const registered = world.addImage(HOME, { version: '3.0.0', tags: { BuildExecutionArn: EXECUTION_ARN } });
+    const published = existing('3.0.0', HOME, { BuildExecutionArn: EXECUTION_ARN });
+    const copy = world.addImage('eu-west-1', {
+      version: '3.0.0',
+      state: 'pending',
+      tags: { BuildExecutionArn: EXECUTION_ARN, SourceAmiId: published },
+    });
     const others = existing('3.0.0', HOME, { BuildExecutionArn: `${EXECUTION_ARN}-other` });
     execution.abort();
     await expect(execution.result).rejects.toThrow();
     const cleanup = await terminateExecutionInstances({
       'detail-type': 'Step Functions Execution Status Change',
-      detail: { executionArn: EXECUTION_ARN, status: 'ABORTED' },
+      detail: { executionArn: EXECUTION_ARN, status: 'ABORTED', input: JSON.stringify(buildInput) },
     });
     expect(cleanup).toEqual({
       executionArn: EXECUTION_ARN,
       terminated: [instance],
       stoppedBuilds: [running],
-      images: {
-        deleted: [{ imageId: registered, snapshots: [expect.objectContaining({ status: 'deleted' })] }],
-        kept: [],
-      },
+      images: [
+        {
+          region: HOME,
+          deleted: [{ imageId: registered, snapshots: [expect.objectContaining({ status: 'deleted' })] }],
+          kept: [{ imageId: published, reason: 'validated' }],
+        },
+        {
+          region: 'eu-west-1',
+          deleted: [{ imageId: copy, snapshots: [expect.objectContaining({ status: 'deleted' })] }],
+          kept: [],
+        },
+      ],
     });
-    expect(world.image(HOME, registered)).toBeUndefined();
-    expect(world.image(HOME, others)).toBeDefined();
     expect(world.builds.get(running)?.buildStatus).toBe('STOPPED');
     expect(world.builds.get(another)?.buildStatus).toBe('IN_PROGRESS');
+    expect(world.image(HOME, registered)).toBeUndefined();
+    expect(world.image(HOME, published)).toBeDefined();
+    expect(world.image(HOME, others)).toBeDefined();
+    expect(world.images('eu-west-1')).toEqual([]);
   });
 });

@@ -198,17 +198,64 @@ describe('deleteFailedAmis', () => {
   it('after an abort or timeout: deletes the images the execution registered, except a validated one', async () => {
     ours();
     const validated = image({ ImageId: 'ami-00000000000000007', tags: { Validated: 'true' } });
+    const byId = new Map([
+      [AMI, image()],
+      ['ami-00000000000000007', validated],
+    ]);
     ec2Mock.on(DescribeImagesCommand).callsFake((input) => ({
-      Images: input.ImageIds ? [image()] : [image(), validated],
+      Images: input.ImageIds ? input.ImageIds.map((id: string) => byId.get(id)) : [...byId.values()],
     }));
-    const result = await deleteAbandonedBuildAmis({ ec2, ssm }, SETTINGS, EXECUTION_ARN);
-    expect(result.deleted.map((d) => d.imageId)).toEqual([AMI]);
-    expect(result.kept).toEqual([{ imageId: 'ami-00000000000000007', reason: 'validated (published)' }]);
+    const result = await deleteAbandonedBuildAmis(
+      () => ({ ec2, ssm }),
+      { ...SETTINGS, versionParameterPrefix: '/pulsar-ami/test/versions' },
+      { executionArn: EXECUTION_ARN, copyRegions: [] },
+    );
+    expect(result).toHaveLength(1);
+    expect(result[0]?.region).toBe(SETTINGS.region);
+    expect(result[0]?.deleted.map((d) => d.imageId)).toEqual([AMI]);
+    expect(result[0]?.kept).toEqual([{ imageId: 'ami-00000000000000007', reason: 'validated' }]);
     expect(ec2Mock.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId)).toEqual([AMI]);
     expect(ec2Mock.commandCalls(DescribeImagesCommand)[0]?.args[0].input.Filters).toContainEqual({
       Name: 'tag:BuildExecutionArn',
       Values: [EXECUTION_ARN],
     });
+  });
+
+  it('never deletes a validated image, or one a version parameter names; in copy mode only copies', async () => {
+    ours();
+    const validated = image({ ImageId: 'ami-00000000000000007', tags: { Validated: 'true' } });
+    const versioned = image({ ImageId: 'ami-00000000000000008' });
+    const byId = new Map([
+      ['ami-00000000000000007', validated],
+      ['ami-00000000000000008', versioned],
+      [AMI, image()],
+    ]);
+    ec2Mock.on(DescribeImagesCommand).callsFake((input) => ({
+      Images: (input.ImageIds ?? []).map((id: string) => byId.get(id)),
+    }));
+    ssmMock
+      .on(GetParameterCommand, { Name: '/pulsar-ami/test/versions/3.0.0/latest-ami-id' })
+      .resolves({ Parameter: { Value: 'ami-00000000000000008' } });
+    const home = await deleteFailedAmis({ ec2, ssm }, SETTINGS, {
+      imageIds: ['ami-00000000000000007', 'ami-00000000000000008'],
+      executionArn: EXECUTION_ARN,
+      versionParameterPrefix: '/pulsar-ami/test/versions',
+    });
+    expect(home.kept).toEqual([
+      { imageId: 'ami-00000000000000007', reason: 'validated' },
+      {
+        imageId: 'ami-00000000000000008',
+        reason: 'published as /pulsar-ami/test/versions/3.0.0/latest-ami-id',
+      },
+    ]);
+    // Copy mode (Delete Failed Copy): the home image itself, not a copy, is never taken.
+    const copies = await deleteFailedAmis({ ec2, ssm }, SETTINGS, {
+      imageIds: [AMI],
+      executionArn: EXECUTION_ARN,
+      copies: true,
+    });
+    expect(copies.kept).toEqual([{ imageId: AMI, reason: 'not a copy (no SourceAmiId tag)' }]);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
   });
 
   it('fails with AmiInUseError while an instance still uses the image, so the machine retries', async () => {
