@@ -1,6 +1,18 @@
 /** All output goes through here, so commands never touch process streams and tests capture everything. */
 import type { OutputStream } from './deps';
 
+/** C0 controls but tab and newline, DEL and C1 controls: what can move a cursor or start an escape sequence. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from outside (a build's log, an image's tags) made safe to print on a terminal: control
+ * characters are shown as `\x1b`-style escapes, so nothing it contains can recolour the
+ * screen, move the cursor or overwrite a line already printed.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export class Printer {
   constructor(
     private readonly stdout: OutputStream,

@@ -6,13 +6,25 @@
 
 import { TAG } from './lib/ami';
 import { findExistingAmi } from './lib/build-images';
+import { buildAmiInputSchema, buildRequestSchema } from './lib/builds';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
-import { fieldProblems, versionSchema } from './lib/validation';
-import * as z from './lib/zod';
+import { fieldProblems } from './lib/validation';
 
-const input = z.object({ version: versionSchema, architecture: z.enum(['x86_64', 'arm64']) });
+/**
+ * The machine's first state, so it checks the whole execution input, as POST /builds checks a
+ * request: whoever may call StartExecution directly gets no further with an input the API
+ * would refuse (a home region to copy to, a build id or instance type of another form).
+ */
+function parseExecutionInput(event: unknown) {
+  const parsed = buildAmiInputSchema.safeParse(event);
+  if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
+  const { buildId: _id, ...request } = parsed.data;
+  const rules = buildRequestSchema(config.region).safeParse(request);
+  if (!rules.success) throw new InvalidInputError(fieldProblems(rules.error));
+  return parsed.data;
+}
 
 export interface AlreadyBuilt {
   amiId: string;
@@ -34,9 +46,8 @@ export interface ExistingAmi {
 }
 
 export async function handler(event: unknown): Promise<ExistingAmi> {
-  const parsed = input.safeParse(event);
-  if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  const ami = await findExistingAmi(ec2, config.listPageSize, parsed.data);
+  const request = parseExecutionInput(event);
+  const ami = await findExistingAmi(ec2, config.listPageSize, request);
   if (!ami) return { found: false, region: config.region, result: null };
   const validationArn = ami.tags[TAG.validationExecution];
   return {
@@ -45,7 +56,7 @@ export async function handler(event: unknown): Promise<ExistingAmi> {
     result: {
       amiId: ami.imageId,
       name: ami.name,
-      version: parsed.data.version,
+      version: request.version,
       region: config.region,
       regions: [{ region: config.region, amiId: ami.imageId }],
       alreadyBuilt: true,

@@ -22,6 +22,7 @@ import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
 import { defaultSleep, duration, millis, pollInterval, pollOnce, transient } from '../follow';
+import { printable } from '../printer';
 import { PROGRAM } from '../program';
 import { progressLines } from './validate';
 
@@ -223,11 +224,13 @@ export function buildTime(seconds: number): string {
 }
 
 /**
- * Lines that stream from the build's log are printed as they are, except that a line saying
- * `AMI ID:` would be a second match for the guide's `grep "AMI ID:"`: it is printed `AMI Id:`.
+ * Lines that stream from the build's log are printed as they are, except that control
+ * characters are escaped (the log carries text from the archive and the build) and a line
+ * saying `AMI ID:` would be a second match for the guide's `grep "AMI ID:"`: it is printed
+ * `AMI Id:`.
  */
 export function streamLine(message: string): string {
-  return message.replaceAll('AMI ID:', 'AMI Id:');
+  return printable(message).replaceAll('AMI ID:', 'AMI Id:');
 }
 
 const LATER_PARTS = ['validate', 'publish', 'copy'] as const;

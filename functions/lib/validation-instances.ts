@@ -135,11 +135,15 @@ export interface SweepResult {
   terminated: string[];
 }
 
-/** The instance's own lifetime from its tag when it has a sane one, else the default. */
-export function lifetimeMinutesOf(instance: Instance, fallback: number): number {
+/**
+ * The instance's lifetime: its MaxLifetimeMinutes tag when that is sane and shorter than the
+ * configured maximum, else the maximum. The tag can only shorten it: whoever can tag an
+ * instance cannot exempt it from the sweep.
+ */
+export function lifetimeMinutesOf(instance: Instance, maximum: number): number {
   const tag = instance.Tags?.find((t) => t.Key === VALIDATION_TAG.maxLifetime)?.Value;
   const minutes = tag !== undefined && /^\d{1,5}$/.test(tag) ? Number(tag) : Number.NaN;
-  return minutes >= 1 ? minutes : fallback;
+  return minutes >= 1 ? Math.min(minutes, maximum) : maximum;
 }
 
 export function isExpired(instance: Instance, settings: SweepSettings): boolean {

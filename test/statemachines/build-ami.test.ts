@@ -413,6 +413,26 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.calls['Publish AMI']).toBeUndefined();
   });
 
+  it('an input POST /builds would refuse fails at the first state: nothing built, nothing deleted', async () => {
+    const published = existing('3.0.0');
+    for (const bad of [
+      input({ copyToRegions: [HOME] }),
+      input({ copyToRegions: ['eu-west-1', 'eu-west-1'] }),
+      input({ instanceType: 't4g.small' }),
+      { ...input(), buildId: 'build-$(id)' },
+      { ...input(), userData: 'IyEvYmluL3NoCg==' },
+    ]) {
+      const outcome = await run({}, bad as BuildInput);
+      expect([JSON.stringify(bad), outcome.status, outcome.error]).toEqual([
+        JSON.stringify(bad),
+        'FAILED',
+        'InvalidInputError',
+      ]);
+      expect(outcome.calls['Build Image With Packer']).toBeUndefined();
+    }
+    expect(world.image(HOME, published)).toBeDefined();
+  });
+
   it('not already built when only another architecture, or an unvalidated one, exists', async () => {
     world.addImage(HOME, { version: '3.0.0', architecture: 'arm64', tags: { Validated: 'true' } });
     world.addImage(HOME, { version: '3.0.0', tags: { Validated: 'false' } });

@@ -775,8 +775,13 @@ describe('build output helpers', () => {
     expect(buildTime(3600)).toBe('60m 0s');
   });
 
-  it('a streamed line never makes a second match for grep "AMI ID:"', () => {
+  it('a streamed line never makes a second match for grep "AMI ID:", nor drives the terminal', () => {
     expect(streamLine('==> amazon-ebs: AMI ID: ami-1')).toBe('==> amazon-ebs: AMI Id: ami-1');
     expect(streamLine('plain')).toBe('plain');
+    // Text from the archive or the build cannot drive the terminal: escapes are shown, not sent.
+    expect(streamLine('found: \u001b[31mRED\u001b]52;c;ZXZpbA==\u0007 x\rAMI ID: ami-2')).toBe(
+      'found: \\x1b[31mRED\\x1b]52;c;ZXZpbA==\\x07 x\\x0dAMI Id: ami-2',
+    );
+    expect(streamLine('a\tb\nc')).toBe('a\tb\nc');
   });
 });

@@ -114,11 +114,20 @@ describe('sweepValidationInstances', () => {
       ],
     });
     const result = await sweepValidationInstances(client, { now, maxLifetimeMinutes: 90 });
-    expect(result).toEqual({ inspected: 4, terminated: ['i-00000001', 'i-00000003'] });
+    // i-00000004's tag asks for 240 minutes: a tag can only shorten the configured 90.
+    expect(result).toEqual({ inspected: 4, terminated: ['i-00000001', 'i-00000003', 'i-00000004'] });
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input.InstanceIds).toEqual([
       'i-00000001',
       'i-00000003',
+      'i-00000004',
     ]);
+  });
+
+  it('never lets a lifetime tag lengthen the configured maximum (99999 minutes is still 90)', () => {
+    const settings = { now, maxLifetimeMinutes: 90 };
+    expect(isExpired(instance('i-1', 91, '99999'), settings)).toBe(true);
+    expect(isExpired(instance('i-1', 89, '99999'), settings)).toBe(false);
+    expect(isExpired(instance('i-1', 31, '30'), settings)).toBe(true);
   });
 
   it('makes no TerminateInstances call when nothing expired', async () => {
