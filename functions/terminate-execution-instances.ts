@@ -15,6 +15,7 @@ import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
+import { countMetric } from './lib/metrics';
 import { fieldProblems } from './lib/validation';
 import {
   BUILD_INSTANCES,
@@ -46,17 +47,36 @@ export async function handler(
   const parsed = event.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { executionArn, status } = parsed.data.detail;
+  // Every line of this event names the execution; the keys go with it (a warm container is reused).
+  logger.appendKeys({ executionArn });
+  try {
+    return await cleanUp(executionArn, status);
+  } finally {
+    logger.resetKeys();
+  }
+}
+
+async function cleanUp(
+  executionArn: string,
+  status: string,
+): Promise<
+  (ExecutionCleanup & { stoppedBuilds?: string[]; images?: FailedAmiDeletion }) | { skipped: string }
+> {
   if (!(ENDED_BADLY as readonly string[]).includes(status)) {
     logger.info('Execution status ignored', { executionArn, status });
     return { skipped: status };
   }
-  if (isBuildExecution(executionArn)) {
+  const machine = isBuildExecution(executionArn) ? 'BuildAmi' : 'ValidateAmi';
+  countMetric('ExecutionsEndedBadly', 1, { Machine: machine, Status: status });
+  if (machine === 'BuildAmi') {
     // The build first: a running Packer would otherwise launch or keep its instance.
     const stoppedBuilds = await stopExecutionBuilds(codebuild, config.build.codeBuildProject, executionArn);
     const result = await terminateExecutionInstances(ec2, executionArn, BUILD_INSTANCES);
     // Then its images: one still pending or in use fails the call, and the rule's retries
     // come back to it.
+    countMetric('InstancesTerminated', result.terminated.length, { Guard: 'execution-status-rule' });
     const images = await deleteAbandonedBuildAmis({ ec2, ssm }, config, executionArn);
+    countMetric('AmisDeleted', images.deleted.length, { Path: 'abandoned-build' });
     logger.info('Build execution cleaned up', {
       executionArn,
       status,
@@ -68,6 +88,7 @@ export async function handler(
     return { ...result, stoppedBuilds, images };
   }
   const result = await terminateExecutionInstances(ec2, executionArn, VALIDATION_INSTANCES);
+  countMetric('InstancesTerminated', result.terminated.length, { Guard: 'execution-status-rule' });
   logger.info('Execution instances cleaned up', { executionArn, status, terminated: result.terminated });
   return result;
 }
