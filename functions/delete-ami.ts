@@ -5,6 +5,7 @@ import { ec2 } from './lib/clients/ec2';
 import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { apiHandler, json, parseInput } from './lib/http';
+import { countMetric } from './lib/metrics';
 import { amiIdSchema, booleanFlagSchema } from './lib/validation';
 import * as z from './lib/zod';
 
@@ -20,5 +21,7 @@ export const handler = apiHandler(async (event) => {
     id: event.pathParameters?.id,
   });
   const options = { keepSnapshots: keepSnapshots === 'true', dryRun: dryRun === 'true' };
-  return json(200, await deleteAmi({ ec2, ssm }, config, id, options));
+  const deleted = await deleteAmi({ ec2, ssm }, config, id, options);
+  if (deleted.deregistered && !deleted.dryRun) countMetric('AmisDeleted', 1, { Path: 'api' });
+  return json(200, deleted);
 });

@@ -11,6 +11,7 @@ import { ssmIn } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
+import { countMetric } from './lib/metrics';
 
 import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
 import * as z from './lib/zod';
@@ -33,6 +34,7 @@ export async function handler(event: unknown): Promise<FailedAmiDeletion> {
     { ...config, region },
     { ...request, copies: copy, versionParameterPrefix: config.build.versionParameterPrefix },
   );
+  countMetric('AmisDeleted', result.deleted.length, { Path: 'failed-build' });
   logger.info('Failed build AMIs deleted', {
     executionArn: request.executionArn,
     region,

@@ -4,6 +4,7 @@ import { type CheckEvaluation, evaluateCheckOutput } from './lib/check-results';
 import { CHECK_NAMES } from './lib/checks';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
+import { countMetric } from './lib/metrics';
 import { fieldProblems } from './lib/validation';
 import * as z from './lib/zod';
 
@@ -31,5 +32,6 @@ export async function handler(event: unknown): Promise<CheckEvaluation> {
     truncated: evaluation.truncated,
     status: parsed.data.invocation.Status,
   });
+  countMetric(evaluation.passed ? 'ValidationsPassed' : 'ValidationsFailed', 1);
   return evaluation;
 }

@@ -12,17 +12,20 @@ import { ec2 } from './lib/clients/ec2';
 import { sfn } from './lib/clients/sfn';
 import { config } from './lib/config';
 import { apiHandler, basePath, header, idempotencyKeySchema, json, jsonBody, parseInput } from './lib/http';
+import { validationLimitSettings, withValidationLimit } from './lib/validation-limits';
 import * as z from './lib/zod';
 
 const headers = z.object({ 'Idempotency-Key': z.optional(idempotencyKeySchema) });
 const body = buildRequestSchema(config.region);
+/** A build validates its image: it starts only while the validation limit allows (429 otherwise). */
+const limitedSfn = withValidationLimit(sfn, validationLimitSettings(config));
 
 export const handler = apiHandler(async (event) => {
   const { 'Idempotency-Key': idempotencyKey } = parseInput(headers, {
     'Idempotency-Key': header(event, 'Idempotency-Key'),
   });
   const request = parseInput(body, jsonBody(event, BUILD_BODY_FIELDS, '{"version":"3.0.0"}'));
-  const result = await startBuild({ ec2, sfn, fetch }, config, {
+  const result = await startBuild({ ec2, sfn: limitedSfn, fetch }, config, {
     ...request,
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   });

@@ -11,11 +11,14 @@ import { config } from './lib/config';
 import { apiHandler, basePath, header, idempotencyKeySchema, json, jsonBody, parseInput } from './lib/http';
 import { amiIdSchema, instanceTypeSchema } from './lib/validation';
 import { validationLocation } from './lib/validation-executions';
+import { validationLimitSettings, withValidationLimit } from './lib/validation-limits';
 import { startValidation } from './lib/validation-runs';
 import * as z from './lib/zod';
 
 export const DEFAULT_INSTANCE_TYPE = 't3.micro';
 const BODY_FIELDS = ['instanceType'];
+/** StartExecution only while fewer than MAX_CONCURRENT_VALIDATIONS run (429 otherwise). */
+const limitedSfn = withValidationLimit(sfn, validationLimitSettings(config));
 
 const input = z.object({
   id: amiIdSchema,
@@ -34,7 +37,7 @@ export const handler = apiHandler(async (event) => {
     'Idempotency-Key': header(event, 'Idempotency-Key'),
   });
   const started = await startValidation(
-    { ec2, sfn },
+    { ec2, sfn: limitedSfn },
     config,
     { imageId: id, instanceType, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) },
     () => readCheckScript(config.taskRoot),

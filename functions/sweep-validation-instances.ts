@@ -2,6 +2,7 @@
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { logger } from './lib/logger';
+import { countMetric } from './lib/metrics';
 import { type SweepResult, sweepValidationInstances } from './lib/validation-instances';
 
 export async function handler(): Promise<SweepResult> {
@@ -14,5 +15,6 @@ export async function handler(): Promise<SweepResult> {
     inspected: result.inspected,
     terminated: result.terminated,
   });
+  countMetric('InstancesTerminated', result.terminated.length, { Guard: 'sweeper' });
   return result;
 }

@@ -14,6 +14,7 @@ import { ssmIn } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
+import { countMetric } from './lib/metrics';
 import { fieldProblems, regionSchema } from './lib/validation';
 import {
   BUILD_INSTANCES,
@@ -59,20 +60,44 @@ export async function handler(
   const parsed = event.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
   const { executionArn, status, input } = parsed.data.detail;
+  // Every line of this event names the execution; the keys go with it (a warm container is reused).
+  logger.appendKeys({ executionArn });
+  try {
+    return await cleanUp(executionArn, status, input);
+  } finally {
+    logger.resetKeys();
+  }
+}
+
+async function cleanUp(
+  executionArn: string,
+  status: string,
+  input: string | null | undefined,
+): Promise<
+  (ExecutionCleanup & { stoppedBuilds?: string[]; images?: RegionDeletion[] }) | { skipped: string }
+> {
   if (!(ENDED_BADLY as readonly string[]).includes(status)) {
     logger.info('Execution status ignored', { executionArn, status });
     return { skipped: status };
   }
-  if (isBuildExecution(executionArn)) {
+  const machine = isBuildExecution(executionArn) ? 'BuildAmi' : 'ValidateAmi';
+  countMetric('ExecutionsEndedBadly', 1, { Machine: machine, Status: status });
+  if (machine === 'BuildAmi') {
     // The build first: a running Packer would otherwise launch or keep its instance.
     const stoppedBuilds = await stopExecutionBuilds(codebuild, config.build.codeBuildProject, executionArn);
     const result = await terminateExecutionInstances(ec2, executionArn, BUILD_INSTANCES);
+    countMetric('InstancesTerminated', result.terminated.length, { Guard: 'execution-status-rule' });
     // Then its images, at home and in the regions it was copying to: one still pending or in
     // use fails the call, and the rule's retries come back to it.
     const images = await deleteAbandonedBuildAmis(
       (region) => ({ ec2: ec2In(region), ssm: ssmIn(region) }),
       { ...config, versionParameterPrefix: config.build.versionParameterPrefix },
       { executionArn, copyRegions: copyRegionsOf(input) },
+    );
+    countMetric(
+      'AmisDeleted',
+      images.reduce((sum, r) => sum + r.deleted.length, 0),
+      { Path: 'abandoned-build' },
     );
     logger.info('Build execution cleaned up', {
       executionArn,
@@ -85,6 +110,7 @@ export async function handler(
     return { ...result, stoppedBuilds, images };
   }
   const result = await terminateExecutionInstances(ec2, executionArn, VALIDATION_INSTANCES);
+  countMetric('InstancesTerminated', result.terminated.length, { Guard: 'execution-status-rule' });
   logger.info('Execution instances cleaned up', { executionArn, status, terminated: result.terminated });
   return result;
 }

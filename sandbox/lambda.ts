@@ -88,6 +88,9 @@ export class LambdaRuntime {
       STAGE: this.info.stage,
       // POST /builds checks the version's .sha512 in the archive: here, the artifact store's.
       ARCHIVE_BASE_URL: `${this.info.url}/_sandbox/artifacts/archive.apache.org/dist`,
+      // No X-Ray here, and metrics would print their EMF lines amid the sandbox's output.
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;

@@ -221,12 +221,35 @@ function toApiError(response: Response, text: string, requestId: string): ApiErr
   const status = response.status;
   const body = parseJsonObject(text);
   const contentType = response.headers.get('content-type') ?? '';
+  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
   if (body && (contentType.includes('problem+json') || typeof body.title === 'string')) {
     const problem = body as Partial<Problem>;
     const detail = problem.detail ?? problem.title ?? `status ${status}`;
-    return new ApiError(detail, status, { ...body, status, requestId }, true);
+    // A 429 always says when to come back, whatever the detail says.
+    const message =
+      status === 429 && retryAfter !== undefined && !detail.includes(`${retryAfter} s`)
+        ? `${detail} (retry after ${retryAfter} s)`
+        : detail;
+    return new ApiError(
+      message,
+      status,
+      { ...body, status, requestId, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) },
+      true,
+    );
   }
   const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
+  if (status === 429) {
+    // API Gateway's own throttling (the stage's rate and burst limits).
+    const when = retryAfter !== undefined ? `in ${retryAfter} s` : 'in a moment';
+    return new ApiError(`The API is throttling requests (429 Too Many Requests); try again ${when}`, status, {
+      title: 'Too many requests',
+      status,
+      detail: typeof body?.message === 'string' ? body.message : 'Too Many Requests',
+      ...(gatewayType ? { awsError: gatewayType } : {}),
+      ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+      requestId,
+    });
+  }
   const message =
     typeof body?.message === 'string'
       ? body.message
@@ -257,6 +280,14 @@ function toApiError(response: Response, text: string, requestId: string): ApiErr
       requestId,
     },
   );
+}
+
+/** `Retry-After` in seconds (a number of seconds, or an HTTP date), or undefined. */
+function retryAfterSeconds(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** ECONNREFUSED, DNS failure, timeout, a port fetch blocks… in a few words. */

@@ -51,6 +51,10 @@ const schema = z.object({
   VERSION_PARAMETER_PREFIX: z.optional(z.string().check(z.regex(/^\/[\w./-]+[^/]$/))),
   // Build instances shut down with their build; the sweeper terminates any older than this.
   BUILD_MAX_LIFETIME_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(30), z.lte(1440)), 180),
+  // ---- Limits (functions/lib/validation-limits.ts) ----
+  // ValidateAmi executions RUNNING at once; one more start is a 429 (serverless custom.limits).
+  MAX_CONCURRENT_VALIDATIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 3),
+  // ---- end of limits ----
 });
 
 export interface Config {
@@ -94,6 +98,11 @@ export interface Config {
   };
   /** The function's package root: LAMBDA_TASK_ROOT on Lambda, else the working directory. */
   taskRoot: string;
+  /** Cost limits (functions/lib/validation-limits.ts). */
+  limits: {
+    /** ValidateAmi executions RUNNING at once; a start past it is a 429. */
+    maxConcurrentValidations: number;
+  };
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -131,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxLifetimeMinutes: e.BUILD_MAX_LIFETIME_MINUTES,
     },
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
+    limits: { maxConcurrentValidations: e.MAX_CONCURRENT_VALIDATIONS },
   };
 }
 

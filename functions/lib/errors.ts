@@ -9,6 +9,8 @@ export abstract class ProblemError extends Error {
   abstract readonly title: string;
   /** Extra members for the problem document (e.g. the instances using an AMI). */
   readonly extensions: Record<string, unknown> = {};
+  /** Extra response headers (e.g. `retry-after` on a 429). */
+  readonly headers: Record<string, string> = {};
 
   /** `AmiInUseError` → `urn:pulsar-ami:problem:ami-in-use`. */
   get type(): string {
@@ -207,23 +209,82 @@ export class ArchiveUnavailableError extends ProblemError {
   }
 }
 
-export class AwsThrottledError extends ProblemError {
+/** What the logs keep of an AWS SDK error: its name, message, request id and HTTP status. */
+export interface AwsErrorDetails {
+  name: string;
+  message: string;
+  requestId?: string;
+  httpStatusCode?: number;
+  fault?: string;
+}
+
+export function awsErrorDetails(error: Error): AwsErrorDetails {
+  const e = error as Error & {
+    Code?: string;
+    $fault?: string;
+    $metadata?: { requestId?: string; httpStatusCode?: number };
+  };
+  const requestId = e.$metadata?.requestId;
+  const httpStatusCode = e.$metadata?.httpStatusCode;
+  return {
+    name: e.Code ?? e.name,
+    message: e.message,
+    ...(requestId ? { requestId } : {}),
+    ...(httpStatusCode !== undefined ? { httpStatusCode } : {}),
+    ...(e.$fault ? { fault: e.$fault } : {}),
+  };
+}
+
+/** An AWS error mapped to a problem: it keeps the SDK error as `cause` and its details for the logs. */
+export abstract class AwsProblemError extends ProblemError {
+  /** The SDK error's name, message, request id and status (logged, never sent to the client). */
+  readonly aws: AwsErrorDetails & { service: string };
+  constructor(message: string, service: string, cause: Error) {
+    super(message, { cause });
+    this.aws = { service, ...awsErrorDetails(cause) };
+  }
+}
+
+export class AwsThrottledError extends AwsProblemError {
   override name = 'AwsThrottledError';
   readonly status = 503;
   readonly title = 'AWS is throttling requests';
-  constructor(service: string, code: string) {
-    super(`${service} kept throttling requests (${code}) after retries; try again in a moment`);
+  constructor(service: string, code: string, cause: Error = new Error(code)) {
+    super(
+      `${service} kept throttling requests (${code}) after retries; try again in a moment`,
+      service,
+      cause,
+    );
     this.extensions.awsError = code;
   }
 }
 
-export class AwsCallError extends ProblemError {
+export class AwsCallError extends AwsProblemError {
   override name = 'AwsCallError';
   readonly status = 502;
   readonly title = 'AWS call failed';
-  constructor(service: string, code: string, message: string) {
-    super(`${service} answered ${code}: ${message}`);
+  constructor(service: string, code: string, message: string, cause: Error = new Error(message)) {
+    super(`${service} answered ${code}: ${message}`, service, cause);
     this.extensions.awsError = code;
+  }
+}
+
+/**
+ * 429: as many validations as allowed already run (MAX_CONCURRENT_VALIDATIONS); nothing was
+ * started. `Retry-After` says when to try again.
+ */
+export class TooManyValidationsError extends ProblemError {
+  override name = 'TooManyValidationsError';
+  readonly status = 429;
+  readonly title = 'Too many validations running';
+  constructor(running: number, max: number, retryAfterSeconds: number) {
+    super(
+      `${running} validation(s) are running, the most allowed at once (MAX_CONCURRENT_VALIDATIONS=${max}); nothing was started, try again in ${retryAfterSeconds} s`,
+    );
+    this.extensions.running = running;
+    this.extensions.maxConcurrentValidations = max;
+    this.extensions.retryAfterSeconds = retryAfterSeconds;
+    this.headers['retry-after'] = String(retryAfterSeconds);
   }
 }
 
@@ -240,8 +301,8 @@ export function fromAwsError(service: string, error: unknown): unknown {
   if (error instanceof ProblemError || !(error instanceof Error)) return error;
   const code = (error as { Code?: string }).Code ?? error.name;
   const fault = (error as { $fault?: string }).$fault;
-  if (THROTTLING.has(code)) return new AwsThrottledError(service, code);
-  if (fault === 'client' || fault === 'server') return new AwsCallError(service, code, error.message);
+  if (THROTTLING.has(code)) return new AwsThrottledError(service, code, error);
+  if (fault === 'client' || fault === 'server') return new AwsCallError(service, code, error.message, error);
   return error;
 }
 

@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Problem } from './api-types';
-import { InvalidInputError, ProblemError } from './errors';
+import { AwsProblemError, InvalidInputError, ProblemError } from './errors';
 import { logger } from './logger';
 import { fieldProblems } from './validation';
 import * as z from './zod';
@@ -108,26 +108,70 @@ function problemFor(error: unknown, event: APIGatewayProxyEvent, requestId: stri
   };
 }
 
+/**
+ * What the logs keep of a failed request: the error (Powertools logs its `cause` too) and, for
+ * an AWS error mapped to a problem, the SDK error's name, message, request id and status.
+ */
+function failureFields(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: String(error) };
+  return error instanceof AwsProblemError ? { error, awsError: error.aws } : { error };
+}
+
 const problemResponses = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: async (request) => {
     const requestId = request.context.awsRequestId;
     const problem = problemFor(request.error, request.event, requestId);
-    if (problem.status >= 500) logger.error('Request failed', { error: request.error as Error, problem });
+    if (problem.status >= 500) logger.error('Request failed', { ...failureFields(request.error), problem });
     else logger.info('Request refused', { problem });
     request.response = {
       statusCode: problem.status,
-      headers: { 'content-type': 'application/problem+json', 'x-amzn-requestid': requestId },
+      headers: {
+        ...(request.error instanceof ProblemError ? request.error.headers : {}),
+        'content-type': 'application/problem+json',
+        'x-amzn-requestid': requestId,
+      },
       body: JSON.stringify(problem),
     };
   },
 });
 
+/** The ids a route's path names, as log keys: `/amis/{id}` → imageId, `/validations/{id}` → validationId. */
+const PATH_KEYS: Record<string, string> = {
+  amis: 'imageId',
+  validations: 'validationId',
+  builds: 'buildId',
+};
+
+export function requestKeys(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathParameters'>) {
+  const id = event.pathParameters?.id;
+  const collection = event.resource?.split('/')[1];
+  const key = collection ? PATH_KEYS[collection] : undefined;
+  return id && key ? { [key]: id } : {};
+}
+
+/** The ids an answer names (a started validation or build), as log keys. */
+function answerKeys(body: unknown): Record<string, string> {
+  if (typeof body !== 'object' || body === null) return {};
+  const keys: Record<string, string> = {};
+  for (const key of ['imageId', 'validationId', 'buildId', 'executionArn']) {
+    const value = (body as Record<string, unknown>)[key];
+    if (typeof value === 'string') keys[key] = value;
+  }
+  return keys;
+}
+
 export function apiHandler(fn: (event: APIGatewayProxyEvent) => Promise<ApiResult>) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(problemResponses())
     .handler(async (event, context) => {
+      logger.appendKeys(requestKeys(event));
       const result = await fn(event);
+      const keys = answerKeys(result.body);
+      if (Object.keys(keys).length > 0) {
+        logger.appendKeys(keys);
+        logger.info('Request answered', { status: result.status });
+      }
       return {
         statusCode: result.status,
         headers: {

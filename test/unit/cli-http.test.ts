@@ -429,3 +429,43 @@ describe('API discovery', () => {
     ).resolves.toBeUndefined();
   });
 });
+
+describe('429: too many validations, or API Gateway throttling', () => {
+  it('the API’s 429 problem: exit 1, its detail with the retry time; --json carries retryAfterSeconds; nothing else sent', async () => {
+    const detail =
+      '3 validation(s) are running, the most allowed at once (MAX_CONCURRENT_VALIDATIONS=3); nothing was started, try again in 60 s';
+    const server = await serve(() => ({
+      status: 429,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': '60' },
+      body: JSON.stringify({
+        type: 'urn:pulsar-ami:problem:too-many-validations',
+        title: 'Too many validations running',
+        status: 429,
+        detail,
+        requestId: 'local-1',
+      }),
+    }));
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: server.url }, fetch: realFetch });
+    const r = await h.run('validate', '--ami-id', ID);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Error: ${detail}`);
+    expect(server.seen.filter((s) => s.method === 'POST')).toHaveLength(1);
+    const json = await h.run('--json', 'validate', '--ami-id', ID);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toMatchObject({ status: 429, retryAfterSeconds: 60 });
+  });
+
+  it('API Gateway’s own 429 (stage throttling): one clear line with the retry time', async () => {
+    const server = await serve(() => ({
+      status: 429,
+      headers: { 'content-type': 'application/json', 'retry-after': '5' },
+      body: JSON.stringify({ message: 'Too Many Requests' }),
+    }));
+    const h = new Harness({ env: { PULSAR_AMI_API_URL: server.url }, fetch: realFetch });
+    const r = await h.run('list', '--no-cache');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: The API is throttling requests (429 Too Many Requests); try again in 5 s\n',
+    );
+  });
+});

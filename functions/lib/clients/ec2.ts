@@ -1,11 +1,12 @@
 /**
  * The EC2 client, created once per Lambda container. One file per client, so a function's
- * bundle carries only the clients it imports. The endpoint comes from the standard AWS_ENDPOINT_URL*.
+ * bundle carries only the clients it imports. Traced (functions/lib/tracer.ts) where X-Ray is on. The endpoint comes from the standard AWS_ENDPOINT_URL*.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { config } from '../config';
+import { traced } from '../tracer';
 
-export const ec2 = new EC2Client({ region: config.region, maxAttempts: config.maxAttempts });
+export const ec2 = traced(new EC2Client({ region: config.region, maxAttempts: config.maxAttempts }));
 
 const regional = new Map<string, EC2Client>([[config.region, ec2]]);
 
@@ -13,7 +14,7 @@ const regional = new Map<string, EC2Client>([[config.region, ec2]]);
 export function ec2In(region: string): EC2Client {
   let client = regional.get(region);
   if (!client) {
-    client = new EC2Client({ region, maxAttempts: config.maxAttempts });
+    client = traced(new EC2Client({ region, maxAttempts: config.maxAttempts }));
     regional.set(region, client);
   }
   return client;

@@ -1,11 +1,12 @@
 /**
  * The SSM client, created once per Lambda container. One file per client, so a function's
- * bundle carries only the clients it imports. The endpoint comes from the standard AWS_ENDPOINT_URL*.
+ * bundle carries only the clients it imports. Traced (functions/lib/tracer.ts) where X-Ray is on. The endpoint comes from the standard AWS_ENDPOINT_URL*.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { config } from '../config';
+import { traced } from '../tracer';
 
-export const ssm = new SSMClient({ region: config.region, maxAttempts: config.maxAttempts });
+export const ssm = traced(new SSMClient({ region: config.region, maxAttempts: config.maxAttempts }));
 
 const regional = new Map<string, SSMClient>([[config.region, ssm]]);
 
@@ -13,7 +14,7 @@ const regional = new Map<string, SSMClient>([[config.region, ssm]]);
 export function ssmIn(region: string): SSMClient {
   let client = regional.get(region);
   if (!client) {
-    client = new SSMClient({ region, maxAttempts: config.maxAttempts });
+    client = traced(new SSMClient({ region, maxAttempts: config.maxAttempts }));
     regional.set(region, client);
   }
   return client;
