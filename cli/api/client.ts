@@ -110,8 +110,17 @@ export class ApiClient {
   /** `POST /builds`: started (202), already built or a dry run's plan (200). */
   startBuild(
     request: Partial<BuildSpec> & { version: string; dryRun?: boolean },
+    idempotencyKey?: string,
   ): Promise<PostBuildResponse> {
-    return this.request<PostBuildResponse>('POST', '/builds', {}, { body: request });
+    return this.request<PostBuildResponse>(
+      'POST',
+      '/builds',
+      {},
+      {
+        body: request,
+        ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+      },
+    );
   }
 
   build(buildId: string): Promise<BuildResponse> {
@@ -130,7 +139,7 @@ export class ApiClient {
     method: string,
     path: string,
     query: Record<string, string> = {},
-    options: { body?: unknown } = {},
+    options: { body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const { printer, fetch, timeoutMs, now } = this.options;
     const url = new URL(`${this.options.baseUrl}${path}`);
@@ -144,6 +153,7 @@ export class ApiClient {
       headers: {
         accept: 'application/json, application/problem+json',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
       },
       ...(body !== undefined ? { body } : {}),
     });

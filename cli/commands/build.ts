@@ -11,6 +11,7 @@
  * Ctrl-C stops waiting, not the build: the machine carries on (and cleans up after itself on
  * every path); `build --follow BUILD_ID` attaches to it again, running or ended.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   AlreadyBuiltResponse,
   BuildPlanResponse,
@@ -112,7 +113,23 @@ export const build: CommandModule = {
 
     header(ctx, request.version, request.instanceType);
     const api = await ctx.api();
-    const started = await api.startBuild(request);
+    // Every start carries an Idempotency-Key, so a start cut short (Ctrl-C, a lost answer)
+    // still names the build it may have started, and a retry with it starts nothing new.
+    const { buildIdFor } = await import('../../functions/lib/builds');
+    const idempotencyKey = randomUUID();
+    let started: Awaited<ReturnType<typeof api.startBuild>>;
+    try {
+      started = await api.startBuild(request, idempotencyKey);
+    } catch (error) {
+      if (ctx.deps.signal?.aborted) {
+        const buildId = buildIdFor(idempotencyKey);
+        ctx.printer.error('');
+        ctx.printer.error('Stopped before the API answered: the build may have started. If it did:');
+        ctx.printer.error(`Follow it: ${PROGRAM} --region ${ctx.region} build --follow ${buildId}`);
+        return EXIT.interrupted;
+      }
+      throw error;
+    }
     if (started.outcome === 'already-built') return alreadyBuilt(ctx, started);
     if (started.outcome === 'plan')
       throw new CliError('The API answered with a plan to a build that is not a dry run');

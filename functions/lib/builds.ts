@@ -137,6 +137,7 @@ const IDEMPOTENCY_NAMESPACE = 'b5e0c2a4-8d1f-4e57-9b36-0f7a2c9d4e18';
  * contract's 64). The same Idempotency-Key always gives the same id, whatever the request, so
  * a key reused for another request is found and refused.
  */
+/** The build id an Idempotency-Key names (a random one without a key). */
 export function buildIdFor(idempotencyKey?: string): string {
   return `build-${idempotencyKey === undefined ? randomUUID() : uuidV5(idempotencyKey, IDEMPOTENCY_NAMESPACE)}`;
 }

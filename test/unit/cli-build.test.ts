@@ -21,6 +21,7 @@ import type {
   StartBuildResponse,
   ValidationResponse,
 } from '../../functions/lib/api-types';
+import { buildIdFor } from '../../functions/lib/builds';
 import { validationProgress } from '../../functions/lib/validation-progress';
 import {
   describeAt,
@@ -43,9 +44,10 @@ interface Call {
   path: string;
   query: Record<string, string>;
   body?: string;
+  headers?: Record<string, string>;
 }
 
-type Route = (call: Call) => Response | Promise<Response>;
+type Route = (call: Call, abort: () => void) => Response | Promise<Response>;
 
 interface Run {
   code: number;
@@ -80,10 +82,15 @@ async function runBuild(
       path: url.pathname.replace(/^\/dev/, ''),
       query: Object.fromEntries(url.searchParams),
       ...(typeof init.body === 'string' ? { body: init.body } : {}),
+      headers: Object.fromEntries(
+        Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+      ),
     };
     calls.push(call);
     const route = routes[`${call.method} ${call.path}`];
-    return route ? route(call) : problem(500, 'Unexpected', `no route for ${call.method} ${call.path}`);
+    return route
+      ? route(call, () => controller.abort())
+      : problem(500, 'Unexpected', `no route for ${call.method} ${call.path}`);
   };
   const deps: CliDeps = {
     fetch,
@@ -679,6 +686,26 @@ describe('build', () => {
       `✗ Build failed: Validate AMI failed: AMI ${AMI_ID} failed validation: checks failed: OpenMessaging Benchmark installed, Java 17\n`,
     );
     expect(r.stdout).not.toContain('AMI ID:');
+  });
+
+  it('Ctrl-C before the API answers: exit 130, naming the build its Idempotency-Key may have started', async () => {
+    const r = await runBuild(['build', '--version', '3.0.0'], {
+      'POST /builds': (_call, abort) => {
+        abort();
+        throw Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+      },
+    });
+    expect(r.code).toBe(130);
+    const key = r.calls[0]?.headers?.['idempotency-key'] ?? '';
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.stderr).toBe(
+      [
+        '',
+        'Stopped before the API answered: the build may have started. If it did:',
+        `Follow it: pulsar-ami --region us-west-2 build --follow ${buildIdFor(key)}`,
+        '',
+      ].join('\n'),
+    );
   });
 
   it('Ctrl-C stops waiting, not the build: exit 130 and how to follow it', async () => {
