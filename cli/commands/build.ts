@@ -59,6 +59,8 @@ const CODEBUILD_PHASES = [
 
 /** CodeBuild's own line as the BUILD phase begins (`[Container] 2025/10/06 14:23:11.123 Entering phase BUILD`). */
 const ENTERING_BUILD = /^\[Container\] .*Entering phase BUILD\b/;
+/** A log line that reports an error: a provisioner's `ERROR:`, Packer's `Error:`, CodeBuild's failed command. */
+const LOG_ERROR = /\bERROR\b|\bError:|\berror:/;
 
 const FLAGS: Record<string, string> = {
   version: '--version',
@@ -281,6 +283,8 @@ class Follower {
   private logToken: string | undefined;
   private logsDone = false;
   private logsBroken = false;
+  /** The last line of the build log that reports an error, for the failure message. */
+  private lastLogError: string | undefined;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -435,6 +439,7 @@ class Follower {
       }
       for (const event of answer.events) {
         if (!this.printed.has('start') && ENTERING_BUILD.test(event.message)) this.startBuild();
+        if (LOG_ERROR.test(event.message)) this.lastLogError = event.message;
         if (!this.quiet) this.line(streamLine(event.message));
       }
       if (answer.nextToken) this.logToken = answer.nextToken;
@@ -468,6 +473,9 @@ class Follower {
     this.line();
     const reason = v.error?.summary ?? `the build ended ${v.status}`;
     printer.error(`✗ Build failed: ${reason}`);
+    // The provisioner's own words (a checksum mismatch, a failed download), --quiet or not.
+    if (this.lastLogError)
+      printer.error(`  Last error in the build log: ${streamLine(this.lastLogError).trim()}`);
     printer.error(`  Build: ${v.buildId}`);
     printer.error(`  Execution: ${v.executionArn}`);
     return EXIT.failure;

@@ -57,6 +57,22 @@ function plainReason(error: StepError): string {
   return cause ? `${name}: ${cause}` : name;
 }
 
+/**
+ * CodeBuild's "Error while executing command: <the whole command, many lines>. Reason: exit
+ * status 1" as one line: the command's last line (what ran last, e.g. `packer build .`) and the
+ * reason. Any other message is kept as it is.
+ */
+export function commandReason(message: string | undefined): string | undefined {
+  const match =
+    message === undefined ? null : /^Error while executing command: ([\s\S]*)\. Reason: (.*)$/.exec(message);
+  if (!match) return message;
+  const lines = (match[1] ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return `command \`${lines.at(-1) ?? ''}\` failed (${match[2]})`;
+}
+
 /** Why the CodeBuild build (or the step reading its result) failed, naming the phase and reason. */
 export function explainBuildFailure(buildId: string, error: StepError): Failure {
   const parsed = parseJson(error.Cause);
@@ -76,7 +92,9 @@ export function explainBuildFailure(buildId: string, error: StepError): Failure 
     const phase =
       text(field(failed, 'PhaseType')) ?? text(field(build, 'CurrentPhase')) ?? 'an unknown phase';
     const reasons = records(field(failed, 'Contexts'))
-      .map((c) => [text(field(c, 'StatusCode')), text(field(c, 'Message'))].filter(Boolean).join(': '))
+      .map((c) =>
+        [text(field(c, 'StatusCode')), commandReason(text(field(c, 'Message')))].filter(Boolean).join(': '),
+      )
       .filter((r) => r !== '');
     const reason = reasons.length > 0 ? reasons.join('; ') : `the build ended ${status ?? 'unsuccessfully'}`;
     return {

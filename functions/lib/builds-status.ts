@@ -17,6 +17,7 @@ import type {
   CodeBuildStatus,
   ValidationResponse,
 } from './api-types';
+import { commandReason } from './build-outcome';
 import { buildLogGroup, buildMachineArn, logStreamOf } from './builds';
 import { type BuildReferences, buildProgress, field } from './builds-progress';
 import type { Config } from './config';
@@ -51,7 +52,9 @@ export function codeBuildStatus(
       const contexts = Array.isArray(field(p, 'Contexts')) ? (field(p, 'Contexts') as unknown[]) : [];
       const reason = contexts
         .filter(isRecord)
-        .map((c) => [text(field(c, 'StatusCode')), text(field(c, 'Message'))].filter(Boolean).join(': '))
+        .map((c) =>
+          [text(field(c, 'StatusCode')), commandReason(text(field(c, 'Message')))].filter(Boolean).join(': '),
+        )
         .filter((r) => r !== '')
         .join('; ');
       const startedAt = iso(field(p, 'StartTime') as Date | string | number | undefined);

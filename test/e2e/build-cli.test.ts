@@ -79,6 +79,8 @@ describe('pulsar-ami build on the sandbox', () => {
       ]) {
         expect(lines, line).toContain(line);
       }
+      // The guide's line once: the buildspec's log says `packer init` in its own words.
+      expect(lines.filter((l) => l === 'Initializing Packer plugins...')).toHaveLength(1);
       expect(r.stdout).toMatch(/\n {2}Build time: \d+m \d+s\n/);
       expect(r.stdout).toContain('  ✓ AMI VALIDATION PASSED');
       const ids = amiIdOf(r.stdout);

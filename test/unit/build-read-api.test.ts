@@ -353,8 +353,8 @@ describe('GET /builds/{id}', () => {
           {
             phase: 'BUILD',
             status: 'FAILED',
-            reason:
-              'COMMAND_EXECUTION_ERROR: Error while executing command: packer build .. Reason: exit status 1',
+            // CodeBuild's whole command shortened to the line that ran last.
+            reason: 'COMMAND_EXECUTION_ERROR: command `packer build .` failed (exit status 1)',
           },
         ],
       },

@@ -176,7 +176,7 @@ const LOG_INSTALL = [
 ];
 const LOG_PRE_BUILD = [
   '[Container] 2026/01/15 12:00:20.000000 Entering phase PRE_BUILD',
-  'Initializing Packer plugins...',
+  'packer init (plugins of required_plugins)',
   'Installed plugin github.com/hashicorp/amazon v1.3.3',
 ];
 const LOG_BUILD = [
@@ -594,7 +594,7 @@ describe('build', () => {
           ...LOG_INSTALL,
           ...LOG_PRE_BUILD,
           LOG_BUILD[0] as string,
-          '==> amazon-ebs.pulsar: sha512 mismatch',
+          '==> amazon-ebs.pulsar: [install-pulsar] ERROR: checksum mismatch for apache-pulsar-3.0.0-bin.tar.gz',
         ],
       },
       {
@@ -616,7 +616,7 @@ describe('build', () => {
           ...LOG_INSTALL,
           ...LOG_PRE_BUILD,
           LOG_BUILD[0] as string,
-          '==> amazon-ebs.pulsar: sha512 mismatch',
+          '==> amazon-ebs.pulsar: [install-pulsar] ERROR: checksum mismatch for apache-pulsar-3.0.0-bin.tar.gz',
         ],
       },
     ];
@@ -626,7 +626,7 @@ describe('build', () => {
       [
         'Starting Packer build (this will take 10-15 minutes)...',
         LOG_BUILD[0],
-        '==> amazon-ebs.pulsar: sha512 mismatch',
+        '==> amazon-ebs.pulsar: [install-pulsar] ERROR: checksum mismatch for apache-pulsar-3.0.0-bin.tar.gz',
         '',
         '✗ Packer build failed in BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: packer build . Reason: exit status 1',
         '',
@@ -639,6 +639,7 @@ describe('build', () => {
     expect(r.stderr).toBe(
       [
         `✗ Build failed: Build Image With Packer failed: ${reason}`,
+        '  Last error in the build log: ==> amazon-ebs.pulsar: [install-pulsar] ERROR: checksum mismatch for apache-pulsar-3.0.0-bin.tar.gz',
         `  Build: ${BUILD_ID}`,
         `  Execution: ${EXECUTION_ARN}`,
         '',

@@ -32,6 +32,7 @@ import {
 } from '../../functions/lib/build-images';
 import { stopExecutionBuilds } from '../../functions/lib/build-jobs';
 import {
+  commandReason,
   explainBuildFailure,
   explainValidationFailure,
   summarizeCopies,
@@ -657,6 +658,18 @@ describe('stopExecutionBuilds', () => {
   it('answers nothing when the project does not exist', async () => {
     codebuildMock.on(ListBuildsForProjectCommand).rejects(awsError('ResourceNotFoundException'));
     expect(await stopExecutionBuilds(codebuild, 'p', EXECUTION_ARN)).toEqual([]);
+  });
+});
+
+describe('commandReason', () => {
+  it("shortens CodeBuild's multi-line command to the line that ran last, and leaves other messages", () => {
+    expect(
+      commandReason(
+        'Error while executing command: set -euo pipefail\ncd "${CODEBUILD_SRC_DIR}/packer"\npacker build -color=false .\n. Reason: exit status 1',
+      ),
+    ).toBe('command `packer build -color=false .` failed (exit status 1)');
+    expect(commandReason('curl: (22) 404')).toBe('curl: (22) 404');
+    expect(commandReason(undefined)).toBeUndefined();
   });
 });
 
