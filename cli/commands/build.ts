@@ -211,6 +211,11 @@ async function dryRun(ctx: CommandContext, request: Request): Promise<number> {
   if (plan.existing) {
     printer.line(`${DRY} AMI already built: ${plan.existing.imageId} (${plan.existing.name}), validated`);
     printer.line(`${DRY} Nothing would be built (--force builds anyway)`);
+    if ((request.copyToRegions ?? []).length > 0) {
+      printer.line(
+        `${DRY} Would copy it to ${(request.copyToRegions ?? []).join(', ')} and publish it there`,
+      );
+    }
   } else {
     printer.line(`${DRY} Pulsar ${request.version} is in the archive: ${plan.checksumUrl ?? '?'}`);
     for (const step of plan.steps)

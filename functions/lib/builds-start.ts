@@ -4,7 +4,8 @@
  * 1. The machine is deployed (500 otherwise) and the instance type is one EC2 offers with the
  *    build's architecture (400 on `instanceType`).
  * 2. Unless `force`: a validated available AMI of the version and architecture answers 200
- *    as it is (the catalogue's rule: functions/lib/build-images.ts findExistingAmi).
+ *    as it is (the catalogue's rule: functions/lib/build-images.ts findExistingAmi); with
+ *    `copyToRegions`, BuildAmi starts and only copies it (its AMI Already Built? branch).
  * 3. The archive has the version's published checksum (422 when not; 502/503 when it cannot say).
  * 4. `dryRun`: the plan, 200, nothing started.
  * 5. A build of the same request still RUNNING answers (nothing new), else the execution is
@@ -78,7 +79,9 @@ export async function startBuild(
         version: spec.version,
         architecture: spec.architecture,
       });
-  if (existing && !request.dryRun) {
+  // Already built and nothing to copy: the AMI answers as it is. With regions to copy to, the
+  // machine starts anyway: it skips the build and copies the existing AMI.
+  if (existing && !request.dryRun && spec.copyToRegions.length === 0) {
     return {
       outcome: 'already-built',
       version: spec.version,
@@ -159,6 +162,11 @@ function plan(
   const steps = existing
     ? [
         `Answer with ${existing.imageId} (${existing.name}), the validated ${spec.architecture} AMI of Pulsar ${spec.version} already in ${settings.region}; nothing is built (force builds anyway)`,
+        ...(spec.copyToRegions.length > 0
+          ? [
+              `Start BuildAmi to copy it: Copy To Regions: ${spec.copyToRegions.join(', ')} (copy, wait until available, tag, publish there)`,
+            ]
+          : []),
       ]
     : [
         `Start BuildAmi (${stateMachineArn.slice(stateMachineArn.lastIndexOf(':') + 1)}) in ${settings.region}`,

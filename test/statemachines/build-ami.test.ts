@@ -413,6 +413,28 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.calls['Publish AMI']).toBeUndefined();
   });
 
+  it('already built, with regions to copy to: no build, the existing AMI copied and published there', async () => {
+    const imageId = existing('3.0.0');
+    world.copyPendingChecks.set('eu-west-1', 1);
+    const outcome = await run({}, input({ copyToRegions: ['eu-west-1'] }));
+    expect([outcome.status, outcome.error, outcome.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    const copy = world.images('eu-west-1')[0];
+    expect(outcome.output).toMatchObject({
+      amiId: imageId,
+      alreadyBuilt: true,
+      build: { codeBuildId: null },
+      regions: [
+        { region: HOME, amiId: imageId },
+        { region: 'eu-west-1', amiId: copy?.imageId },
+      ],
+    });
+    expect(copy?.tags.SourceAmiId).toBe(imageId);
+    expect(world.parameter('eu-west-1', versionParameter('3.0.0'))).toBe(copy?.imageId);
+    expect(outcome.calls['Build Image With Packer']).toBeUndefined();
+    expect(outcome.calls['Validate AMI']).toBeUndefined();
+    expect(outcome.calls['Publish AMI']).toBeUndefined();
+  });
+
   it('an input POST /builds would refuse fails at the first state: nothing built, nothing deleted', async () => {
     const published = existing('3.0.0');
     for (const bad of [
@@ -484,7 +506,7 @@ describe('BuildAmi scenarios', () => {
     expect(outcome.status).toBe('FAILED');
     expect(outcome.error).toBe('BuildFailed');
     expect(outcome.cause).toBe(
-      `Build ${BUILD_ID}: CodeBuild build ${CODEBUILD_ID} FAILED in phase BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: packer build. Reason: exit status 1`,
+      `Build ${BUILD_ID}: CodeBuild build ${CODEBUILD_ID} FAILED in phase BUILD: COMMAND_EXECUTION_ERROR: command \`packer build\` failed (exit status 1)`,
     );
     expect(outcome.calls['Delete Failed AMI']?.[0]?.Payload).toEqual({
       imageIds: [],

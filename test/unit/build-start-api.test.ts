@@ -240,6 +240,14 @@ describe('POST /builds: already built, dry run, started', () => {
     }
   });
 
+  it('already built, with regions to copy to: the machine starts (it copies the existing AMI, builds nothing)', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image()] });
+    const r = await call(post({ version: '3.0.0', copyToRegions: ['eu-west-1'] }));
+    expect(r.statusCode).toBe(202);
+    const input = JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+    expect(input).toMatchObject({ version: '3.0.0', force: false, copyToRegions: ['eu-west-1'] });
+  });
+
   it('an unvalidated AMI, or one of another version, does not count: the build starts', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({
       Images: [
