@@ -43,7 +43,7 @@ export const BUILD_STORY: readonly {
   {
     step: 'Find Existing AMI',
     phase: 'find',
-    states: ['Find Existing AMI', 'AMI Already Built?', 'Report Already Built'],
+    states: ['Find Existing AMI', 'AMI Already Built?', 'Report Already Built', 'Use Existing AMI'],
   },
   { step: 'Already Built', phase: null, states: ['Already Built'] },
   {
@@ -72,7 +72,11 @@ export const BUILD_STORY: readonly {
     phase: 'copy',
     states: ['Copy To Regions', 'Summarize Copies', 'Copied To Every Region?', 'Report Copy Failure'],
   },
-  { step: 'Build Succeeded', phase: null, states: ['Report Build Succeeded', 'Build Succeeded'] },
+  {
+    step: 'Build Succeeded',
+    phase: null,
+    states: ['Report Build Succeeded', 'Report Already Built And Copied', 'Build Succeeded'],
+  },
   { step: 'Fail Build', phase: null, states: ['Fail Build'] },
 ];
 
