@@ -52,7 +52,7 @@ beforeEach(() => {
       ?.imageId ?? '';
 });
 
-const input = () => serviceInput('dev', imageId);
+const input = () => serviceInput(imageId);
 
 async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
