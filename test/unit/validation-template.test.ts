@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, compared as written
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -211,7 +212,7 @@ describe('ValidateAmi in the CloudFormation template', () => {
     ]);
     const network = launchStatements().filter((st) => JSON.stringify(st.Resource).includes(':subnet/'));
     expect(network).toHaveLength(1);
-    const [subnet, nic] = network[0]?.Resource as unknown[];
+    const [subnet, nic] = (network[0]?.Resource ?? []) as unknown[];
     expect(subnet).toEqual({
       'Fn::If': [
         'HasValidationSubnet',
