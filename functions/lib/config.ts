@@ -2,24 +2,11 @@
 
 import { isLoopback } from './loopback';
 import { DEFAULT_REGION } from './regions';
-import { fieldProblems, INSTANCE_TYPE_PATTERN } from './validation';
-import * as z from './zod';
+import { DEFAULT_ALLOWED_INSTANCE_TYPES, fieldProblems, INSTANCE_TYPE_PATTERN } from './validation';
 
-/** Small general-purpose sizes (serverless.yml custom.validation.allowedInstanceTypes is the same list). */
-export const DEFAULT_ALLOWED_INSTANCE_TYPES = [
-  't3.micro',
-  't3.small',
-  't3.medium',
-  't3a.micro',
-  't3a.small',
-  't3a.medium',
-  't4g.micro',
-  't4g.small',
-  't4g.medium',
-  'm5.large',
-  'm6i.large',
-  'm7g.large',
-] as const;
+export { DEFAULT_ALLOWED_INSTANCE_TYPES };
+
+import * as z from './zod';
 
 const ONE_TYPE = INSTANCE_TYPE_PATTERN.source.replace(/^\^|\$$/g, '');
 const INSTANCE_TYPE_LIST = new RegExp(`${ONE_TYPE}(?:,\\s*${ONE_TYPE})*`);
