@@ -266,6 +266,12 @@ function resolveDeep(value: unknown, ctx: AppContext, lenient: boolean, depth = 
       return resolveDeep(loaded, { ...ctx, baseDir: dirname(path) }, lenient, depth + 1);
     }
     if (!value.includes('${')) return value;
+    // A whole value `${self:a.b}` naming a list or a map is that list or map (serverless does so).
+    const whole = /^\$\{self:([\w.-]+)\}$/.exec(value.trim());
+    if (whole?.[1] !== undefined) {
+      const target = lookup(ctx.doc, whole[1]);
+      if (Array.isArray(target) || isRecord(target)) return resolveDeep(target, ctx, lenient, depth + 1);
+    }
     const resolved = resolveString(value, ctx);
     return resolved ?? (lenient ? value : UNRESOLVED);
   }
