@@ -2,6 +2,7 @@
 import type { OutputStream } from './deps';
 
 /** C0 controls but tab and newline, DEL and C1 controls: what can move a cursor or start an escape sequence. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**

@@ -1,7 +1,6 @@
 /** BuildAmi's Prepare Validation: the built AMI (from the build's exported AMI_ID) and the ValidateAmi input for it. */
 
 import { exportedVariablesSchema, type PreparedValidation, prepareValidation } from './lib/build-validation';
-import { readCheckScript } from './lib/checks';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
@@ -20,5 +19,5 @@ const input = z.object({
 export async function handler(event: unknown): Promise<PreparedValidation> {
   const parsed = input.safeParse(event);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  return prepareValidation(ec2, config, parsed.data, () => readCheckScript(config.taskRoot));
+  return prepareValidation(ec2, config, parsed.data);
 }

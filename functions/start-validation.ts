@@ -4,7 +4,6 @@
  * Location to follow it. An `Idempotency-Key` header makes a retried request start nothing new.
  */
 
-import { readCheckScript } from './lib/checks';
 import { ec2 } from './lib/clients/ec2';
 import { sfn } from './lib/clients/sfn';
 import { config } from './lib/config';
@@ -36,11 +35,10 @@ export const handler = apiHandler(async (event) => {
     id: event.pathParameters?.id,
     'Idempotency-Key': header(event, 'Idempotency-Key'),
   });
-  const started = await startValidation(
-    { ec2, sfn: limitedSfn },
-    config,
-    { imageId: id, instanceType, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) },
-    () => readCheckScript(config.taskRoot),
-  );
+  const started = await startValidation({ ec2, sfn: limitedSfn }, config, {
+    imageId: id,
+    instanceType,
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  });
   return json(202, started, { location: `${basePath(event)}${validationLocation(started.validationId)}` });
 });

@@ -60,6 +60,14 @@ export interface FaultSet {
    * version, or the ones named).
    */
   tamperedArchive?: boolean | TamperedArchiveFault;
+  /**
+   * DescribeInstances is eventually consistent: an instance launched while this is on is left
+   * out of DescribeInstances (InvalidInstanceID.NotFound when asked by id) for its first
+   * `reads` calls that would have shown it.
+   */
+  hideNewInstances?: { reads: number };
+  /** RunInstances launches, then answers InternalError (500): the answer is lost `times` times (every time when omitted). */
+  launchAnswerLost?: boolean | CountedFault;
   [scenario: string]: unknown;
 }
 
@@ -84,12 +92,43 @@ export class Faults {
     return this.current;
   }
 
+  /** When the faults were last set (epoch ms), and the reads each hidden instance has had. */
+  private setAt = 0;
+  private readonly hiddenReads = new Map<string, number>();
+
   set(faults: FaultSet): void {
     this.current = { ...faults };
+    this.setAt = Date.now();
+    this.hiddenReads.clear();
   }
 
   clear(): void {
     this.current = {};
+    this.hiddenReads.clear();
+  }
+
+  /**
+   * True when DescribeInstances is not to show this instance yet (hideNewInstances): it was
+   * launched since the fault was set and has had fewer than `reads` reads. Counts the read.
+   */
+  takeHiddenRead(instanceId: string, launchedAt: number): boolean {
+    const fault = this.current.hideNewInstances;
+    if (!fault || launchedAt < this.setAt - 1000) return false;
+    const reads = this.hiddenReads.get(instanceId) ?? 0;
+    if (reads >= fault.reads) return false;
+    this.hiddenReads.set(instanceId, reads + 1);
+    return true;
+  }
+
+  /** True when this RunInstances is to lose its answer; counts down `times`. */
+  takeLaunchAnswerLost(): boolean {
+    const fault = this.current.launchAnswerLost;
+    if (fault === undefined || fault === false) return false;
+    if (fault === true || fault.times === undefined) return true;
+    if (fault.times <= 0) return false;
+    fault.times -= 1;
+    if (fault.times === 0) delete this.current.launchAnswerLost;
+    return true;
   }
 
   /** True when this call is to be throttled; counts down `times`. */

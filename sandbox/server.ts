@@ -167,6 +167,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     world,
   });
   world.attachStepFunctions(stepFunctions);
+  // The template's SSM documents and security groups exist as soon as serverless.yml is read.
+  world.attachDeployment(() => lambda.tryConfig());
   world.attachCodeBuild(
     new CodeBuild({
       world,

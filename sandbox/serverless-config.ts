@@ -4,8 +4,10 @@
  * with the usual `${…}` variables resolved for the served stage and region. The API Gateway's
  * routes and their matching are in api-gateway.ts.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, resolve } from 'node:path';
 import { parse } from 'yaml';
 
 type Yaml = Record<string, unknown>;
@@ -161,6 +163,27 @@ export interface ServerlessCodeBuildProject {
   logStreamPrefix?: string;
 }
 
+/** A `Type: AWS::EC2::SecurityGroup` resource, as the sandbox's EC2 deploys it. */
+export interface ServerlessSecurityGroup {
+  logicalId: string;
+  /** A stable id per stage, region and logical id (what `Fn::GetAtt [X, GroupId]` answers). */
+  groupId: string;
+  description: string;
+  /** Properties.VpcId when given and resolvable; undefined: the default VPC (as CloudFormation does). */
+  vpcId?: string;
+  ingressRules: number;
+  egress: { ipProtocol: string; fromPort?: number; toPort?: number; cidrIp?: string }[];
+}
+
+/** A `Type: AWS::SSM::Document` resource, as the sandbox's SSM deploys it. */
+export interface ServerlessSsmDocument {
+  logicalId: string;
+  name: string;
+  documentType: string;
+  /** The document's content (schemaVersion, parameters, mainSteps), as an object. */
+  content: unknown;
+}
+
 export interface ServerlessApp {
   serviceName: string;
   stage: string;
@@ -172,6 +195,10 @@ export interface ServerlessApp {
   stateMachines: ServerlessStateMachine[];
   /** resources.Resources of Type AWS::CodeBuild::Project. */
   codeBuildProjects: ServerlessCodeBuildProject[];
+  /** resources.Resources of Type AWS::EC2::SecurityGroup. */
+  securityGroups: ServerlessSecurityGroup[];
+  /** resources.Resources of Type AWS::SSM::Document. */
+  ssmDocuments: ServerlessSsmDocument[];
 }
 
 const UNRESOLVED = Symbol('unresolved');
@@ -205,7 +232,20 @@ function resolveIntrinsic(value: Yaml, ctx: AppContext): Resolved {
     if (id === undefined || attribute === undefined) return UNRESOLVED;
     return ctx.attributes.get(id)?.[attribute] ?? UNRESOLVED;
   }
+  const join = value['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string') {
+    const parts = resolveDeep(join[1], ctx, false);
+    if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string' || typeof p === 'number'))
+      return UNRESOLVED;
+    return parts.join(join[0]);
+  }
   return undefined;
+}
+
+/** `${file(x.cjs)}` / `${file(x.js)}`: the module's export (a plain value; functions are not called). */
+function loadScriptFile(path: string): unknown {
+  const loaded = createRequire(import.meta.url)(path) as unknown;
+  return typeof loaded === 'function' ? undefined : loaded;
 }
 
 /**
@@ -219,11 +259,19 @@ function resolveDeep(value: unknown, ctx: AppContext, lenient: boolean, depth = 
     if (file?.[1] !== undefined) {
       const path = resolve(ctx.baseDir, file[1].trim().replace(/^['"]|['"]$/g, ''));
       if (!existsSync(path)) return lenient ? value : UNRESOLVED;
-      let loaded: unknown = parse(readFileSync(path, 'utf8'), { logLevel: 'silent' });
+      let loaded: unknown = ['.cjs', '.js'].includes(extname(path))
+        ? loadScriptFile(path)
+        : parse(readFileSync(path, 'utf8'), { logLevel: 'silent' });
       if (file[2] !== undefined) loaded = isRecord(loaded) ? lookup(loaded, file[2]) : undefined;
       return resolveDeep(loaded, { ...ctx, baseDir: dirname(path) }, lenient, depth + 1);
     }
     if (!value.includes('${')) return value;
+    // A whole value `${self:a.b}` naming a list or a map is that list or map (serverless does so).
+    const whole = /^\$\{self:([\w.-]+)\}$/.exec(value.trim());
+    if (whole?.[1] !== undefined) {
+      const target = lookup(ctx.doc, whole[1]);
+      if (Array.isArray(target) || isRecord(target)) return resolveDeep(target, ctx, lenient, depth + 1);
+    }
     const resolved = resolveString(value, ctx);
     return resolved ?? (lenient ? value : UNRESOLVED);
   }
@@ -312,6 +360,15 @@ export function loadServerlessApp(
     machineHeads.push({ key, logicalId, name, arn, raw: machine });
   }
 
+  const resources =
+    isRecord(doc.resources) && isRecord(doc.resources.Resources) ? doc.resources.Resources : {};
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::EC2::SecurityGroup') continue;
+    const groupId = securityGroupId(stage, region, logicalId);
+    ctx.refs.set(logicalId, groupId);
+    ctx.attributes.set(logicalId, { GroupId: groupId });
+  }
+
   const functions: ServerlessFunction[] = [];
   const environment = environmentOf(provider.environment, ctx);
   for (const [functionKey, fn] of Object.entries(rawFunctions)) {
@@ -367,7 +424,66 @@ export function loadServerlessApp(
     }
   });
   const codeBuildProjects = codeBuildProjectsOf(doc, ctx);
-  return { serviceName, stage, region, accountId, environment, functions, stateMachines, codeBuildProjects };
+  return {
+    serviceName,
+    stage,
+    region,
+    accountId,
+    environment,
+    functions,
+    stateMachines,
+    codeBuildProjects,
+    securityGroups: securityGroupsOf(resources, ctx),
+    ssmDocuments: ssmDocumentsOf(resources, ctx),
+  };
+}
+
+/** The id the sandbox gives a template's security group: stable per stage, region and logical id. */
+export function securityGroupId(stage: string, region: string, logicalId: string): string {
+  return `sg-${createHash('sha256').update(`${stage}/${region}/${logicalId}`).digest('hex').slice(0, 17)}`;
+}
+
+function securityGroupsOf(resources: Yaml, ctx: AppContext): ServerlessSecurityGroup[] {
+  const groups: ServerlessSecurityGroup[] = [];
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::EC2::SecurityGroup') continue;
+    const props = isRecord(resource.Properties) ? resource.Properties : {};
+    // VpcId is usually an Fn::If on a condition; the sandbox takes a plain vpc- id only.
+    const vpc = resolveDeep(props.VpcId, ctx, false);
+    const egress = Array.isArray(props.SecurityGroupEgress) ? props.SecurityGroupEgress.filter(isRecord) : [];
+    groups.push({
+      logicalId,
+      groupId: ctx.attributes.get(logicalId)?.GroupId ?? securityGroupId(ctx.stage, ctx.region, logicalId),
+      description: stringOf(resolveDeep(props.GroupDescription, ctx, true)) ?? '',
+      ...(typeof vpc === 'string' && vpc.startsWith('vpc-') ? { vpcId: vpc } : {}),
+      ingressRules: Array.isArray(props.SecurityGroupIngress) ? props.SecurityGroupIngress.length : 0,
+      egress: egress.map((rule) => ({
+        ipProtocol: String(rule.IpProtocol ?? '-1'),
+        ...(rule.FromPort !== undefined ? { fromPort: Number(rule.FromPort) } : {}),
+        ...(rule.ToPort !== undefined ? { toPort: Number(rule.ToPort) } : {}),
+        ...(typeof rule.CidrIp === 'string' ? { cidrIp: rule.CidrIp } : {}),
+      })),
+    });
+  }
+  return groups;
+}
+
+function ssmDocumentsOf(resources: Yaml, ctx: AppContext): ServerlessSsmDocument[] {
+  const documents: ServerlessSsmDocument[] = [];
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::SSM::Document') continue;
+    const props = isRecord(resource.Properties) ? resource.Properties : {};
+    const name = resolveDeep(props.Name, ctx, false);
+    const content = resolveDeep(props.Content, ctx, false);
+    if (typeof name !== 'string' || content === UNRESOLVED) continue;
+    documents.push({
+      logicalId,
+      name,
+      documentType: stringOf(props.DocumentType) ?? 'Command',
+      content: typeof content === 'string' ? JSON.parse(content) : content,
+    });
+  }
+  return documents;
 }
 
 const stringOf = (value: unknown): string | undefined =>

@@ -122,6 +122,8 @@ export interface InstanceRecord {
   rootDir?: string;
   volumeIds: string[];
   metadataOptions?: { httpTokens: string; httpEndpoint: string };
+  /** Its security groups (RunInstances SecurityGroupId.N, else the VPC's default group). */
+  securityGroupIds?: string[];
 }
 
 export interface VolumeRecord {
@@ -164,6 +166,8 @@ export interface CommandRecord {
   documentName: string;
   comment: string;
   parameters: Record<string, string[]>;
+  /** What runs, when not `parameters.commands`: a document's commands, parameters substituted. */
+  commands?: string[];
   instanceIds: string[];
   /** Epoch ms. */
   requestedAt: number;

@@ -17,6 +17,7 @@ import { Faults } from './faults';
 import { IdFactory } from './ids';
 import { InstanceRoots } from './instance-root';
 import type { LogGroupRecord } from './logs/models';
+import type { ServerlessApp } from './serverless-config';
 import type {
   CommandRecord,
   ImageRecord,
@@ -150,6 +151,7 @@ export class World {
   private readonly engines: WorldEngine[] = [];
   private stepFunctionsEngine: StepFunctions | undefined;
   private codeBuildEngine: CodeBuild | undefined;
+  private deploymentSource: (() => ServerlessApp | null) | undefined;
 
   constructor(options: WorldOptions = {}) {
     this.faults = options.faults ?? new Faults();
@@ -207,6 +209,19 @@ export class World {
 
   get codeBuild(): CodeBuild | undefined {
     return this.codeBuildEngine;
+  }
+
+  /**
+   * The deployed application (serverless.yml as the sandbox reads it), where the services find
+   * what its template creates: SSM documents, security groups. Read on first use.
+   */
+  attachDeployment(deployment: () => ServerlessApp | null): void {
+    this.deploymentSource = deployment;
+  }
+
+  /** The deployed application, in its region; null when there is none (or it cannot be read). */
+  deployment(): ServerlessApp | null {
+    return this.deploymentSource?.() ?? null;
   }
 
   /**

@@ -66,7 +66,6 @@ export async function prepareValidation(
   ec2: Ec2,
   config: Pick<Config, 'region' | 'validation' | 'validateAmiStateMachineArn'>,
   built: BuiltImage,
-  checkScript: () => string,
 ): Promise<PreparedValidation> {
   const imageId = exportedVariable(built.exportedVariables, 'AMI_ID')?.trim() ?? '';
   if (!AMI_ID_PATTERN.test(imageId)) {
@@ -86,11 +85,8 @@ export async function prepareValidation(
   if (ami.tags[TAG.buildExecution] !== built.executionArn) {
     throw new AmiMismatchError(imageId, `is not tagged ${TAG.buildExecution} with this build's execution`);
   }
-  const input = buildValidateAmiInput(
-    { imageId, instanceType: built.instanceType, expectedVersion: built.version },
-    config.validation,
-    checkScript(),
-  );
+  // Only what to validate: the machine reads the version (checked above) from the image's tags.
+  const input = buildValidateAmiInput({ imageId, instanceType: built.instanceType }, config.validation);
   return {
     imageId,
     name: ami.name,

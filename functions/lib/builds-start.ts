@@ -43,7 +43,7 @@ export interface BuildClients {
   fetch: FetchLike;
 }
 
-export type BuildSettings = Pick<Config, 'region' | 'listPageSize' | 'archive' | 'build'>;
+export type BuildSettings = Pick<Config, 'region' | 'listPageSize' | 'archive' | 'build' | 'validation'>;
 
 export interface StartBuildRequest extends BuildRequest {
   dryRun: boolean;
@@ -69,7 +69,7 @@ export async function startBuild(
   await checkInstanceType(
     clients.ec2,
     spec.instanceType,
-    { architecture: spec.architecture, what: 'the build' },
+    { architecture: spec.architecture, what: 'the build', allowed: settings.validation.allowedInstanceTypes },
     settings.region,
   );
 

@@ -1,7 +1,9 @@
 /**
- * The image checks: their names, and how the one check script in packer/checks/ reaches a
- * test instance. The ValidateAmi state machine sends `checkCommands(...)` as the `commands`
- * of a single AWS-RunShellScript SendCommand; the script itself is never edited on the way.
+ * The image checks: their names (what Evaluate Check Results expects), and the check script
+ * in packer/checks/. ValidateAmi runs the script through the stack's SSM document
+ * (serverless.yml ValidationChecksDocument, made from the file at package time); the Lambdas
+ * never carry it. `checkCommands` wraps it for AWS-RunShellScript, for running it by hand and
+ * in the sandbox's own tests.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

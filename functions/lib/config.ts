@@ -2,8 +2,14 @@
 
 import { isLoopback } from './loopback';
 import { DEFAULT_REGION } from './regions';
-import { fieldProblems } from './validation';
+import { DEFAULT_ALLOWED_INSTANCE_TYPES, fieldProblems, INSTANCE_TYPE_PATTERN } from './validation';
+
+export { DEFAULT_ALLOWED_INSTANCE_TYPES };
+
 import * as z from './zod';
+
+const ONE_TYPE = INSTANCE_TYPE_PATTERN.source.replace(/^\^|\$$/g, '');
+const INSTANCE_TYPE_LIST = new RegExp(`${ONE_TYPE}(?:,\\s*${ONE_TYPE})*`);
 
 const schema = z.object({
   // Lambda sets AWS_REGION; a region newer than the CLI's list of typos-to-catch is still a region.
@@ -31,13 +37,22 @@ const schema = z.object({
     'https://archive.apache.org/dist',
   ),
   ARCHIVE_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(20_000)), 5000),
-  VALIDATION_INSTANCE_PROFILE: z.optional(z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/))),
-  VALIDATION_SUBNET_ID: z.optional(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/))),
+  // The instance types validations and builds may use (serverless.yml custom.validation), a
+  // comma list; the state machine's role allows the same list (ec2:InstanceType).
+  ALLOWED_INSTANCE_TYPES: z._default(
+    z.pipe(
+      z.string().check(
+        z.regex(new RegExp(`^${INSTANCE_TYPE_LIST.source}$`), {
+          error: 'must be a comma list of instance types such as t3.micro,t3.small',
+        }),
+      ),
+      z.transform((v: string) => v.split(',').map((t) => t.trim())),
+    ),
+    [...DEFAULT_ALLOWED_INSTANCE_TYPES],
+  ),
   VALIDATION_MAX_LIFETIME_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(1440)), 90),
   // At least 5 s: shorter polls only add state transitions (history is capped at 25,000 events).
   VALIDATION_POLL_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(60)), 10),
-  EVALUATE_CHECK_RESULTS_FUNCTION: z.optional(z.string().check(z.minLength(1), z.maxLength(170))),
-  REPUBLISH_LATEST_FUNCTION: z.optional(z.string().check(z.minLength(1), z.maxLength(170))),
   // Where Lambda unpacked the function (files packaged beside the bundle live under it).
   LAMBDA_TASK_ROOT: z.optional(z.string().check(z.minLength(1))),
   VALIDATE_AMI_STATE_MACHINE_ARN: z.optional(
@@ -67,19 +82,18 @@ export interface Config {
   listPageSize: number;
   /** The Apache archive Pulsar releases come from: its base URL (no trailing slash), and how long it may take to answer. */
   archive: { baseUrl: string; timeoutMs: number };
-  /** ValidateAmi: where and how test instances run (see functions/lib/validate-ami-input.ts). */
+  /**
+   * ValidateAmi: what its starters need (functions/lib/validate-ami-input.ts). Where and how the
+   * test instance runs (profile, network, checks document, lifetime guard) is the machine's
+   * own definition, from serverless.yml custom.validation.
+   */
   validation: {
-    /** Instance profile (name) of the test instance; it needs AmazonSSMManagedInstanceCore. */
-    instanceProfileName: string;
-    /** Subnet for test instances; null launches into the default VPC. */
-    subnetId: string | null;
-    /** The instance shuts itself down (and terminates) after this; the sweeper uses it too. */
+    /** The instance types a validation or a build may use; any other is a 400. */
+    allowedInstanceTypes: readonly string[];
+    /** The test instance powers itself off after this (custom.validation); the sweeper uses it too. */
     maxLifetimeMinutes: number;
     /** Pause between polls of instance state, SSM agent and command status. */
     pollIntervalSeconds: number;
-    /** Name or ARN of the Evaluate Check Results Lambda. */
-    evaluateFunction: string;
-    republishFunction: string;
   };
   /** ARN of the ValidateAmi machine; null where it is not deployed (the validation API refuses then). */
   validateAmiStateMachineArn: string | null;
@@ -123,12 +137,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     listPageSize: e.LIST_PAGE_SIZE,
     archive: { baseUrl: e.ARCHIVE_BASE_URL, timeoutMs: e.ARCHIVE_TIMEOUT_MS },
     validation: {
-      instanceProfileName: e.VALIDATION_INSTANCE_PROFILE ?? `pulsar-ami-${e.STAGE}-validation`,
-      subnetId: e.VALIDATION_SUBNET_ID ?? null,
+      allowedInstanceTypes: e.ALLOWED_INSTANCE_TYPES,
       maxLifetimeMinutes: e.VALIDATION_MAX_LIFETIME_MINUTES,
       pollIntervalSeconds: e.VALIDATION_POLL_INTERVAL_SECONDS,
-      evaluateFunction: e.EVALUATE_CHECK_RESULTS_FUNCTION ?? `pulsar-ami-${e.STAGE}-evaluateCheckResults`,
-      republishFunction: e.REPUBLISH_LATEST_FUNCTION ?? `pulsar-ami-${e.STAGE}-republishLatest`,
     },
     validateAmiStateMachineArn: e.VALIDATE_AMI_STATE_MACHINE_ARN ?? null,
     build: {

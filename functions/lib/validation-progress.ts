@@ -51,12 +51,24 @@ export const STORY: readonly {
     step: 'Launch Test Instance',
     phase: 'launch',
     states: [
+      'Read Validation Request',
+      'Describe Image Under Test',
+      'Image Found?',
+      'Read Image Tags',
+      'Image Managed And Versioned?',
+      'Note Expected Version',
+      'Flag Image Not Managed',
+      'Load Validation Settings',
       'Prepare Launch Request',
       'Subnet Configured?',
       'Use Configured Subnet',
       'Launch Test Instance',
+      'Start Launch Lookup',
       'Find Instances From Failed Launch',
       'Instance Launched Anyway?',
+      'Look Again For Launch?',
+      'Wait Before Next Lookup',
+      'Count Launch Lookup',
       'Collect Launched Instances',
     ],
   },
@@ -132,6 +144,7 @@ export const TERMINATION_FAILED = 'TestInstanceNotTerminatedError';
 
 /** Why a validation failed, by the state the error arose in, in the guide's words. */
 const FAILED_AT_STATE: Record<string, string> = {
+  'Describe Image Under Test': 'Could not read the AMI',
   'Launch Test Instance': 'Could not launch the test instance',
   'Describe Test Instance': 'Could not read the test instance state',
   'Describe SSM Agent': 'Could not read the SSM agent status',
@@ -143,6 +156,7 @@ const FAILED_AT_STATE: Record<string, string> = {
 
 /** Named errors of the machine itself (Flag/Report states) and of Step Functions. */
 const FAILED_WITH_ERROR: Record<string, string> = {
+  ImageNotManagedError: 'AMI is not an available pulsar-ami image with a PulsarVersion tag',
   InstanceStoppedError: 'Test instance stopped before it was running',
   InstanceNotRunningError: 'Test instance did not reach the running state',
   SsmAgentOfflineError: 'SSM agent did not come online',

@@ -8,7 +8,7 @@ import type { StartValidationResponse } from './api-types';
 import type { Config } from './config';
 import { AmiNotAvailableError } from './errors';
 import { startExecutionOnce } from './executions';
-import { checkInstanceType } from './instance-types';
+import { checkAllowedInstanceType, checkInstanceType } from './instance-types';
 import { buildValidateAmiInput } from './validate-ami-input';
 import { machineArn, type Sfn, validationIdFor, validationLocation } from './validation-executions';
 
@@ -24,7 +24,8 @@ export interface ValidationClients {
 }
 
 /**
- * Checks the AMI (exists, is this tool's, is available), then starts ValidateAmi. A request
+ * Checks the instance type against the allowlist (before any AWS call), the AMI (exists, is
+ * this tool's, is available) and the type against EC2, then starts ValidateAmi. A request
  * repeated with the same Idempotency-Key answers with the execution the first one started,
  * running or ended; the same key for a different instance type is refused.
  */
@@ -32,24 +33,28 @@ export async function startValidation(
   clients: ValidationClients,
   config: Pick<Config, 'region' | 'validation' | 'validateAmiStateMachineArn'>,
   request: StartValidationRequest,
-  readScript: () => string,
 ): Promise<StartValidationResponse> {
+  checkAllowedInstanceType(request.instanceType, config.validation.allowedInstanceTypes);
   const stateMachineArn = machineArn(config);
   const ami = await getAmi(clients.ec2, request.imageId, config.region);
   if (ami.state !== 'available') throw new AmiNotAvailableError(ami.imageId, ami.state);
   await checkInstanceType(
     clients.ec2,
     request.instanceType,
-    { architecture: ami.architecture, what: `AMI ${ami.imageId}` },
+    {
+      architecture: ami.architecture,
+      what: `AMI ${ami.imageId}`,
+      allowed: config.validation.allowedInstanceTypes,
+    },
     config.region,
   );
   await adoptLegacyAmi(clients.ec2, ami);
 
   const validationId = validationIdFor(ami.imageId, request.idempotencyKey);
+  // Only what to validate: the machine reads the version and ownership from the image's tags.
   const input = buildValidateAmiInput(
-    { imageId: ami.imageId, instanceType: request.instanceType, expectedVersion: ami.version },
+    { imageId: ami.imageId, instanceType: request.instanceType },
     config.validation,
-    readScript(),
   );
   const started = await startExecutionOnce(
     clients.sfn,

@@ -21,6 +21,25 @@ export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{
 export const INSTANCE_TYPE_PATTERN =
   /^[a-z][a-z0-9-]{0,15}\.(?:nano|micro|small|medium|large|xlarge|[1-9]\d{0,2}xlarge|metal(?:-\d{1,3}xl)?)$/;
 
+/**
+ * The instance types validations and builds may use unless ALLOWED_INSTANCE_TYPES says otherwise:
+ * small general-purpose sizes (serverless.yml custom.validation.allowedInstanceTypes is the same list).
+ */
+export const DEFAULT_ALLOWED_INSTANCE_TYPES = [
+  't3.micro',
+  't3.small',
+  't3.medium',
+  't3a.micro',
+  't3a.small',
+  't3a.medium',
+  't4g.micro',
+  't4g.small',
+  't4g.medium',
+  'm5.large',
+  'm6i.large',
+  'm7g.large',
+] as const;
+
 /** A missing value is required; a value of another type (a number, a list) must be text. */
 const requiredString = (issue: { input: unknown }) =>
   issue.input === undefined

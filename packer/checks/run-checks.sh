@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # pulsar-ami image checks.
 #
-# One script, used as is: the ValidateAmi state machine sends it to the test instance in a
-# single SSM SendCommand (AWS-RunShellScript), wrapped by functions/lib/checks.ts so that it
-# runs under bash with PULSAR_EXPECTED_VERSION set.
+# One script, used as is: it ships as the stack's own SSM Command document
+# (serverless.yml ValidationChecksDocument, made at package time by
+# scripts/serverless/validation-checks-document.cjs), which runs it under bash with
+# PULSAR_EXPECTED_VERSION set from the document's only parameter; the ValidateAmi state
+# machine sends that document to the test instance in a single SSM SendCommand.
 #
 # Each check prints exactly one JSON line: {"name":"…","passed":true|false,"detail":"…"}.
 # The script never stops at the first failure: every check runs in its own subshell, so

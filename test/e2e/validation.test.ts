@@ -4,10 +4,12 @@
  * → EC2 instances and SSM commands that really run the check script on the instance's files.
  * Healthy and with each fault: the exit code, the named failed check, and no instance left.
  */
+
 import { spawn } from 'node:child_process';
 import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ALLOWED_INSTANCE_TYPES } from '../../functions/lib/validation';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import { CLI, type CliResult, type E2e, startE2e } from '../support/e2e';
 import { waitFor } from '../support/sandbox-clients';
@@ -159,10 +161,13 @@ describe('pulsar-ami validate', () => {
     }, 60_000);
   }
 
-  it('refuses an instance type EC2 does not offer, or of another architecture, before starting anything', async () => {
+  it('refuses an instance type outside the allowlist, or of another architecture, before starting anything', async () => {
     for (const [type, message] of [
-      ['c7g.medium', `instanceType c7g.medium runs arm64, but AMI ${healthy} is x86_64`],
-      ['z9.large', 'instanceType z9.large is not an instance type EC2 offers in us-west-2'],
+      ['t4g.medium', `instanceType t4g.medium runs arm64, but AMI ${healthy} is x86_64`],
+      [
+        'p5.48xlarge',
+        `instanceType p5.48xlarge is not allowed here; allowed types: ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(', ')}`,
+      ],
     ] as const) {
       const result = await validate(['--ami-id', healthy, '--instance-type', type]);
       expect([type, result.code]).toEqual([type, 1]);

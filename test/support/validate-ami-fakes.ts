@@ -1,48 +1,86 @@
 /**
- * The real statemachines/validate-ami.asl.yml and fakes for its aws-sdk Task states, for
- * running it locally with aws-local-stepfunctions: a healthy answer for every Task (keyed by
- * state name, given the task input and the 1-based call count for that state) and the
- * overrides that put them, and zero waits and retry intervals, in place; and the machine's
- * input as a stage's service builds it.
+ * The real statemachines/validate-ami.asl.yml, as serverless.yml deploys it for the `test`
+ * stage (its serverless variables and the security group's id resolved by the sandbox's
+ * serverless.yml reader), and fakes for its aws-sdk Task states, for running it locally with
+ * aws-local-stepfunctions: a healthy answer for every Task (keyed by state name, given the
+ * task input and the 1-based call count for that state) and the overrides that put them, and
+ * zero waits and retry intervals, in place; and the machine's input as the service builds it.
  */
-import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
-import { parse } from 'yaml';
 import { handler as evaluateCheckResults } from '../../functions/evaluate-check-results';
-import { CHECK_NAMES, readCheckScript } from '../../functions/lib/checks';
+import { CHECK_NAMES } from '../../functions/lib/checks';
 import { buildValidateAmiInput, type ValidateAmiInput } from '../../functions/lib/validate-ami-input';
+import { loadServerlessApp, securityGroupId } from '../../sandbox/serverless-config';
 
-export const DEFINITION = parse(
-  readFileSync('statemachines/validate-ami.asl.yml', 'utf8'),
-) as StateMachineDefinition & {
+export const STAGE = 'test';
+export const REGION = 'us-west-2';
+export const ACCOUNT_ID = '123456789012';
+
+type Definition = StateMachineDefinition & {
   States: Record<string, Record<string, unknown>>;
   TimeoutSeconds?: number;
 };
+
+/** The ValidateAmi definition of serverless.yml, resolved for `stage`. */
+export function validateAmiDefinition(stage = STAGE): Definition {
+  const app = loadServerlessApp(resolve(import.meta.dirname, '../../serverless.yml'), {
+    stage,
+    region: REGION,
+    accountId: ACCOUNT_ID,
+  });
+  const machine = app.stateMachines.find((m) => m.key === 'ValidateAmi');
+  if (!machine?.definition) throw new Error(`ValidateAmi: ${machine?.definitionError ?? 'not found'}`);
+  return machine.definition as Definition;
+}
+
+export const DEFINITION = validateAmiDefinition();
+
+/** The same definition with a subnet configured (custom.validation.subnetId). */
+export function definitionWithSubnet(subnetId: string): Definition {
+  const definition = structuredClone(DEFINITION);
+  const settings = definition.States['Load Validation Settings'] as { Result: Record<string, unknown> };
+  settings.Result.subnetId = subnetId;
+  return definition;
+}
+
+export const SECURITY_GROUP_ID = securityGroupId(STAGE, REGION, 'ValidationSecurityGroup');
+export const CHECKS_DOCUMENT = `pulsar-ami-${STAGE}-validation-checks`;
 
 export const IMAGE_ID = 'ami-0a1b2c3d4e5f67890';
 export const INSTANCE_ID = 'i-0123456789abcdef0';
 
 export const POLLING = { intervalSeconds: 10, maxInstanceChecks: 4, maxAgentChecks: 5, maxCommandChecks: 6 };
 
-/** The machine's input for `imageId` as the `stage` service builds it (its own polling limits). */
-export function serviceInput(stage: string, imageId = IMAGE_ID): ValidateAmiInput {
-  return buildValidateAmiInput(
-    { imageId, instanceType: 't3.micro', expectedVersion: '3.0.0' },
-    {
-      instanceProfileName: `pulsar-ami-${stage}-validation`,
-      subnetId: null,
-      maxLifetimeMinutes: 90,
-      pollIntervalSeconds: 10,
-      evaluateFunction: `pulsar-ami-${stage}-evaluateCheckResults`,
-      republishFunction: `pulsar-ami-${stage}-republishLatest`,
-    },
-    readCheckScript(),
-  );
+/** The machine's input for `imageId` as the service builds it (its own polling limits). */
+export function serviceInput(imageId = IMAGE_ID): ValidateAmiInput {
+  return buildValidateAmiInput({ imageId, instanceType: 't3.micro' }, { pollIntervalSeconds: 10 });
 }
 
-/** The `stage` service's input for IMAGE_ID with short polling limits (POLLING) and `overrides`. */
-export function validateAmiInput(stage: string, overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
-  return { ...serviceInput(stage), polling: POLLING, ...overrides };
+/** The service's input for IMAGE_ID with short polling limits (POLLING) and `overrides`. */
+export function validateAmiInput(overrides: Partial<ValidateAmiInput> = {}): ValidateAmiInput {
+  return { ...serviceInput(), polling: POLLING, ...overrides };
+}
+
+/**
+ * DescribeImages for an image with these tags (this tool's, version 3.0.0, by default), as EC2
+ * answers the request's filters (`tag:K`, `tag-key`, `state`): the image, or no image.
+ */
+export function imageAnswer(
+  tags: Record<string, string> = { ManagedBy: 'pulsar-ami', PulsarVersion: '3.0.0' },
+  state = 'available',
+): Behaviour {
+  return (input) => {
+    const filters = (input.Filters ?? []) as { Name: string; Values: string[] }[];
+    const matches = filters.every(({ Name, Values }) => {
+      if (Name === 'state') return Values.includes(state);
+      if (Name === 'tag-key') return Values.some((key) => key in tags);
+      if (Name.startsWith('tag:')) return Values.includes(tags[Name.slice(4)] ?? '\u0000');
+      return true;
+    });
+    const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    return { Images: matches ? [{ ImageId: IMAGE_ID, State: state, Tags }] : [] };
+  };
 }
 
 /** A fake Task: its input and how many times the state has been called (1 the first time). */
@@ -56,6 +94,7 @@ export function checkOutput(failed: Record<string, string> = {}): string {
 }
 
 export const HEALTHY: Record<string, Behaviour> = {
+  'Describe Image Under Test': imageAnswer(),
   'Launch Test Instance': () => ({ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] }),
   'Find Instances From Failed Launch': () => ({ Reservations: [] }),
   'Describe Test Instance': (_, call) => ({

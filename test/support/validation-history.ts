@@ -154,7 +154,7 @@ export interface RecordedExecution {
 export async function recordExecution(
   behaviours: Record<string, Behaviour> = {},
 ): Promise<RecordedExecution> {
-  const executionInput = validateAmiInput('dev');
+  const executionInput = validateAmiInput();
   const execution = new StateMachine(DEFINITION).run(executionInput, {
     overrides: localOverrides(behaviours),
     context: {

@@ -21,6 +21,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildAmiInputSchema, buildIdFor } from '../../functions/lib/builds';
+import { DEFAULT_ALLOWED_INSTANCE_TYPES } from '../../functions/lib/config';
 import { BUILD_ID_PATTERN } from '../../functions/lib/validation';
 import { apiEvent, lambdaContext } from '../support/api-event';
 
@@ -144,10 +145,10 @@ describe('POST /builds: input checked before any AWS call', () => {
     ec2Mock
       .on(DescribeInstanceTypesCommand)
       .rejects(Object.assign(new Error('bad type'), { name: 'InvalidInstanceType', $fault: 'client' }));
-    const r = await call(post({ version: '3.0.0', instanceType: 'zz9.large' }));
+    const r = await call(post({ version: '3.0.0', instanceType: 't3a.medium' }));
     expect(r.statusCode).toBe(400);
     expect(r.json.field).toBe('instanceType');
-    expect(r.json.detail).toMatch(/zz9\.large is not an instance type EC2 offers in us-west-2/);
+    expect(r.json.detail).toMatch(/t3a\.medium is not an instance type EC2 offers in us-west-2/);
     nothingStarted();
     expect(archive).not.toHaveBeenCalled();
   });
@@ -155,14 +156,28 @@ describe('POST /builds: input checked before any AWS call', () => {
   it('an instance type EC2 runs on the other architecture → 400 (EC2 has the last word)', async () => {
     ec2Mock.on(DescribeInstanceTypesCommand).resolves({
       InstanceTypes: [
-        { InstanceType: 'c8x.large' as _InstanceType, ProcessorInfo: { SupportedArchitectures: ['arm64'] } },
+        { InstanceType: 'm6i.large' as _InstanceType, ProcessorInfo: { SupportedArchitectures: ['arm64'] } },
       ],
     });
-    const r = await call(post({ version: '3.0.0', instanceType: 'c8x.large' }));
+    const r = await call(post({ version: '3.0.0', instanceType: 'm6i.large' }));
     expect(r.statusCode).toBe(400);
-    expect(r.json.detail).toMatch(/c8x\.large runs arm64, but the build is x86_64/);
+    expect(r.json.detail).toMatch(/m6i\.large runs arm64, but the build is x86_64/);
     nothingStarted();
   });
+
+  it.each(['p5.48xlarge', 'c6in.metal', 'm5.24xlarge'])(
+    'an instance type outside the allowlist (%s) → 400 naming the allowed types, no AWS call, archive not asked',
+    async (type) => {
+      const r = await call(post({ version: '3.0.0', instanceType: type }));
+      expect(r.statusCode).toBe(400);
+      expect(r.json.field).toBe('instanceType');
+      expect(r.json.detail).toBe(
+        `instanceType ${type} is not allowed here; allowed types: ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(', ')}`,
+      );
+      noAwsCall();
+      expect(archive).not.toHaveBeenCalled();
+    },
+  );
 });
 
 describe('POST /builds: the version check against the archive', () => {

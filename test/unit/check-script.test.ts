@@ -1,5 +1,6 @@
 /**
- * Runs packer/checks/run-checks.sh — wrapped exactly as the state machine sends it — against
+ * Runs packer/checks/run-checks.sh — as the stack's SSM document runs it (its commands, the
+ * version substituted as SSM does; test/support/check-document.ts) — against
  * a fake /opt, by bind-mounting a temporary tree over /opt in a private user+mount
  * namespace (`unshare --user --map-root-user --mount`, no privileges needed). The script
  * keeps its real absolute paths. Skipped, with the reason, where namespaces are unavailable.
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseCheckLines } from '../../functions/lib/check-results';
-import { CHECK_NAMES, checkCommands, readCheckScript } from '../../functions/lib/checks';
+import { CHECK_NAMES } from '../../functions/lib/checks';
+import { documentCommands } from '../support/check-document';
 
 const UNSHARE =
   spawnSync('sh', ['-c', 'command -v unshare'], { encoding: 'utf8' }).stdout.trim() || 'unshare';
@@ -95,7 +97,19 @@ let toolsDir: string | undefined;
 function tools(): string {
   if (toolsDir) return toolsDir;
   toolsDir = mkdtempSync(join(tmpdir(), 'pulsar-ami-tools-'));
-  for (const tool of ['sh', 'bash', 'cat', 'mktemp', 'rm', 'head', 'tr', 'sed', 'timeout', 'mount']) {
+  for (const tool of [
+    'sh',
+    'bash',
+    'cat',
+    'mktemp',
+    'rm',
+    'head',
+    'tr',
+    'sed',
+    'timeout',
+    'mount',
+    'base64',
+  ]) {
     const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     if (found) symlinkSync(found, join(toolsDir, tool));
   }
@@ -105,11 +119,11 @@ afterAll(() => {
   if (toolsDir) rmSync(toolsDir, { recursive: true, force: true });
 });
 
-/** Runs the commands the state machine sends, as SSM would: joined into one script run by sh. */
+/** Runs the document's commands, as SSM would: joined into one script run by sh. */
 function runChecks(image: FakeImage, expectedVersion: string | null) {
   const { root, bin } = buildRoot(image);
   const script = join(root, 'ssm-script.sh');
-  writeFileSync(script, `${checkCommands(readCheckScript(), expectedVersion).join('\n')}\n`);
+  writeFileSync(script, `${documentCommands(expectedVersion ?? '').join('\n')}\n`);
   const inner = `mount --bind "${join(root, 'opt')}" /opt && exec sh "${script}"`;
   const result = spawnSync(UNSHARE, ['--user', '--map-root-user', '--mount', 'sh', '-c', inner], {
     encoding: 'utf8',

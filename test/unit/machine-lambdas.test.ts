@@ -299,12 +299,7 @@ describe('prepareValidation', () => {
 
   it('builds the ValidateAmi input for the exported AMI, linked to the build, named from the build id', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image()] });
-    const prepared = await prepareValidation(
-      ec2,
-      config,
-      built([{ Name: 'AMI_ID', Value: AMI }]),
-      () => '#!/bin/bash\n',
-    );
+    const prepared = await prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: AMI }]));
     expect(prepared).toMatchObject({
       imageId: AMI,
       name: 'pulsar-base-3.0.0-20260301120000',
@@ -313,10 +308,16 @@ describe('prepareValidation', () => {
       input: {
         imageId: AMI,
         instanceType: 't3.small',
-        expectedVersion: '3.0.0',
         AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: EXECUTION_ARN,
       },
     });
+    // Nothing executable and no deployment setting: the machine has those in its definition.
+    expect(Object.keys(prepared.input).sort()).toEqual([
+      'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID',
+      'imageId',
+      'instanceType',
+      'polling',
+    ]);
     expect(prepared.validationId).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
@@ -325,19 +326,19 @@ describe('prepareValidation', () => {
   });
 
   it('refuses a build without an AMI id, an image of another version, one still pending', async () => {
-    await expect(prepareValidation(ec2, config, built([]), () => '')).rejects.toMatchObject({
+    await expect(prepareValidation(ec2, config, built([]))).rejects.toMatchObject({
       name: 'BuildOutputMissingError',
     });
     await expect(
-      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: 'i-123' }]), () => ''),
+      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: 'i-123' }])),
     ).rejects.toMatchObject({ name: 'BuildOutputMissingError' });
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image({ tags: { PulsarVersion: '2.11.0' } })] });
     await expect(
-      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: AMI }]), () => ''),
+      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: AMI }])),
     ).rejects.toMatchObject({ name: 'AmiMismatchError' });
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'pending' })] });
     await expect(
-      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: AMI }]), () => ''),
+      prepareValidation(ec2, config, built([{ Name: 'AMI_ID', Value: AMI }])),
     ).rejects.toMatchObject({ name: 'AmiNotReadyError' });
   });
 });
@@ -665,7 +666,7 @@ describe('commandReason', () => {
   it("shortens CodeBuild's multi-line command to the line that ran last, and leaves other messages", () => {
     expect(
       commandReason(
-        'Error while executing command: set -euo pipefail\ncd "${CODEBUILD_SRC_DIR}/packer"\npacker build -color=false .\n. Reason: exit status 1',
+        'Error while executing command: set -euo pipefail\ncd packer\npacker build -color=false .\n. Reason: exit status 1',
       ),
     ).toBe('command `packer build -color=false .` failed (exit status 1)');
     expect(commandReason('curl: (22) 404')).toBe('curl: (22) 404');

@@ -152,9 +152,23 @@ describe('serverless.yml for Step Functions and EventBridge', () => {
     const buildArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-build-ami';
     expect(app.stateMachines.map((m) => m.arn)).toEqual([machineArn, buildArn]);
     expect(app.stateMachines[0]?.definition).toMatchObject({
-      StartAt: 'Prepare Launch Request',
+      StartAt: 'Read Validation Request',
       TimeoutSeconds: 3600,
     });
+    // ValidateAmi's settings are serverless variables and the template's security group.
+    const validate = app.stateMachines[0]?.definition as {
+      States: Record<string, { Parameters?: Record<string, unknown> }>;
+    };
+    expect(validate.States['Run Validation Checks']?.Parameters?.DocumentName).toBe(
+      'pulsar-ami-dev-validation-checks',
+    );
+    expect(validate.States['Prepare Launch Request']?.Parameters?.SecurityGroupIds).toEqual([
+      app.securityGroups.find((g) => g.logicalId === 'ValidationSecurityGroup')?.groupId,
+    ]);
+    expect(app.ssmDocuments.map((d) => [d.logicalId, d.name, d.documentType])).toEqual([
+      ['ValidationChecksDocument', 'pulsar-ami-dev-validation-checks', 'Command'],
+    ]);
+    expect(app.environment.ALLOWED_INSTANCE_TYPES?.split(',')).toContain('t3.micro');
     // BuildAmi names the stage's Lambdas and CodeBuild project through serverless variables.
     const build = app.stateMachines[1]?.definition as { States: Record<string, { Parameters?: object }> };
     expect(build.States['Find Existing AMI']?.Parameters).toMatchObject({

@@ -1,11 +1,28 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, compared as written
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEFAULT_ALLOWED_INSTANCE_TYPES } from '../../functions/lib/config';
 import { actionsOf, iamStatements, loadTemplate, resourcesOfType, type Statement } from '../support/template';
 
 const template = loadTemplate();
 const machineFile = join(import.meta.dirname, '../../statemachines/validate-ami.asl.yml');
+const checkScript = join(import.meta.dirname, '../../packer/checks/run-checks.sh');
+const custom = () =>
+  (
+    parse(readFileSync(join(import.meta.dirname, '../../serverless.yml'), 'utf8')) as {
+      custom: { validation: { allowedInstanceTypes: string[] } };
+    }
+  ).custom;
+const validateAmiStatements = () => {
+  const policies = template.Resources.ValidateAmiRole?.Properties?.Policies as {
+    PolicyDocument: { Statement: Statement[] };
+  }[];
+  return policies.flatMap((p) => p.PolicyDocument.Statement);
+};
+const launchStatements = () =>
+  validateAmiStatements().filter((st) => actionsOf(st).includes('ec2:RunInstances'));
 const statements = iamStatements(template);
 const withAction = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
 const tagCondition = (s: Statement, key: string) =>
@@ -56,15 +73,22 @@ describe('ValidateAmi in the CloudFormation template', () => {
     expect(sweeper?.State).toBe('ENABLED');
   });
 
-  it('allows SendCommand only for AWS-RunShellScript and for instances tagged ManagedBy=pulsar-ami', () => {
+  it('allows SendCommand only with the stack’s checks document and for instances tagged as its test instances', () => {
     const send = withAction('ssm:SendCommand');
     expect(send.length).toBeGreaterThanOrEqual(2);
     for (const statement of send) {
       expect(actionsOf(statement)).toEqual(['ssm:SendCommand']);
       const resource = JSON.stringify(statement.Resource);
       expect(resource).not.toMatch(/"\*"/);
-      if (resource.includes('document/')) expect(resource).toContain('document/AWS-RunShellScript');
-      else {
+      expect(resource).not.toContain('AWS-RunShellScript');
+      if (resource.includes('document/')) {
+        expect(statement.Resource).toEqual([
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/pulsar-ami-test-validation-checks',
+          },
+        ]);
+      } else {
         expect(tagCondition(statement, 'ManagedBy')).toBe('pulsar-ami');
         expect(tagCondition(statement, 'Purpose')).toBe('AMI-Validation');
       }
@@ -120,11 +144,177 @@ describe('ValidateAmi in the CloudFormation template', () => {
     }
   });
 
-  it('gives the test instance a role with SSM core only', () => {
+  it('gives the test instance a role with only what the SSM agent needs for Run Command (no parameters)', () => {
     const role = template.Resources.ValidationInstanceRole?.Properties;
     expect(JSON.stringify(role?.AssumeRolePolicyDocument)).toContain('ec2.amazonaws.com');
-    expect(JSON.stringify(role?.ManagedPolicyArns)).toContain('AmazonSSMManagedInstanceCore');
-    expect(role?.Policies).toBeUndefined();
+    expect(role?.ManagedPolicyArns).toBeUndefined();
+    const policies = role?.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+    const instanceStatements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const actions = instanceStatements.flatMap(actionsOf).sort();
+    expect(actions).toEqual(
+      [
+        'ssm:UpdateInstanceInformation',
+        'ec2messages:AcknowledgeMessage',
+        'ec2messages:DeleteMessage',
+        'ec2messages:FailMessage',
+        'ec2messages:GetEndpoint',
+        'ec2messages:GetMessages',
+        'ec2messages:SendReply',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ].sort(),
+    );
+    for (const statement of instanceStatements) expect(statement.Effect).toBe('Allow');
+    expect(actions.filter((a) => /^ssm:Get|^s3:|^kms:|\*/.test(a))).toEqual([]);
+    const register = instanceStatements.find((st) => actionsOf(st).includes('ssm:UpdateInstanceInformation'));
+    expect(JSON.stringify(register?.Resource)).toContain(':instance/*');
+  });
+
+  it('launches only from this account’s images tagged ManagedBy=pulsar-ami', () => {
+    const images = launchStatements().filter((st) => JSON.stringify(st.Resource).includes('::image/'));
+    expect(images).toHaveLength(1);
+    expect(images[0]?.Condition).toEqual({
+      StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' }, 'ec2:ResourceTag/ManagedBy': 'pulsar-ami' },
+    });
+  });
+
+  it('launches only an allowed type, with the stack’s instance profile and IMDSv2 required, tagged as a test instance', () => {
+    const instances = launchStatements().filter((st) => JSON.stringify(st.Resource).includes(':instance/'));
+    expect(instances).toHaveLength(1);
+    const condition = instances[0]?.Condition ?? {};
+    expect(condition.StringEquals?.['ec2:InstanceType']).toEqual([...DEFAULT_ALLOWED_INSTANCE_TYPES]);
+    expect(condition.StringEquals?.['ec2:InstanceType']).toEqual(custom().validation.allowedInstanceTypes);
+    expect(condition.StringEquals?.['ec2:MetadataHttpTokens']).toBe('required');
+    expect(condition.StringEquals?.['aws:RequestTag/ManagedBy']).toBe('pulsar-ami');
+    expect(condition.StringEquals?.['aws:RequestTag/Purpose']).toBe('AMI-Validation');
+    expect(condition.ArnEquals?.['ec2:InstanceProfile']).toEqual({
+      'Fn::GetAtt': ['ValidationInstanceProfile', 'Arn'],
+    });
+    // The API's allowlist is the same list.
+    expect(template.Resources.StartValidationLambdaFunction?.Properties?.Environment).toMatchObject({
+      Variables: { ALLOWED_INSTANCE_TYPES: { 'Fn::Join': [',', [...DEFAULT_ALLOWED_INSTANCE_TYPES]] } },
+    });
+  });
+
+  it('launches only with the stack’s security group, into the configured subnet or the security group’s (default) VPC', () => {
+    const groups = launchStatements().filter((st) =>
+      JSON.stringify(st.Resource).includes(':security-group/'),
+    );
+    expect(groups.map((st) => st.Resource)).toEqual([
+      [
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/${ValidationSecurityGroup.GroupId}',
+        },
+      ],
+    ]);
+    const network = launchStatements().filter((st) => JSON.stringify(st.Resource).includes(':subnet/'));
+    expect(network).toHaveLength(1);
+    const [subnet, nic] = (network[0]?.Resource ?? []) as unknown[];
+    expect(subnet).toEqual({
+      'Fn::If': [
+        'HasValidationSubnet',
+        // No subnet configured in this package: the true branch names the empty configured subnet.
+        { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/' },
+        { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/*' },
+      ],
+    });
+    expect(nic).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*',
+    });
+    expect(network[0]?.Condition).toEqual({
+      ArnEquals: {
+        'ec2:Vpc': {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${ValidationSecurityGroup.VpcId}',
+        },
+      },
+    });
+    // Every resource RunInstances may touch is one of these, each scoped above: nothing on `*`.
+    const kinds = launchStatements().flatMap((st) =>
+      [
+        JSON.stringify(st.Resource).match(
+          /:(image|instance|volume|security-group|subnet|network-interface|[\w-]+)\/[^"]*"/g,
+        ),
+      ]
+        .flat()
+        .map((m) => m?.split('/')[0]?.replace(/^:/, '')),
+    );
+    expect(new Set(kinds)).toEqual(
+      new Set(['image', 'instance', 'volume', 'security-group', 'subnet', 'network-interface']),
+    );
+    for (const st of launchStatements()) expect(JSON.stringify(st.Resource)).not.toBe('"*"');
+  });
+
+  it('gives test instances a security group with no inbound rule and HTTPS out only', () => {
+    const group = template.Resources.ValidationSecurityGroup?.Properties ?? {};
+    expect(group.SecurityGroupIngress).toBeUndefined();
+    expect(group.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' }),
+    ]);
+    expect(group.VpcId).toEqual({ 'Fn::If': ['HasValidationVpc', '', { Ref: 'AWS::NoValue' }] });
+  });
+
+  it('ships packer/checks/run-checks.sh, byte for byte, as a Command document whose only parameter is the version', () => {
+    const documents = resourcesOfType(template, 'AWS::SSM::Document');
+    expect(documents.map(([id]) => id)).toEqual(['ValidationChecksDocument']);
+    const props = documents[0]?.[1].Properties ?? {};
+    expect(props).toMatchObject({
+      Name: 'pulsar-ami-test-validation-checks',
+      DocumentType: 'Command',
+      UpdateMethod: 'NewVersion',
+    });
+    const content = props.Content as {
+      schemaVersion: string;
+      parameters: Record<string, { type: string; allowedPattern: string }>;
+      mainSteps: { action: string; inputs: { runCommand: string[] } }[];
+    };
+    expect(content.schemaVersion).toBe('2.2');
+    expect(Object.keys(content.parameters)).toEqual(['version']);
+    expect(content.parameters.version).toMatchObject({
+      type: 'String',
+      allowedPattern: '^\\d+\\.\\d+\\.\\d+$',
+    });
+    expect(content.mainSteps.map((step) => step.action)).toEqual(['aws:runShellScript']);
+    const lines = content.mainSteps[0]?.inputs.runCommand ?? [];
+    const embedded = lines.map(
+      (line) => /^echo '([A-Za-z0-9+/=]+)' \| base64 -d > "\$checks_file"/.exec(line)?.[1],
+    );
+    const base64 = embedded.filter((b): b is string => b !== undefined);
+    expect(base64).toHaveLength(1);
+    expect(Buffer.from(base64[0] ?? '', 'base64').toString('utf8')).toBe(readFileSync(checkScript, 'utf8'));
+    // The version is the only thing SSM substitutes, and it reaches the script as its input.
+    expect(lines.join('\n').match(/\{\{[^}]*\}\}/g)).toEqual(['{{ version }}']);
+    expect(lines).toContain(`PULSAR_EXPECTED_VERSION='{{ version }}' bash "$checks_file" </dev/null`);
+    // The machine sends exactly this document.
+    expect(JSON.stringify(validate?.Properties?.DefinitionString)).toContain(
+      '\\"DocumentName\\": \\"pulsar-ami-test-validation-checks\\"',
+    );
+  });
+
+  it('bakes the security group into the machine’s definition; the input carries no commands or user data', () => {
+    const definition = validate?.Properties?.DefinitionString as {
+      'Fn::Sub': [string, Record<string, unknown>];
+    };
+    const [text, variables] = definition['Fn::Sub'];
+    expect(Object.values(variables)).toContainEqual({ 'Fn::GetAtt': ['ValidationSecurityGroup', 'GroupId'] });
+    const asl = JSON.parse(text.replace(/\$\{[0-9a-f]{32}\}/g, 'sg-placeholder')) as {
+      States: Record<string, { Parameters?: Record<string, unknown>; Result?: Record<string, unknown> }>;
+    };
+    const read = asl.States['Read Validation Request']?.Parameters ?? {};
+    expect(Object.keys(read).sort()).toEqual(['imageId.$', 'instanceType.$', 'polling']);
+    const launch = asl.States['Prepare Launch Request']?.Parameters ?? {};
+    expect(launch.SecurityGroupIds).toEqual(['sg-placeholder']);
+    expect(launch.IamInstanceProfile).toEqual({ Name: 'pulsar-ami-test-validation' });
+    expect(launch.MetadataOptions).toEqual({ HttpTokens: 'required', HttpEndpoint: 'enabled' });
+    expect(launch.InstanceInitiatedShutdownBehavior).toBe('terminate');
+    expect(asl.States['Load Validation Settings']?.Result?.subnetId).toBe('');
+    // No state reads anything executable from the input.
+    expect(text).not.toMatch(
+      /"\$\.(checks|userData|commands|instanceProfileName|subnetId|evaluateFunction|republishFunction)/,
+    );
   });
 
   it('is the project’s machine file, every state of it', () => {

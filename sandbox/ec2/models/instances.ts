@@ -28,6 +28,7 @@ import { findImage } from './images';
 import { statusChecksPassed } from './instance-status';
 import { architectureOf, instanceTypeExists } from './instance-types';
 import { beginTermination } from './lifecycle';
+import { checkLaunchGroups, defaultGroupId } from './security-groups';
 
 const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
   'instance-id': (i) => i.instanceId,
@@ -70,7 +71,14 @@ export function describeInstances(
   const filter = compileFilters(input.filters, INSTANCE_FILTERS, (i) => i.tags);
   const candidates = selected(scope, input.instanceIds);
   scope.checkpoint();
-  return candidates.filter(filter);
+  // Eventual consistency (the hideNewInstances fault): a new instance is not seen yet.
+  const hidden = candidates.filter((i) =>
+    scope.world.faults.takeHiddenRead(i.instanceId, Date.parse(i.launchTime)),
+  );
+  if (hidden.length > 0 && input.instanceIds.length > 0) {
+    throw new InvalidInstanceIdNotFound(hidden.map((i) => i.instanceId));
+  }
+  return candidates.filter((i) => !hidden.includes(i)).filter(filter);
 }
 
 const TAGGABLE_AT_LAUNCH = new Set([
@@ -171,6 +179,8 @@ export interface RunInstancesInput {
   tagSpecifications: TagSpecificationInput[];
   clientToken?: string;
   metadataOptions: { httpTokens: string; httpEndpoint: string };
+  /** SecurityGroupId.N; none: the VPC's default group. */
+  securityGroupIds?: string[];
 }
 
 /** Launches the instances (or answers the earlier launch of the same ClientToken). */
@@ -195,6 +205,9 @@ export function runInstances(scope: Ec2Scope, input: RunInstancesInput): Instanc
   if (subnetId !== undefined && !scope.region.subnets.has(subnetId)) {
     throw new InvalidSubnetIdNotFound([subnetId]);
   }
+  const launchSubnet =
+    subnetId !== undefined ? scope.region.subnets.get(subnetId) : scope.region.defaultSubnet();
+  checkLaunchGroups(scope, input.securityGroupIds ?? [], launchSubnet);
   const profile = instanceProfile(scope, input.profileName, input.profileArn);
   const data = userData(input.userData);
   const behaviour = input.shutdownBehavior;
@@ -222,6 +235,7 @@ export function runInstances(scope: Ec2Scope, input: RunInstancesInput): Instanc
     data,
     behaviour,
     tags,
+    input.securityGroupIds ?? [],
   ]);
   if (clientToken !== undefined && clientToken !== '') {
     const earlier = scope.region.launchesByToken.get(clientToken);
@@ -231,7 +245,10 @@ export function runInstances(scope: Ec2Scope, input: RunInstancesInput): Instanc
         const instance = scope.region.instances.get(id);
         return instance ? [instance] : [];
       });
-      if (instances.length > 0) return instances;
+      if (instances.length > 0) {
+        if (scope.world.faults.takeLaunchAnswerLost()) throw new InternalError();
+        return instances;
+      }
     }
   }
   if (scope.world.faults.takeNoCapacity()) {
@@ -262,6 +279,14 @@ export function runInstances(scope: Ec2Scope, input: RunInstancesInput): Instanc
       instanceIds: launched.map((i) => i.instanceId),
     });
   }
+  if (launchSubnet) {
+    const groups = input.securityGroupIds?.length
+      ? input.securityGroupIds
+      : [defaultGroupId(launchSubnet.vpcId)];
+    for (const instance of launched) instance.securityGroupIds = groups;
+  }
+  // The launch happened, but its answer is lost (a timeout, a dropped connection).
+  if (scope.world.faults.takeLaunchAnswerLost()) throw new InternalError();
   return launched;
 }
 

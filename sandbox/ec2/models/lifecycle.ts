@@ -41,13 +41,19 @@ export function scheduleBoot(world: World, region: RegionState, instance: Instan
 }
 
 /**
- * The delay in minutes of the first `shutdown` in the (base64) user data: `shutdown -h +90`,
+ * The delay in minutes of the lifetime guard's deadline, else of the first `shutdown` in the
+ * (base64) user data: `shutdown -h +90`,
  * `shutdown -P 30`, `sudo shutdown now`, `/sbin/shutdown +5`; undefined when there is none
  * (or it is a reboot).
  */
 export function shutdownMinutes(userData: string | undefined): number | undefined {
   if (!userData) return undefined;
   const text = Buffer.from(userData, 'base64').toString('utf8');
+  // The ValidateAmi lifetime guard (cloud-init, a per-boot script): it records the deadline
+  // max_minutes after the first boot and powers off at it. The sandbox never reboots an
+  // instance, so the deadline is max_minutes after it came up.
+  const guard = /^#cloud-config\n[\s\S]*\/scripts\/per-boot\/[\s\S]*^\s*max_minutes=(\d+)\s*$/m.exec(text);
+  if (guard) return Number(guard[1]);
   const match = /(?:^|[\s;&|(])(?:sudo\s+)?(?:\/usr)?(?:\/s?bin\/)?shutdown((?:[ \t]+[^\s;&|#]+)*)/m.exec(
     text,
   );

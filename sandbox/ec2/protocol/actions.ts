@@ -340,6 +340,7 @@ export const ACTIONS: Record<string, Ec2Action> = {
       shutdownBehavior: params.get('InstanceInitiatedShutdownBehavior') ?? 'stop',
       tagSpecifications: tagSpecifications(params),
       clientToken: params.get('ClientToken'),
+      securityGroupIds: params.list('SecurityGroupId'),
       metadataOptions: {
         httpTokens: params.get('MetadataOptions.HttpTokens') ?? 'optional',
         httpEndpoint: params.get('MetadataOptions.HttpEndpoint') ?? 'enabled',

@@ -33,6 +33,8 @@ export interface SendCommandInput {
   instanceIds: string[];
   comment: string;
   parameters: Record<string, string[]>;
+  /** What runs, when not `parameters.commands` (a document's commands, parameters substituted). */
+  commands?: string[];
   /** Delivery timeout (TimeoutSeconds). */
   timeoutSeconds: number;
   /** Parameters.executionTimeout, real seconds. */
@@ -50,6 +52,7 @@ export function sendCommand(world: World, regionName: string, input: SendCommand
     documentName: input.documentName,
     comment: input.comment,
     parameters: input.parameters,
+    ...(input.commands ? { commands: input.commands } : {}),
     instanceIds: input.instanceIds,
     requestedAt: now,
     timeoutSeconds: input.timeoutSeconds,
@@ -121,7 +124,7 @@ function deliver(
     command.commandId,
     'awsrunShellScript/0.awsrunShellScript',
   ].join('/');
-  const script = `${(command.parameters.commands ?? []).join('\n')}\n`;
+  const script = `${(command.commands ?? command.parameters.commands ?? []).join('\n')}\n`;
   const rootDir = instance.rootDir;
   const mountPoint = world.roots.mountPoint();
 

@@ -1,5 +1,6 @@
 /**
- * Run Command on the wire: SendCommand (AWS-RunShellScript only), GetCommandInvocation,
+ * Run Command on the wire: SendCommand (AWS-RunShellScript, or a Command document of the
+ * deployed template: models/documents.ts), GetCommandInvocation,
  * ListCommandInvocations, ListCommands, CancelCommand. Reads the JSON members into the
  * model's inputs (models/commands.ts) and renders commands and invocations as SSM does
  * (epoch-second dates in lists, ISO strings in GetCommandInvocation, output cut at 24,000 and
@@ -8,7 +9,6 @@
 import { INSTANCE_ID_PATTERN } from '../../../functions/lib/validation';
 import { ValidationException } from '../../errors/common';
 import {
-  InvalidDocument,
   InvalidInstanceId,
   InvalidNextToken,
   InvalidParameters,
@@ -31,6 +31,7 @@ import {
   sendCommand,
   visibleInvocation,
 } from '../models/commands';
+import { commandDocument } from '../models/documents';
 
 export const STDOUT_LIMIT = 24_000;
 export const STDERR_LIMIT = 8_000;
@@ -40,6 +41,22 @@ const DEFAULT_DELIVERY_TIMEOUT = 3600;
 const epoch = (ms: number) => ms / 1000;
 const iso = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
 const region = (ctx: AwsCallContext) => ctx.world.region(ctx.regionName);
+
+/** Parameters as given: a map of names to lists of strings. */
+function rawParameters(input: JsonInput): Record<string, string[]> {
+  const raw = input.Parameters ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidParameters('Parameters must be a map of parameter names to lists of strings');
+  }
+  const parameters: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw new InvalidParameters(`Parameter ${key} must be a list of strings`);
+    }
+    parameters[key] = value as string[];
+  }
+  return parameters;
+}
 
 function parseParameters(input: JsonInput): {
   executionTimeout: number;
@@ -155,7 +172,11 @@ function page<T>(list: T[], input: JsonInput, max: number, scope: string) {
 export const sendCommandOperation: JsonOperation = (input, ctx) => {
   const documentName = requiredString(input, 'DocumentName');
   const docName = documentName.replace(/^arn:aws:ssm:[a-z0-9-]*::document\//, '');
-  if (docName !== RUN_SHELL_SCRIPT) throw new InvalidDocument(documentName, RUN_SHELL_SCRIPT);
+  // AWS-RunShellScript, or a Command document of the deployed template (its parameters checked).
+  const deployed =
+    docName === RUN_SHELL_SCRIPT
+      ? undefined
+      : commandDocument(ctx.world, ctx.regionName, documentName, rawParameters(input));
   const instanceIds = [...new Set(instanceIdsOf(input))];
   if (instanceIds.length === 0 || instanceIds.length > 50) {
     throw new ValidationException('InstanceIds must contain between 1 and 50 instance ids');
@@ -167,13 +188,20 @@ export const sendCommandOperation: JsonOperation = (input, ctx) => {
       "Value at 'comment' failed to satisfy constraint: Member must have length less than or equal to 100",
     );
   }
-  const { executionTimeout, parameters } = parseParameters(input);
+  const { executionTimeout, parameters, commands } = deployed
+    ? {
+        executionTimeout: deployed.executionTimeoutSeconds,
+        parameters: rawParameters(input),
+        commands: deployed.commands,
+      }
+    : { ...parseParameters(input), commands: undefined };
   checkInstancesOnline(ctx.world, region(ctx), instanceIds);
   const command = sendCommand(ctx.world, ctx.regionName, {
-    documentName: docName,
+    documentName: deployed?.name ?? docName,
     instanceIds,
     comment,
     parameters,
+    ...(commands ? { commands } : {}),
     timeoutSeconds,
     executionTimeout,
     maxConcurrency: optionalString(input, 'MaxConcurrency') ?? '50',
