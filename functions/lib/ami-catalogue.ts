@@ -123,7 +123,8 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
 
 /**
  * Images named pulsar-base-* from before the tool carry no ManagedBy tag. Tagging them is what
- * lets the tag-scoped permissions to deregister and record validation results apply to them.
+ * lets the tag-scoped permissions to deregister and record validation results apply to them;
+ * the version its name says is tagged PulsarVersion at the same time (ValidateAmi reads it).
  * Only the image is tagged, never its snapshots: a snapshot is deleted only when it carries the
  * tag already (see ami-deletion.ts). A managed image is left as it is.
  */
@@ -134,9 +135,14 @@ export async function adoptLegacyAmi(ec2: Ec2, ami: Ami): Promise<void> {
 
 function adoption(ami: Ami, dryRun: boolean): CreateTagsCommand | undefined {
   if (ami.ownership !== 'legacy') return undefined;
+  // The version its name says, as a tag: ValidateAmi reads the version from the image's tags.
+  const version =
+    ami.version !== null && ami.tags[TAG.version] === undefined
+      ? [{ Key: TAG.version, Value: ami.version }]
+      : [];
   return new CreateTagsCommand({
     Resources: [ami.imageId],
-    Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }],
+    Tags: [{ Key: TAG.managedBy, Value: MANAGED_BY }, ...version],
     ...(dryRun ? { DryRun: true } : {}),
   });
 }

@@ -178,6 +178,19 @@ describe('pulsar-ami validate', () => {
     expect(await runInstancesCalls()).toEqual([]);
   });
 
+  it('validates a legacy pulsar-base-* image (no ManagedBy tag): adopted with the version its name says, then checked', async () => {
+    const page = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const legacy = page.Images?.find((i) => i.Name?.startsWith('pulsar-base-2.9.0'));
+    expect(legacy?.Tags?.map((t) => t.Key) ?? []).not.toContain('ManagedBy');
+    const result = await validate(['--ami-id', legacy?.ImageId ?? '']);
+    const tags = await tagsOf(legacy?.ImageId ?? '');
+    expect(tags).toMatchObject({ ManagedBy: 'pulsar-ami', PulsarVersion: '2.9.0' });
+    // The machine ran the checks (a verdict is recorded), whatever they found on that image.
+    expect(['true', 'false']).toContain(tags.Validated);
+    expect(result.stdout + result.stderr).not.toMatch(/ImageNotManaged/);
+    await expectNothingLeftRunning();
+  });
+
   it('marks an image whose checks fail Validated=false', async () => {
     await e2e.control('PUT', 'faults', { imageMissing: { component: 'pulsar-binaries' } });
     const result = await validate(['--ami-id', healthy]);

@@ -198,7 +198,10 @@ describe('deleteAmi', () => {
     expect(result.dryRun).toBe(true);
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
       Resources: [ID],
-      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+      Tags: [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'PulsarVersion', Value: '3.0.0' },
+      ],
       DryRun: true,
     });
     expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
@@ -420,7 +423,10 @@ describe('deleteAmi', () => {
     await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false });
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
       Resources: [ID],
-      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+      Tags: [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'PulsarVersion', Value: '3.0.0' },
+      ],
     });
   });
 

@@ -464,7 +464,7 @@ describe('POST /amis/{id}/validations', () => {
     },
   );
 
-  it('tags a legacy pulsar-base-* image ManagedBy first, so the machine may record its result', async () => {
+  it('tags a legacy pulsar-base-* image ManagedBy (and its version) first, so the machine may validate it and record its result', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({
       Images: [image({ Tags: [], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaa1' } }] })],
     });
@@ -473,7 +473,11 @@ describe('POST /amis/{id}/validations', () => {
     expect(response.statusCode).toBe(202);
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]?.args[0].input).toEqual({
       Resources: [IMAGE_ID],
-      Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+      // And the version its name says: the machine reads the version from the tags.
+      Tags: [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'PulsarVersion', Value: '3.0.0' },
+      ],
     });
   });
 
