@@ -62,19 +62,11 @@ function parseParameters(input: JsonInput): {
   executionTimeout: number;
   parameters: Record<string, string[]>;
 } {
-  const raw = input.Parameters ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InvalidParameters('Parameters must be a map of parameter names to lists of strings');
-  }
-  const parameters: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-      throw new InvalidParameters(`Parameter ${key} must be a list of strings`);
-    }
+  const parameters = rawParameters(input);
+  for (const key of Object.keys(parameters)) {
     if (!['commands', 'executionTimeout', 'workingDirectory'].includes(key)) {
       throw new InvalidParameters(`Parameter "${key}" is not defined in document ${RUN_SHELL_SCRIPT}.`);
     }
-    parameters[key] = value as string[];
   }
   const commands = parameters.commands;
   if (!commands || commands.length === 0) {
