@@ -4,6 +4,7 @@ import { exportedVariablesSchema, type PreparedValidation, prepareValidation } f
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
+import { countMetric } from './lib/metrics';
 import { fieldProblems, instanceTypeSchema, versionSchema } from './lib/validation';
 import * as z from './lib/zod';
 
@@ -19,5 +20,8 @@ const input = z.object({
 export async function handler(event: unknown): Promise<PreparedValidation> {
   const parsed = input.safeParse(event);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  return prepareValidation(ec2, config, parsed.data);
+  const prepared = await prepareValidation(ec2, config, parsed.data);
+  // The machine starts it next (Validate AMI); the API's starts count as Source=api.
+  countMetric('ValidationsStarted', 1, { Source: 'build' });
+  return prepared;
 }
