@@ -156,6 +156,8 @@ export interface ServerlessCodeBuildProject {
   /** TimeoutInMinutes (default 60). The sandbox takes any positive number (AWS: 5 to 2160). */
   timeoutInMinutes: number;
   queuedTimeoutInMinutes: number;
+  /** ConcurrentBuildLimit: builds of the project running at once (none: only the account's). */
+  concurrentBuildLimit?: number;
   serviceRole: string;
   /** LogsConfig.CloudWatchLogs.GroupName, default `/aws/codebuild/<name>`. */
   logGroupName: string;
@@ -544,6 +546,9 @@ function codeBuildProjectsOf(doc: Yaml, ctx: AppContext): ServerlessCodeBuildPro
       }),
       timeoutInMinutes: minutes(props.TimeoutInMinutes, 60),
       queuedTimeoutInMinutes: minutes(props.QueuedTimeoutInMinutes, 480),
+      ...(Number.isInteger(Number(props.ConcurrentBuildLimit)) && Number(props.ConcurrentBuildLimit) >= 1
+        ? { concurrentBuildLimit: Number(props.ConcurrentBuildLimit) }
+        : {}),
       serviceRole:
         value(props.ServiceRole) ??
         `arn:aws:iam::${ctx.accountId}:role/${stringOf(props.ServiceRole) ?? `${name}-service-role`}`,

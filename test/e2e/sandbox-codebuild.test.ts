@@ -404,6 +404,22 @@ describe.skipIf(isolation !== null)('builds run their buildspec for real', () =>
     );
   });
 
+  it("refuses a build past the project's ConcurrentBuildLimit, as CodeBuild does, and takes one again once a build ends", async () => {
+    const first = await start({ env: { BUILDSPEC_MODE: 'hang', MARKER: randomUUID() } });
+    const second = await start({ env: { BUILDSPEC_MODE: 'hang', MARKER: randomUUID() } });
+    await expect(start({ env: { BUILDSPEC_MODE: 'hang', MARKER: randomUUID() } })).rejects.toMatchObject({
+      name: 'AccountLimitExceededException',
+      message: expect.stringContaining('Cannot have more than 2 active builds for the project'),
+    });
+    await codebuild.send(new StopBuildCommand({ id: first.id }));
+    await finished(first.id ?? '');
+    const third = await start({ env: { BUILDSPEC_MODE: 'hang', MARKER: randomUUID() } });
+    for (const build of [second, third]) {
+      await codebuild.send(new StopBuildCommand({ id: build.id }));
+      await finished(build.id ?? '');
+    }
+  });
+
   it("times out at the project's TimeoutInMinutes, killing what runs", async () => {
     const marker = randomUUID();
     const build = await finished((await start({ projectName: QUICK, env: { MARKER: marker } })).id ?? '');

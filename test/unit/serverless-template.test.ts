@@ -376,6 +376,8 @@ describe('BuildAmi in the CloudFormation template', () => {
       Source: { Type: 'S3', BuildSpec: 'buildspec/build-ami.yml' },
       Environment: { Type: 'LINUX_CONTAINER', Image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0' },
       TimeoutInMinutes: 60,
+      // At most this many builds at once: each is a Packer instance and then a validation.
+      ConcurrentBuildLimit: '2',
       LogsConfig: {
         CloudWatchLogs: { Status: 'ENABLED', GroupName: '/aws/codebuild/pulsar-ami-test-build-ami' },
       },

@@ -124,6 +124,17 @@ export function startBuild(world: World, region: string, input: StartBuildInput)
     }
   }
 
+  const limit = project.concurrentBuildLimit;
+  if (limit !== undefined) {
+    const active = [...state.builds.values()].filter(
+      (b) => b.projectName === project.name && engine.runningBuild(b) !== undefined,
+    ).length;
+    if (active >= limit) {
+      throw new AccountLimitExceededException(
+        `Cannot have more than ${limit} active builds for the project ${project.name}`,
+      );
+    }
+  }
   if (engine.runningCount >= MAX_RUNNING_BUILDS) {
     throw new AccountLimitExceededException(
       `Cannot have more than ${MAX_RUNNING_BUILDS} active builds for the account`,
