@@ -303,6 +303,21 @@ describe('validate-ami.asl.yml', () => {
   });
 
   it.each([
+    ['a negative interval', { intervalSeconds: -1 }],
+    ['a string', { intervalSeconds: 'x' }],
+    ['an interval of 0 (polling as fast as it can)', { intervalSeconds: 0 }],
+    ['too many checks (an instance kept for hours)', { maxInstanceChecks: 100_000 }],
+    ['no agent checks', { maxAgentChecks: 0 }],
+  ])('polling out of bounds (%s): fails before anything is launched', async (_name, polling) => {
+    const input = executionInput();
+    const outcome = await run({}, { ...input, polling: { ...input.polling, ...polling } });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('InvalidInputError');
+    expect(outcome.calls['Launch Test Instance']).toBeUndefined();
+    expect(outcome.calls['Describe Image Under Test']).toBeUndefined();
+  });
+
+  it.each([
     ['another tool’s image', imageAnswer({ ManagedBy: 'someone-else', PulsarVersion: '3.0.0' })],
     ['an image with no ManagedBy tag', imageAnswer({ PulsarVersion: '3.0.0' })],
     ['an image with no PulsarVersion tag', imageAnswer({ ManagedBy: 'pulsar-ami' })],
