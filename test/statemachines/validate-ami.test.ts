@@ -212,7 +212,7 @@ describe('validate-ami.asl.yml', () => {
       InstanceType: 't3.micro',
       MinCount: 1,
       MaxCount: 1,
-      ClientToken: EXECUTION_NAME,
+      ClientToken: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       IamInstanceProfile: { Name: 'pulsar-ami-test-validation' },
       SecurityGroupIds: [SECURITY_GROUP_ID],
       InstanceInitiatedShutdownBehavior: 'terminate',
@@ -487,9 +487,11 @@ describe('validate-ami.asl.yml', () => {
     expect(outcome.calls['Launch Test Instance']).toHaveLength(4);
     // Looked for by its client token four times (DescribeInstances is eventually consistent).
     expect(outcome.calls['Find Instances From Failed Launch']).toHaveLength(4);
+    const token = outcome.calls['Launch Test Instance']?.[0]?.ClientToken;
+    expect(token).not.toBe(EXECUTION_NAME);
     expect(outcome.calls['Find Instances From Failed Launch']?.[0]).toEqual({
       Filters: [
-        { Name: 'client-token', Values: [EXECUTION_NAME] },
+        { Name: 'client-token', Values: [token] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
     });
@@ -505,10 +507,11 @@ describe('validate-ami.asl.yml', () => {
       },
     });
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.calls['Launch Test Instance']?.map((c) => c.ClientToken)).toEqual([
-      EXECUTION_NAME,
-      EXECUTION_NAME,
-    ]);
+    // The same token on the retry (drawn once per execution), and not the predictable name.
+    const tokens = outcome.calls['Launch Test Instance']?.map((c) => c.ClientToken);
+    expect(tokens).toHaveLength(2);
+    expect(tokens?.[1]).toBe(tokens?.[0]);
+    expect(tokens?.[0]).not.toBe(EXECUTION_NAME);
     expect(terminated(outcome)).toEqual([[INSTANCE_ID]]);
   });
 
