@@ -89,7 +89,7 @@ function tarGz(dir: string, top: string): Buffer {
 beforeAll(async () => {
   template = await loadPackerTemplate();
   root = mkdtempSync(join(tmpdir(), 'pulsar-ami-image-'));
-  for (const dir of ['opt', 'tmp', 'tools', 'bin', 'build']) mkdirSync(join(root, dir));
+  for (const dir of ['opt', 'tmp', 'tools', 'bin', 'build', 'packer']) mkdirSync(join(root, dir));
 
   // Only the tools the scripts need: no host java, no Maven, no dnf.
   for (const tool of TOOLS) {
@@ -188,7 +188,7 @@ function provisioningScript(): string {
   const lines = ['set -euo pipefail', ...prelude()];
   for (const { type, body } of template.provisioners) {
     if (type === 'file') {
-      const source = join(PACKER_DIR, body.source as string);
+      const source = join(PACKER_IN_NAMESPACE, body.source as string);
       const destination = body.destination as string;
       lines.push(`echo "==> file: ${body.source} -> ${destination}"`);
       // Without a trailing slash on the source, the folder itself lands in the destination.
@@ -196,7 +196,9 @@ function provisioningScript(): string {
     } else if (type === 'shell') {
       const env = ((body.environment_vars as string[] | undefined) ?? []).map((e) => quote(fill(e)));
       lines.push(`echo "==> shell: ${body.script}"`);
-      lines.push(`env ${env.join(' ')} bash -o pipefail ${quote(join(PACKER_DIR, body.script as string))}`);
+      lines.push(
+        `env ${env.join(' ')} bash -o pipefail ${quote(join(PACKER_IN_NAMESPACE, body.script as string))}`,
+      );
     } else {
       throw new Error(`provisioner ${type} not expected`);
     }
@@ -204,13 +206,18 @@ function provisioningScript(): string {
   return lines.join('\n');
 }
 
+/** Where the project's packer/ folder is seen in the namespace (the repository may live under /tmp). */
+const PACKER_IN_NAMESPACE = '/mnt/packer';
+
 /**
  * Mounts for a script in the namespace: the test's tree on /mnt (it lives under the host's
- * /tmp, which is then covered), its opt on /opt, its tmp on /tmp, and PATH from /mnt.
+ * /tmp, which is then covered), the project's packer/ on /mnt/packer before that (a clone
+ * under /tmp would be covered too), its opt on /opt, its tmp on /tmp, and PATH from /mnt.
  */
 function prelude(): string[] {
   return [
     `mount --bind ${quote(root)} /mnt`,
+    `mount --bind ${quote(PACKER_DIR)} ${PACKER_IN_NAMESPACE}`,
     'mount --bind /mnt/opt /opt',
     'mount --bind /mnt/tmp /tmp',
     'export PATH=/mnt/bin:/mnt/tools',
