@@ -4,7 +4,7 @@
  * invoked with an API Gateway event; its SDK calls reach the sandbox over HTTP.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -38,11 +38,14 @@ async function invoke(
   extraEnv: Record<string, string> = {},
 ): Promise<{ statusCode: number; body: string; headers?: Record<string, string> }> {
   const runner = join(dir, `invoke-${name}.cjs`);
+  // The answer goes to a file: stdout is the function's (Powertools Metrics writes its EMF
+  // lines there, as on Lambda).
+  const answer = join(dir, `answer-${name}-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(
     runner,
     `const { handler } = require(${JSON.stringify(join(dir, `${name}.js`))});
      handler(${JSON.stringify(event)}, ${JSON.stringify(lambdaContext(name))})
-       .then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+       .then((r) => require('node:fs').writeFileSync(${JSON.stringify(answer)}, JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
   );
   const env = {
     PATH: process.env.PATH ?? '',
@@ -57,9 +60,10 @@ async function invoke(
   return new Promise((done, fail) => {
     // Run from the bundles' folder, not the repository: what a function reads must come from
     // its package (LAMBDA_TASK_ROOT), as on Lambda.
-    execFile(process.execPath, [runner], { env, cwd: dir }, (error, stdout, stderr) =>
-      error ? fail(new Error(`${name}: ${stderr}`)) : done(JSON.parse(stdout)),
-    );
+    execFile(process.execPath, [runner], { env, cwd: dir }, (error, _stdout, stderr) => {
+      if (error) return fail(new Error(`${name}: ${stderr}`));
+      readFile(answer, 'utf8').then((text) => done(JSON.parse(text)), fail);
+    });
   });
 }
 
