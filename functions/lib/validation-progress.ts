@@ -52,6 +52,8 @@ export const STORY: readonly {
     phase: 'launch',
     states: [
       'Read Validation Request',
+      'Polling Within Bounds?',
+      'Flag Polling Out Of Bounds',
       'Describe Image Under Test',
       'Image Found?',
       'Read Image Tags',

@@ -212,7 +212,9 @@ describe('validate-ami.asl.yml', () => {
       InstanceType: 't3.micro',
       MinCount: 1,
       MaxCount: 1,
-      ClientToken: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      ClientToken: expect.stringMatching(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      ),
       IamInstanceProfile: { Name: 'pulsar-ami-test-validation' },
       SecurityGroupIds: [SECURITY_GROUP_ID],
       InstanceInitiatedShutdownBehavior: 'terminate',

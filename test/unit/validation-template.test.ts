@@ -304,7 +304,9 @@ describe('ValidateAmi in the CloudFormation template', () => {
       States: Record<string, { Parameters?: Record<string, unknown>; Result?: Record<string, unknown> }>;
     };
     const read = asl.States['Read Validation Request']?.Parameters ?? {};
-    expect(Object.keys(read).sort()).toEqual(['imageId.$', 'instanceType.$', 'polling']);
+    // Read from the input: the image, the type and the polling; the client token is drawn here.
+    expect(Object.keys(read).sort()).toEqual(['clientToken.$', 'imageId.$', 'instanceType.$', 'polling']);
+    expect(read['clientToken.$']).toBe('States.UUID()');
     const launch = asl.States['Prepare Launch Request']?.Parameters ?? {};
     expect(launch.SecurityGroupIds).toEqual(['sg-placeholder']);
     expect(launch.IamInstanceProfile).toEqual({ Name: 'pulsar-ami-test-validation' });
