@@ -21,7 +21,8 @@ export const handler = apiHandler(async (event) => {
     id: event.pathParameters?.id,
   });
   const options = { keepSnapshots: keepSnapshots === 'true', dryRun: dryRun === 'true' };
-  const deleted = await deleteAmi({ ec2, ssm }, config, id, options);
+  const settings = { ...config, versionParameterPrefix: config.build.versionParameterPrefix };
+  const deleted = await deleteAmi({ ec2, ssm }, settings, id, options);
   if (deleted.deregistered && !deleted.dryRun) countMetric('AmisDeleted', 1, { Path: 'api' });
   return json(200, deleted);
 });

@@ -31,7 +31,7 @@ export async function handler(event: unknown): Promise<FailedAmiDeletion> {
   const { region = config.region, copy = false, ...request } = parsed.data;
   const result = await deleteFailedAmis(
     { ec2: ec2In(region), ssm: ssmIn(region) },
-    { ...config, region },
+    { ...config, region, versionParameterPrefix: config.build.versionParameterPrefix },
     { ...request, copies: copy, versionParameterPrefix: config.build.versionParameterPrefix },
   );
   countMetric('AmisDeleted', result.deleted.length, { Path: 'failed-build' });

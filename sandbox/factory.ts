@@ -283,6 +283,10 @@ export function launchInstance(world: World, regionName: string, spec: InstanceS
     instance.rootDir = world.roots.create(instanceId, { ...contents, missing }, pulsarVersionOf(image));
   }
   region.instances.set(instance.instanceId, instance);
+  // EC2 records the image's last launch (DescribeImageAttribute lastLaunchedTime).
+  if (image.lastLaunchedTime === undefined || image.lastLaunchedTime < instance.launchTime) {
+    image.lastLaunchedTime = instance.launchTime;
+  }
   if (state === 'pending') scheduleBoot(world, region, instance);
   if (state === 'running') {
     // Already up for a while: agent registered, status checks passed.

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export type IdKind = 'ami' | 'snap' | 'vol' | 'i' | 'r' | 'vpc' | 'subnet' | 'eni' | 'sg';
+export type IdKind = 'ami' | 'snap' | 'vol' | 'i' | 'r' | 'vpc' | 'subnet' | 'eni' | 'sg' | 'lt';
 
 export class IdFactory {
   private readonly counters = new Map<IdKind, number>();

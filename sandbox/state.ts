@@ -60,6 +60,10 @@ export interface ImageRecord {
   protectionUntil?: number;
   sourceImageId?: string;
   sourceImageRegion?: string;
+  /** When an instance was last launched from it (ISO 8601), as DescribeImageAttribute lastLaunchedTime says. */
+  lastLaunchedTime?: string;
+  /** EnableImageDeprecation's time (ISO 8601, whole minutes); gone with DisableImageDeprecation. */
+  deprecationTime?: string;
   /** What an instance launched from it finds on disk (see instance-root.ts). */
   contents?: ImageContents;
 }
@@ -188,6 +192,26 @@ export interface ParameterRecord {
   lastModifiedDate: Date;
   dataType: string;
   description?: string;
+}
+
+/** One version of a launch template: what it launches (only the fields the sandbox reads). */
+export interface LaunchTemplateVersionRecord {
+  versionNumber: number;
+  description?: string;
+  createTime: string;
+  /** LaunchTemplateData: ImageId, InstanceType (the rest is kept as given, unread). */
+  data: { imageId?: string; instanceType?: string };
+}
+
+export interface LaunchTemplateRecord {
+  launchTemplateId: string;
+  name: string;
+  createTime: string;
+  createdBy: string;
+  defaultVersion: number;
+  /** In version order; versions are never renumbered. */
+  versions: LaunchTemplateVersionRecord[];
+  tags: Tags;
 }
 
 export interface VpcRecord {

@@ -24,6 +24,7 @@ import type {
   InstanceRecord,
   InvocationRecord,
   LaunchRecord,
+  LaunchTemplateRecord,
   ParameterRecord,
   SnapshotRecord,
   SubnetRecord,
@@ -42,6 +43,8 @@ export class RegionState {
   readonly launchesByToken = new Map<string, LaunchRecord>();
   readonly commands = new Map<string, CommandRecord>();
   readonly parameters = new Map<string, ParameterRecord>();
+  /** EC2 launch templates by id, each with its versions. */
+  readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
   readonly vpcs = new Map<string, VpcRecord>();
   readonly subnets = new Map<string, SubnetRecord>();
   /**
@@ -270,6 +273,7 @@ export class World {
           ...p,
           lastModifiedDate: p.lastModifiedDate.toISOString(),
         })),
+        launchTemplates: [...r.launchTemplates.values()],
         vpcs: [...r.vpcs.values()],
         builds: [...r.builds.values()],
         logGroups: [...r.logGroups.values()].map((g) => ({

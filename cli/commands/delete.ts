@@ -37,10 +37,25 @@ export const remove: CommandModule = {
   },
 };
 
-/** A 409 "in use" names the instances using the AMI, even if the API's detail does not. */
+/**
+ * A 409 "in use" lists each resource referencing the AMI on its own line (instance, launch
+ * template and version, parameter, recipe); an older API's answer names the instances.
+ */
 function explain(error: unknown): unknown {
   if (!(error instanceof CliError) || error.name !== 'ApiError' || (error as ApiError).status !== 409)
     return error;
+  const references = error.problem.references;
+  if (Array.isArray(references) && references.length > 0) {
+    const details = references.map((r) =>
+      String((r as { detail?: unknown }).detail ?? (r as { arn?: unknown }).arn),
+    );
+    const imageId = String(error.problem.imageId ?? 'The AMI');
+    const lines = [
+      `AMI ${imageId} is in use by ${details.length} resource(s); nothing was deleted:`,
+      ...details.map((d) => `  - ${d}`),
+    ];
+    return new CliError(lines.join('\n'), error.problem);
+  }
   const ids = error.problem.instanceIds;
   if (Array.isArray(ids) && ids.length > 0 && !ids.every((id) => error.message.includes(String(id)))) {
     return new CliError(`${error.message} (in use by ${ids.join(', ')})`, error.problem);

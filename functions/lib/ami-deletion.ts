@@ -1,5 +1,5 @@
 /**
- * Retiring an AMI: refuse what is not ours, protected or in use; then deregister and delete
+ * Retiring an AMI: refuse what is not ours, protected or in use (image-references.ts); then deregister and delete
  * each snapshot, reporting each one. A dry run checks the same rules and EC2's own DryRun
  * answer, and changes nothing.
  */
@@ -8,17 +8,14 @@ import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
-  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
 } from '@aws-sdk/client-ec2';
 import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
+import { findImageReferences, ownParameterPaths } from './image-references';
 import { publishLatest, type Ssm } from './latest-ami';
-
-/** Every state in which an instance still holds on to its AMI. */
-export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 
 export interface DeleteOptions {
   keepSnapshots: boolean;
@@ -33,38 +30,14 @@ export interface DeleteOptions {
 export interface DeletionSettings {
   region: string;
   latestAmiParameter: string;
+  /** Where the version parameters are, when not beside the latest: the stack's own, not a use. */
+  versionParameterPrefix?: string;
   listPageSize: number;
   /** DeleteSnapshot's retries while a deregistration finishes (default SNAPSHOT_RETRY). */
   snapshotRetry?: SnapshotRetry;
 }
 
 const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
-
-export async function instancesUsing(ec2: Ec2, imageId: string): Promise<string[]> {
-  const ids: string[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2Call(
-      ec2.send(
-        new DescribeInstancesCommand({
-          Filters: [
-            { Name: 'image-id', Values: [imageId] },
-            { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
-          ],
-          MaxResults: 1000,
-          NextToken,
-        }),
-      ),
-    );
-    for (const reservation of page.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
-        if (instance.InstanceId) ids.push(instance.InstanceId);
-      }
-    }
-    NextToken = page.NextToken;
-  } while (NextToken);
-  return ids;
-}
 
 /** The tag a snapshot that could not be deleted carries, naming the AMI it came from. */
 export const ORPHANED_FROM_TAG = 'OrphanedFrom';
@@ -250,8 +223,11 @@ export async function deleteAmi(
   const stoppableCopy = options.cancelPendingCopy === true && ami.tags[TAG.sourceAmi] !== undefined;
   if (ami.state === 'pending' && !stoppableCopy) throw new AmiNotReadyError(imageId);
   if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
-  const users = await instancesUsing(clients.ec2, imageId);
-  if (users.length > 0) throw new AmiInUseError(imageId, users);
+  const references = await findImageReferences(clients.ec2, [imageId], {
+    ownParameterPaths: ownParameterPaths(settings),
+  });
+  const using = references.get(imageId) ?? [];
+  if (using.length > 0) throw new AmiInUseError(imageId, using);
 
   const summary = { imageId, name: ami.name, state: ami.state };
   if (options.dryRun) {

@@ -2,8 +2,9 @@
 import type { Ami } from './ami';
 import type { CheckResult } from './check-results';
 import type { ExecutionStatus } from './execution-progress';
+import type { ImageReference } from './image-references';
 
-export type { Ami, CheckResult };
+export type { Ami, CheckResult, ImageReference };
 
 export interface AmiListResponse {
   items: Ami[];
@@ -312,6 +313,8 @@ export interface Problem {
   errors?: { field: string; message: string }[];
   imageId?: string;
   instanceIds?: string[];
+  /** 409 in use: each resource referencing the AMI (instance, launch template, parameter, recipe). */
+  references?: ImageReference[];
   awsError?: string;
   requestId?: string;
   state?: string;

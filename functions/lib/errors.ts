@@ -2,6 +2,7 @@
  * Named errors. State machines Retry/Catch them by `name`; the HTTP layer maps `status`
  * to an application/problem+json response (RFC 9457).
  */
+import type { ImageReference } from './image-references';
 import type { FieldProblem } from './validation';
 
 export abstract class ProblemError extends Error {
@@ -92,17 +93,26 @@ export class AmiNotReadyError extends ProblemError {
   }
 }
 
+/**
+ * 409: something still references the AMI (EC2's DescribeImageReferences): each reference named,
+ * with `references` in the problem document; `instanceIds` keeps the instances among them.
+ */
 export class AmiInUseError extends ProblemError {
   override name = 'AmiInUseError';
   readonly status = 409;
   readonly title = 'AMI in use';
+  readonly instanceIds: string[];
   constructor(
     readonly imageId: string,
-    readonly instanceIds: string[],
+    readonly references: ImageReference[],
   ) {
-    super(`AMI ${imageId} is used by ${instanceIds.length} instance(s): ${instanceIds.join(', ')}`);
+    super(
+      `AMI ${imageId} is in use by ${references.length} resource(s): ${references.map((r) => r.detail).join('; ')}; nothing was deleted`,
+    );
+    this.instanceIds = references.filter((r) => r.kind === 'instance').map((r) => r.id);
     this.extensions.imageId = imageId;
-    this.extensions.instanceIds = instanceIds;
+    this.extensions.instanceIds = this.instanceIds;
+    this.extensions.references = references;
   }
 }
 

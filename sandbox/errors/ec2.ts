@@ -224,3 +224,33 @@ export class InvalidAmiNameDuplicate extends AwsError {
     super('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI in this account`);
   }
 }
+
+export const InvalidLaunchTemplateIdMalformed = malformedId('InvalidLaunchTemplateId.Malformed', 'lt');
+
+export class InvalidLaunchTemplateIdNotFound extends AwsError {
+  constructor(id: string) {
+    super(
+      'InvalidLaunchTemplateId.NotFound',
+      `The specified launch template, with template ID ${id}, does not exist.`,
+    );
+  }
+}
+
+export const InvalidLaunchTemplateNameNotFound = fixedError(
+  'InvalidLaunchTemplateName.NotFoundException',
+  'At least one of the launch templates specified in the request does not exist.',
+);
+
+export const InvalidLaunchTemplateNameAlreadyExists = fixedError(
+  'InvalidLaunchTemplateName.AlreadyExistsException',
+  'Launch template name already in use.',
+);
+
+export class InvalidLaunchTemplateVersionNotFound extends AwsError {
+  constructor(id: string, version: string) {
+    super(
+      'InvalidLaunchTemplateId.VersionNotFound',
+      `Could not find launch template version ${version} for the launch template with ID ${id}.`,
+    );
+  }
+}

@@ -16,6 +16,7 @@ import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
+  DescribeImageReferencesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
@@ -245,6 +246,46 @@ export class BuildWorld {
           return tags ? [{ SnapshotId, Tags: toTags(tags) }] : [];
         }),
       };
+    }
+    if (command instanceof DescribeImageReferencesCommand) {
+      // Instances in the states asked (a test instance still terminating: `inUseFor` lookups)
+      // and parameters holding the id; this fake has no launch templates or recipes.
+      const states = command.input.ResourceTypes?.find(
+        (t) => t.ResourceType === 'ec2:Instance',
+      )?.ResourceTypeOptions?.find((o) => o.OptionName === 'state-name')?.OptionValues;
+      const arn = `arn:aws:ec2:${region}:${ACCOUNT}`;
+      const ImageReferences = (command.input.ImageIds ?? []).flatMap((imageId) => {
+        const refs: { ImageId: string; ResourceType: 'ec2:Instance' | 'ssm:Parameter'; Arn: string }[] = [];
+        const left = this.inUseFor.get(imageId) ?? 0;
+        if (left > 0) {
+          this.inUseFor.set(imageId, left - 1);
+          refs.push({
+            ImageId: imageId,
+            ResourceType: 'ec2:Instance',
+            Arn: `${arn}:instance/i-0feed0000000000001`,
+          });
+        }
+        for (const i of world.instances.values()) {
+          if (i.imageId === imageId && (!states || states.includes(i.state))) {
+            refs.push({
+              ImageId: imageId,
+              ResourceType: 'ec2:Instance',
+              Arn: `${arn}:instance/${i.instanceId}`,
+            });
+          }
+        }
+        for (const [name, value] of world.parameters) {
+          if (value === imageId) {
+            refs.push({
+              ImageId: imageId,
+              ResourceType: 'ssm:Parameter',
+              Arn: `arn:aws:ssm:${region}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`,
+            });
+          }
+        }
+        return refs;
+      });
+      return { ImageReferences };
     }
     if (command instanceof DescribeInstancesCommand) {
       const filters = command.input.Filters ?? [];

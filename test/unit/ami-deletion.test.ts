@@ -2,11 +2,14 @@ import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
+  DescribeImageReferencesCommand,
   DescribeImagesCommand,
-  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
   type Image,
+  type ImageReferenceResourceType,
 } from '@aws-sdk/client-ec2';
 import {
   DeleteParameterCommand,
@@ -57,7 +60,7 @@ const destructive = () => [
 beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
-  ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] });
   // The images' snapshots carry the build's ManagedBy tag, as the image does.
   ec2Mock.on(DescribeSnapshotsCommand).resolves({
     Snapshots: ['snap-0aaaaaaaaaaaaaaa1', 'snap-0aaaaaaaaaaaaaaa2'].map((SnapshotId) => ({
@@ -126,25 +129,89 @@ describe('deleteAmi refuses, changing nothing', () => {
     expect(destructive()).toHaveLength(0);
   });
 
-  it('an AMI used by an instance that is not terminated, naming the instances', async () => {
+  const ARN = 'arn:aws:ec2:us-west-2:123456789012';
+  it.each([
+    [
+      'an instance that is not terminated',
+      { ResourceType: 'ec2:Instance', Arn: `${ARN}:instance/i-0aaaaaaaaaaaaaaa1` },
+      'instance i-0aaaaaaaaaaaaaaa1',
+    ],
+    [
+      "a launch template's default and latest version",
+      { ResourceType: 'ec2:LaunchTemplate', Arn: `${ARN}:launch-template/lt-0aaaaaaaaaaaaaaa1` },
+      'launch template web-asg (lt-0aaaaaaaaaaaaaaa1) version 3 (default, latest)',
+    ],
+    [
+      "another application's SSM parameter",
+      { ResourceType: 'ssm:Parameter', Arn: 'arn:aws:ssm:us-west-2:123456789012:parameter/other-app/ami-id' },
+      'SSM parameter /other-app/ami-id',
+    ],
+    [
+      'an Image Builder image recipe',
+      {
+        ResourceType: 'imagebuilder:ImageRecipe',
+        Arn: 'arn:aws:imagebuilder:us-west-2:123456789012:image-recipe/pulsar-derived/1.0.0',
+      },
+      'Image Builder image recipe pulsar-derived/1.0.0',
+    ],
+    [
+      'an Image Builder container recipe',
+      {
+        ResourceType: 'imagebuilder:ContainerRecipe',
+        Arn: 'arn:aws:imagebuilder:us-west-2:123456789012:container-recipe/pulsar-ctr/2.0.0',
+      },
+      'Image Builder container recipe pulsar-ctr/2.0.0',
+    ],
+  ])('an AMI referenced by %s: 409 naming it, in a dry run too', async (_what, reference, named) => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
-    ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [
-        { Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1' }, { InstanceId: 'i-0aaaaaaaaaaaaaaa2' }] },
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        { ImageId: ID, ...reference, ResourceType: reference.ResourceType as ImageReferenceResourceType },
       ],
     });
-    const error = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun: false }).catch(
-      (e) => e,
-    );
-    expect(error).toBeInstanceOf(AmiInUseError);
-    expect(error.instanceIds).toEqual(['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2']);
-    expect(error.message).toContain('i-0aaaaaaaaaaaaaaa1, i-0aaaaaaaaaaaaaaa2');
-    const filters = ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters;
-    expect(filters).toEqual([
-      { Name: 'image-id', Values: [ID] },
-      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
-    ]);
+    ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({
+      LaunchTemplates: [
+        {
+          LaunchTemplateId: 'lt-0aaaaaaaaaaaaaaa1',
+          LaunchTemplateName: 'web-asg',
+          DefaultVersionNumber: 3,
+          LatestVersionNumber: 3,
+        },
+      ],
+    });
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { LaunchTemplateId: 'lt-0aaaaaaaaaaaaaaa1', VersionNumber: 3, LaunchTemplateData: { ImageId: ID } },
+      ],
+    });
+    for (const dryRun of [true, false]) {
+      const error = await deleteAmi(clients, settings, ID, { keepSnapshots: false, dryRun }).catch((e) => e);
+      expect(error).toBeInstanceOf(AmiInUseError);
+      expect(error.status).toBe(409);
+      expect(error.message).toBe(`AMI ${ID} is in use by 1 resource(s): ${named}; nothing was deleted`);
+      expect(error.extensions.references).toMatchObject([{ arn: reference.Arn, detail: named }]);
+      expect(error.instanceIds).toEqual(
+        reference.ResourceType === 'ec2:Instance' ? ['i-0aaaaaaaaaaaaaaa1'] : [],
+      );
+    }
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
     expect(destructive()).toHaveLength(0);
+  });
+
+  it("is not refused for the stack's own parameters (the latest rule republishes them)", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        {
+          ImageId: ID,
+          ResourceType: 'ssm:Parameter',
+          Arn: 'arn:aws:ssm:us-west-2:123456789012:parameter/pulsar-ami/dev/versions/3.0.0/latest-ami-id',
+        },
+      ],
+    });
+    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: true });
+    expect(result).toMatchObject({ imageId: ID, dryRun: true });
   });
 
   it('when EC2 keeps throttling, with a named error', async () => {

@@ -209,6 +209,46 @@ describe('delete', () => {
     );
   });
 
+  it('409 in use: each reference on its own line (instance, launch template and version, parameter, recipe), exit 1', async () => {
+    const references = [
+      { kind: 'instance', id: 'i-0123456789abcdef0', detail: 'instance i-0123456789abcdef0' },
+      {
+        kind: 'launch-template',
+        id: 'lt-0123456789abcdef0',
+        detail: 'launch template web (lt-0123456789abcdef0) version 3 (default, latest)',
+      },
+      { kind: 'ssm-parameter', id: '/other-app/ami', detail: 'SSM parameter /other-app/ami' },
+      { kind: 'image-recipe', id: 'derived/1.0.0', detail: 'Image Builder image recipe derived/1.0.0' },
+    ];
+    const h = new Harness({
+      routes: deleteRoute(
+        {
+          title: 'AMI in use',
+          status: 409,
+          detail: `AMI ${ID} is in use by 4 resource(s): …; nothing was deleted`,
+          imageId: ID,
+          instanceIds: ['i-0123456789abcdef0'],
+          references,
+        },
+        409,
+      ),
+    });
+    for (const args of [['delete'], ['--dry-run', 'delete']]) {
+      const r = await h.run(...args, '--ami-id', ID);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        [
+          `Error: AMI ${ID} is in use by 4 resource(s); nothing was deleted:`,
+          '  - instance i-0123456789abcdef0',
+          '  - launch template web (lt-0123456789abcdef0) version 3 (default, latest)',
+          '  - SSM parameter /other-app/ami',
+          '  - Image Builder image recipe derived/1.0.0',
+          '',
+        ].join('\n'),
+      );
+    }
+  });
+
   it('409 whose detail omits the instances still names them', async () => {
     const h = new Harness({
       routes: deleteRoute(

@@ -13,6 +13,7 @@ import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
+  DescribeImageReferencesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
@@ -153,7 +154,7 @@ describe('deleteFailedAmis', () => {
         { SnapshotId: 'snap-0123456789abcdef0', Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] },
       ],
     });
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] });
     ec2Mock.on(DeregisterImageCommand).resolves({});
     ec2Mock.on(DeleteSnapshotCommand).resolves({});
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0ffffffffffffffff' } });
@@ -261,9 +262,15 @@ describe('deleteFailedAmis', () => {
 
   it('fails with AmiInUseError while an instance still uses the image, so the machine retries', async () => {
     ours();
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0' }] }] });
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        {
+          ImageId: AMI,
+          ResourceType: 'ec2:Instance',
+          Arn: 'arn:aws:ec2:us-west-2:123456789012:instance/i-0123456789abcdef0',
+        },
+      ],
+    });
     await expect(
       deleteFailedAmis({ ec2, ssm }, SETTINGS, { imageIds: [AMI], executionArn: EXECUTION_ARN }),
     ).rejects.toMatchObject({ name: 'AmiInUseError' });

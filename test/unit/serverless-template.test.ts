@@ -482,3 +482,51 @@ describe('BuildAmi in the CloudFormation template', () => {
     });
   });
 });
+
+describe('the roles that delete images find where an image is in use', () => {
+  type RoleStatement = Statement & { Sid?: string; Condition?: Record<string, Record<string, unknown>> };
+  const statementsOf = (role: string): RoleStatement[] =>
+    (
+      (template.Resources[role]?.Properties?.Policies ?? []) as {
+        PolicyDocument: { Statement: RoleStatement[] };
+      }[]
+    ).flatMap((p) => p.PolicyDocument.Statement);
+  const VIA_EC2 = [
+    'ec2:DescribeInstances',
+    'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeLaunchTemplateVersions',
+    'ssm:DescribeParameters',
+    'ssm:GetParameters',
+    'imagebuilder:ListImageRecipes',
+    'imagebuilder:ListContainerRecipes',
+    'imagebuilder:GetContainerRecipe',
+  ];
+
+  it.each(['DeleteAmiRole', 'DeleteFailedAmiRole', 'ExecutionCleanupRole'])(
+    '%s: DescribeImageReferences on * (no resource-level permissions), the referencing resources read only via ec2-images, launch template versions named',
+    (role) => {
+      const statements = statementsOf(role);
+      const find = statements.find((s) => actionsOf(s).includes('ec2:DescribeImageReferences'));
+      expect(find).toMatchObject({ Effect: 'Allow', Action: ['ec2:DescribeImageReferences'], Resource: '*' });
+      const via = statements.find((s) => s.Sid === 'ReadReferencingResourcesViaEc2');
+      expect(via?.Action).toEqual(VIA_EC2);
+      expect(via?.Condition).toEqual({
+        'ForAnyValue:StringEquals': { 'aws:CalledVia': ['ec2-images.amazonaws.com'] },
+      });
+      const versions = statements.find((s) => s.Sid === 'NameLaunchTemplateVersions');
+      expect(versions).toMatchObject({
+        Effect: 'Allow',
+        Action: ['ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions'],
+        Resource: '*',
+      });
+      expect(versions?.Condition).toBeUndefined();
+    },
+  );
+
+  it('DeleteAmiRole reads instances only through DescribeImageReferences, not on its own', () => {
+    const direct = statementsOf('DeleteAmiRole').filter(
+      (s) => actionsOf(s).includes('ec2:DescribeInstances') && s.Condition === undefined,
+    );
+    expect(direct).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import {
   InvalidAmiIdMalformed,
   InvalidAmiIdNotFound,
   InvalidAmiNameDuplicate,
+  InvalidParameterValue,
   InvalidUserIdMalformed,
   MissingParameter,
   OperationNotPermitted,
@@ -236,4 +237,46 @@ export function deregisterImage(
     if (!inUse) scope.region.snapshots.delete(snapshotId);
     return { snapshotId, deleted: !inUse };
   });
+}
+
+/** EnableImageDeprecation (a time rounded to the minute, not in the past) and DisableImageDeprecation. */
+export function setImageDeprecation(scope: Ec2Scope, input: { imageId: string; deprecateAt?: string }): void {
+  const image = ownImage(scope, input.imageId);
+  if (input.deprecateAt === undefined) {
+    scope.checkpoint();
+    image.deprecationTime = undefined;
+    return;
+  }
+  const at = Date.parse(input.deprecateAt);
+  if (Number.isNaN(at)) throw InvalidParameterValue.forParameter('DeprecateAt', input.deprecateAt);
+  const rounded = Math.round(at / 60_000) * 60_000;
+  if (rounded < Date.now() - 60_000) {
+    throw InvalidParameterValue.forParameter(
+      'DeprecateAt',
+      input.deprecateAt,
+      'The deprecation time cannot be in the past.',
+    );
+  }
+  scope.checkpoint();
+  image.deprecationTime = new Date(rounded).toISOString();
+}
+
+/** The image attributes DescribeImageAttribute answers here (lastLaunchedTime: the owner only). */
+export const IMAGE_ATTRIBUTES = ['description', 'lastLaunchedTime', 'deregistrationProtection'] as const;
+
+export function imageAttribute(
+  scope: Ec2Scope,
+  input: { imageId: string; attribute: string },
+): { attribute: (typeof IMAGE_ATTRIBUTES)[number]; value: string | undefined } {
+  const image = ownImage(scope, input.imageId);
+  const attribute = IMAGE_ATTRIBUTES.find((a) => a === input.attribute);
+  if (attribute === undefined) throw InvalidParameterValue.forParameter('Attribute', input.attribute);
+  scope.checkpoint();
+  const value =
+    attribute === 'description'
+      ? image.description
+      : attribute === 'lastLaunchedTime'
+        ? image.lastLaunchedTime
+        : protectionState(image);
+  return { attribute, value };
 }

@@ -9,11 +9,14 @@ import { INSTANCE_STATE_CODES, type InstanceRecord, type InstanceStateName } fro
 import { items, type XmlObject } from '../../xml';
 import type { Ec2Scope } from '../models/context';
 import { copyImage } from '../models/copy-image';
+import { describeImageReferences, type ResourceTypeRequest } from '../models/image-references';
 import {
   deregisterImage,
   describeImages,
+  imageAttribute,
   registerImage,
   setDeregistrationProtection,
+  setImageDeprecation,
   setImageEnabled,
 } from '../models/images';
 import { describeInstanceTypes } from '../models/instance-types';
@@ -25,11 +28,27 @@ import {
   runInstances,
   terminateInstances,
 } from '../models/instances';
+import {
+  createLaunchTemplate,
+  createLaunchTemplateVersion,
+  describeLaunchTemplates,
+  describeLaunchTemplateVersions,
+  type LaunchTemplateDataInput,
+  setDefaultVersion,
+} from '../models/launch-templates';
 import { describeSubnets, describeVpcs } from '../models/network';
 import { deleteSnapshot, describeSnapshots } from '../models/snapshots';
 import { createTags, deleteTags, type TagInput } from '../models/tags';
 import { checkMaxResults, checkPageOrIds, paginate } from './pagination';
-import { renderImage, renderInstance, renderSnapshot, renderSubnet, renderVpc } from './render';
+import {
+  renderImage,
+  renderInstance,
+  renderLaunchTemplate,
+  renderLaunchTemplateVersion,
+  renderSnapshot,
+  renderSubnet,
+  renderVpc,
+} from './render';
 
 /** What an action gets: the request's parameters and the model's scope. */
 export interface Ec2Request {
@@ -121,6 +140,42 @@ function describeNetwork<T>(
     maxResults,
     params.get('NextToken'),
   );
+}
+
+/** `LaunchTemplateData.ImageId`, `LaunchTemplateData.InstanceType` (the members the sandbox keeps). */
+function launchTemplateData(params: QueryParams): LaunchTemplateDataInput {
+  const imageId = params.get('LaunchTemplateData.ImageId');
+  const instanceType = params.get('LaunchTemplateData.InstanceType');
+  return {
+    ...(imageId !== undefined ? { imageId } : {}),
+    ...(instanceType !== undefined ? { instanceType } : {}),
+  };
+}
+
+const templateRef = (params: QueryParams) => ({
+  id: params.get('LaunchTemplateId'),
+  name: params.get('LaunchTemplateName'),
+});
+
+/** `ResourceType.N.ResourceType` with `ResourceType.N.ResourceTypeOption.M.OptionName/OptionValue.K`. */
+function resourceTypeRequests(params: QueryParams): ResourceTypeRequest[] {
+  return params.structs('ResourceType').map((struct) => {
+    const options = new Map<string, { name: string; values: [number, string][] }>();
+    for (const [key, value] of Object.entries(struct)) {
+      const m = /^ResourceTypeOption\.(\d+)\.(OptionName|OptionValue\.(\d+))$/.exec(key);
+      if (!m?.[1]) continue;
+      const option = options.get(m[1]) ?? { name: '', values: [] };
+      if (m[2] === 'OptionName') option.name = value;
+      else option.values.push([Number(m[3]), value]);
+      options.set(m[1], option);
+    }
+    return {
+      type: struct.ResourceType ?? '',
+      options: [...options]
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([, o]) => ({ name: o.name, values: o.values.sort(([a], [b]) => a - b).map(([, v]) => v) })),
+    };
+  });
 }
 
 export const ACTIONS: Record<string, Ec2Action> = {
@@ -241,6 +296,122 @@ export const ACTIONS: Record<string, Ec2Action> = {
       tags,
     });
     return { imageId: image.imageId };
+  },
+
+  DescribeImageAttribute: ({ params, scope }) => {
+    const imageId = requireParam(params, 'ImageId');
+    const { attribute, value } = imageAttribute(scope, {
+      imageId,
+      attribute: requireParam(params, 'Attribute'),
+    });
+    return { imageId, [attribute]: value === undefined ? undefined : { value } };
+  },
+
+  EnableImageDeprecation: ({ params, scope }) => {
+    setImageDeprecation(scope, {
+      imageId: requireParam(params, 'ImageId'),
+      deprecateAt: requireParam(params, 'DeprecateAt'),
+    });
+    return { return: true };
+  },
+
+  DisableImageDeprecation: ({ params, scope }) => {
+    setImageDeprecation(scope, { imageId: requireParam(params, 'ImageId') });
+    return { return: true };
+  },
+
+  DescribeImageReferences: ({ params, scope }) => {
+    const maxResults = params.int('MaxResults');
+    checkMaxResults(maxResults, 1, 1000);
+    const found = describeImageReferences(scope, {
+      imageIds: params.list('ImageId'),
+      includeAll: params.bool('IncludeAllResourceTypes'),
+      resourceTypes: resourceTypeRequests(params),
+    });
+    const { page, nextToken } = paginate(
+      'image-references',
+      found,
+      (r) => `${r.imageId}|${r.arn}`,
+      maxResults,
+      params.get('NextToken'),
+    );
+    return {
+      imageReferenceSet: items(
+        page.map((r) => ({ imageId: r.imageId, resourceType: r.resourceType, arn: r.arn })),
+      ),
+      nextToken,
+    };
+  },
+
+  CreateLaunchTemplate: ({ params, scope }) => {
+    const tags = Object.fromEntries(
+      tagSpecifications(params)
+        .filter((spec) => spec.resourceType === 'launch-template')
+        .flatMap((spec) => spec.tags.map((t) => [t.key, t.value] as const)),
+    );
+    const template = createLaunchTemplate(scope, {
+      name: requireParam(params, 'LaunchTemplateName'),
+      description: params.get('VersionDescription'),
+      data: launchTemplateData(params),
+      tags,
+    });
+    return { launchTemplate: renderLaunchTemplate(template) };
+  },
+
+  CreateLaunchTemplateVersion: ({ params, scope }) => {
+    const { template, version } = createLaunchTemplateVersion(scope, {
+      template: templateRef(params),
+      sourceVersion: params.get('SourceVersion'),
+      description: params.get('VersionDescription'),
+      data: launchTemplateData(params),
+    });
+    return { launchTemplateVersion: renderLaunchTemplateVersion(template, version) };
+  },
+
+  ModifyLaunchTemplate: ({ params, scope }) => {
+    const template = setDefaultVersion(scope, {
+      template: templateRef(params),
+      version: params.get('SetDefaultVersion'),
+    });
+    return { launchTemplate: renderLaunchTemplate(template) };
+  },
+
+  DescribeLaunchTemplates: ({ params, scope }) => {
+    const ids = params.list('LaunchTemplateId');
+    const names = params.list('LaunchTemplateName');
+    const maxResults = params.int('MaxResults');
+    checkMaxResults(maxResults, 1, 200);
+    const { page, nextToken } = paginate(
+      'launch-templates',
+      describeLaunchTemplates(scope, { ids, names, filters: params.filters() }),
+      (t) => t.launchTemplateId,
+      maxResults,
+      params.get('NextToken'),
+    );
+    return { launchTemplates: items(page.map(renderLaunchTemplate)), nextToken };
+  },
+
+  DescribeLaunchTemplateVersions: ({ params, scope }) => {
+    const maxResults = params.int('MaxResults');
+    checkMaxResults(maxResults, 1, 200);
+    const views = describeLaunchTemplateVersions(scope, {
+      template: templateRef(params),
+      versions: params.list('LaunchTemplateVersion'),
+      minVersion: params.int('MinVersion'),
+      maxVersion: params.int('MaxVersion'),
+      filters: params.filters(),
+    });
+    const { page, nextToken } = paginate(
+      'launch-template-versions',
+      views,
+      (v) => `${v.template.launchTemplateId}|${String(v.version.versionNumber).padStart(10, '0')}`,
+      maxResults,
+      params.get('NextToken'),
+    );
+    return {
+      launchTemplateVersionSet: items(page.map((v) => renderLaunchTemplateVersion(v.template, v.version))),
+      nextToken,
+    };
   },
 
   DescribeSnapshots: (request) => {

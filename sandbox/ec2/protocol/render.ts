@@ -3,6 +3,8 @@ import {
   type ImageRecord,
   INSTANCE_STATE_CODES,
   type InstanceRecord,
+  type LaunchTemplateRecord,
+  type LaunchTemplateVersionRecord,
   type SnapshotRecord,
   type SubnetRecord,
   type Tags,
@@ -56,6 +58,8 @@ export function renderImage(image: ImageRecord): XmlObject {
     deregistrationProtection: protectionState(image),
     sourceImageId: image.sourceImageId,
     sourceImageRegion: image.sourceImageRegion,
+    deprecationTime: image.deprecationTime,
+    lastLaunchedTime: image.lastLaunchedTime,
   };
 }
 
@@ -166,5 +170,33 @@ export function renderSubnet(subnet: SubnetRecord, ownerId: string, region: stri
     defaultForAz: subnet.defaultForAz,
     mapPublicIpOnLaunch: subnet.mapPublicIpOnLaunch,
     assignIpv6AddressOnCreation: false,
+  };
+}
+
+export function renderLaunchTemplate(t: LaunchTemplateRecord): XmlObject {
+  return {
+    launchTemplateId: t.launchTemplateId,
+    launchTemplateName: t.name,
+    createTime: t.createTime,
+    createdBy: t.createdBy,
+    defaultVersionNumber: t.defaultVersion,
+    latestVersionNumber: t.versions.at(-1)?.versionNumber ?? 1,
+    tagSet: tagSet(t.tags),
+  };
+}
+
+export function renderLaunchTemplateVersion(
+  t: LaunchTemplateRecord,
+  v: LaunchTemplateVersionRecord,
+): XmlObject {
+  return {
+    launchTemplateId: t.launchTemplateId,
+    launchTemplateName: t.name,
+    versionNumber: v.versionNumber,
+    versionDescription: v.description,
+    createTime: v.createTime,
+    createdBy: t.createdBy,
+    defaultVersion: v.versionNumber === t.defaultVersion,
+    launchTemplateData: { imageId: v.data.imageId, instanceType: v.data.instanceType },
   };
 }
