@@ -10,6 +10,7 @@ import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { traced, tracer } from '../../functions/lib/tracer';
+import { emfDuring } from '../support/emf';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
@@ -55,23 +56,6 @@ describe('tracer', () => {
 const ec2Mock = mockClient(EC2Client);
 const EXECUTION_ARN =
   'arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-dev-validate-ami:11111111-2222-3333-4444-555555555555';
-
-async function emfDuring(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await run();
-  } finally {
-    write.mockRestore();
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 const namespaceOf = (doc: Record<string, unknown>) =>
   (doc._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics[0]?.Namespace;

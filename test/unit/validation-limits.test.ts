@@ -30,6 +30,7 @@ import {
   RETRY_AFTER_SECONDS,
 } from '../../functions/lib/validation-limits';
 import { apiEvent, lambdaContext } from '../support/api-event';
+import { emfDuring } from '../support/emf';
 
 vi.hoisted(() => {
   process.env.VALIDATE_AMI_STATE_MACHINE_ARN =
@@ -226,24 +227,6 @@ describe('POST /builds and the validation limit (a build validates its image)', 
     expect(started()[0]?.args[0].input.stateMachineArn).toBe(BUILD);
   });
 });
-
-/** Every EMF document written to stdout while `run` runs. */
-async function emfDuring(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await run();
-  } finally {
-    write.mockRestore();
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('observability of the start path', () => {
   it('a new validation emits ValidationsStarted (namespace PulsarAmi, Source=api); a 429 emits none', async () => {
