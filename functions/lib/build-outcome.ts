@@ -4,6 +4,7 @@
  * from the child execution's Cause), and where a build was published (the home region and each
  * copy) or which copies failed. Pure: no AWS call.
  */
+import { field, parseJsonObject, text } from './json';
 
 /** A Step Functions error as Catch records it. */
 export interface StepError {
@@ -21,27 +22,6 @@ const MAX_DETAIL = 1_000;
 
 const clip = (text: string, max = MAX_DETAIL) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-function parseJson(text: string | null | undefined): Record<string, unknown> | null {
-  if (!text) return null;
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A field in either casing: Step Functions answers PascalCase, CodeBuild's own API camelCase. */
-function field(object: Record<string, unknown> | undefined, name: string): unknown {
-  if (!object) return undefined;
-  return object[name] ?? object[name.charAt(0).toLowerCase() + name.slice(1)];
-}
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-
 const records = (value: unknown): Record<string, unknown>[] =>
   Array.isArray(value)
     ? value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
@@ -49,7 +29,7 @@ const records = (value: unknown): Record<string, unknown>[] =>
 
 /** The reason a Lambda error or a plain error gives: its message, else the error's name and cause. */
 function plainReason(error: StepError): string {
-  const lambda = parseJson(error.Cause);
+  const lambda = parseJsonObject(error.Cause ?? undefined);
   const message = text(lambda?.errorMessage);
   if (message) return message;
   const name = text(error.Error) ?? 'Error';
@@ -75,13 +55,13 @@ export function commandReason(message: string | undefined): string | undefined {
 
 /** Why the CodeBuild build (or the step reading its result) failed, naming the phase and reason. */
 export function explainBuildFailure(buildId: string, error: StepError): Failure {
-  const parsed = parseJson(error.Cause);
+  const parsed = parseJsonObject(error.Cause ?? undefined);
   // The build itself, or the task's output shape around it ({"Build": {...}}).
-  const wrapped = field(parsed ?? undefined, 'Build');
+  const wrapped = field(parsed, 'Build');
   const build =
     typeof wrapped === 'object' && wrapped !== null ? (wrapped as Record<string, unknown>) : parsed;
-  const codeBuildId = text(field(build ?? undefined, 'Id'));
-  const status = text(field(build ?? undefined, 'BuildStatus'));
+  const codeBuildId = text(field(build, 'Id'));
+  const status = text(field(build, 'BuildStatus'));
   if (build && (codeBuildId || status)) {
     const phases = records(field(build, 'Phases'));
     const failed =
@@ -127,10 +107,10 @@ function failedChecks(cause: string | undefined): string[] | null {
 
 /** Why validation failed: the failed checks, or what kept the checks from running. */
 export function explainValidationFailure(buildId: string, imageId: string, error: StepError): Failure {
-  const child = parseJson(error.Cause);
-  const childError = text(field(child ?? undefined, 'Error'));
-  const childCause = text(field(child ?? undefined, 'Cause'));
-  const validationId = text(field(child ?? undefined, 'Name'));
+  const child = parseJsonObject(error.Cause ?? undefined);
+  const childError = text(field(child, 'Error'));
+  const childCause = text(field(child, 'Cause'));
+  const validationId = text(field(child, 'Name'));
   const where = validationId ? ` (validation ${validationId})` : '';
   const checks = childError === 'ValidationChecksFailed' ? failedChecks(childCause) : null;
   if (checks) {

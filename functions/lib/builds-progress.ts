@@ -22,7 +22,7 @@ import {
   iso,
   isRecord,
 } from './execution-progress';
-import { parseJsonObject } from './json';
+import { field, parseJsonObject } from './json';
 import { AMI_ID_PATTERN } from './validation';
 
 export const BUILD_PHASES: readonly BuildPhaseName[] = [
@@ -118,12 +118,6 @@ export interface BuildReferences {
 export type BuildProgress = Omit<BuildResponse, 'buildId' | 'executionArn' | 'codeBuild' | 'validation'>;
 
 const stringIn = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-
-/** A field in either casing: Step Functions answers PascalCase, the SDKs camelCase. */
-export function field(object: Record<string, unknown> | undefined, name: string): unknown {
-  if (!object) return undefined;
-  return object[name] ?? object[name.charAt(0).toLowerCase() + name.slice(1)];
-}
 
 /** The first string under one of `keys`, anywhere in `value`, that `test` accepts. */
 function findDeep(

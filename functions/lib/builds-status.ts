@@ -19,21 +19,18 @@ import type {
 } from './api-types';
 import { commandReason } from './build-outcome';
 import { buildLogGroup, buildMachineArn, logStreamOf } from './builds';
-import { type BuildReferences, buildProgress, field } from './builds-progress';
+import { type BuildReferences, buildProgress } from './builds-progress';
 import type { Config } from './config';
 import { awsCall, BuildNotFoundError, InvalidInputError } from './errors';
 import { executionStatus, iso, isRecord } from './execution-progress';
 import { describeExecution, executionArnFor, readHistory, type Sfn } from './executions';
-import { parseJsonObject } from './json';
+import { field, parseJsonObject, text } from './json';
 import { logger } from './logger';
 import { describeValidation } from './validation-status';
 
 export type CodeBuild = Pick<CodeBuildClient, 'send'>;
 
 export type BuildStatusSettings = Pick<Config, 'build'>;
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 /** CodeBuild's description of a build (the SDK's camelCase, or the PascalCase a .sync task recorded) → ours. */
 export function codeBuildStatus(

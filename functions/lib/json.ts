@@ -10,3 +10,13 @@ export function parseJsonObject(text: string | undefined): Record<string, unknow
     return undefined;
   }
 }
+
+/** A field in either casing: Step Functions answers PascalCase, the SDKs camelCase. */
+export function field(object: Record<string, unknown> | undefined, name: string): unknown {
+  if (!object) return undefined;
+  return object[name] ?? object[name.charAt(0).toLowerCase() + name.slice(1)];
+}
+
+/** A non-blank string, trimmed; anything else is undefined. */
+export const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
