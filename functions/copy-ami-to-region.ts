@@ -4,7 +4,7 @@ import { type CopyStarted, copyAmiToRegion } from './lib/build-copies';
 import { ec2In } from './lib/clients/ec2';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
-import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
+import { amiIdSchema, buildIdSchema, fieldProblems, regionSchema } from './lib/validation';
 import * as z from './lib/zod';
 
 const input = z.object({
@@ -12,7 +12,7 @@ const input = z.object({
   sourceRegion: regionSchema,
   sourceImageId: amiIdSchema,
   name: z.string().check(z.maxLength(128)),
-  buildId: z.string().check(z.regex(/^build-[A-Za-z0-9-]{1,57}$/)),
+  buildId: buildIdSchema,
 });
 
 export async function handler(event: unknown): Promise<CopyStarted> {

@@ -13,12 +13,12 @@ import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { countMetric } from './lib/metrics';
 
-import { amiIdSchema, fieldProblems, regionSchema } from './lib/validation';
+import { amiIdSchema, executionArnSchema, fieldProblems, regionSchema } from './lib/validation';
 import * as z from './lib/zod';
 
 const input = z.object({
   imageIds: z.array(amiIdSchema).check(z.maxLength(100)),
-  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
+  executionArn: executionArnSchema,
   /** Where the images are: the home region by default; a copy's region for a failed copy. */
   region: z.optional(regionSchema),
   /** A failed copy: one still pending is deregistered, which stops the copy. */

@@ -4,11 +4,11 @@ import { findBuildAmis } from './lib/build-images';
 import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
-import { fieldProblems } from './lib/validation';
+import { executionArnSchema, fieldProblems } from './lib/validation';
 import * as z from './lib/zod';
 
 const input = z.object({
-  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
+  executionArn: executionArnSchema,
 });
 
 export async function handler(event: unknown): Promise<{ imageIds: string[] }> {

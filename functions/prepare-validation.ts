@@ -5,15 +5,21 @@ import { ec2 } from './lib/clients/ec2';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { countMetric } from './lib/metrics';
-import { fieldProblems, instanceTypeSchema, versionSchema } from './lib/validation';
+import {
+  buildIdSchema,
+  executionArnSchema,
+  fieldProblems,
+  instanceTypeSchema,
+  versionSchema,
+} from './lib/validation';
 import * as z from './lib/zod';
 
 const input = z.object({
-  buildId: z.string().check(z.regex(/^build-[A-Za-z0-9-]{1,57}$/)),
+  buildId: buildIdSchema,
   version: versionSchema,
   instanceType: instanceTypeSchema,
   architecture: z.enum(['x86_64', 'arm64']),
-  executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
+  executionArn: executionArnSchema,
   exportedVariables: exportedVariablesSchema,
 });
 

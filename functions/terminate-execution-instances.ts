@@ -15,7 +15,7 @@ import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
 import { countMetric } from './lib/metrics';
-import { fieldProblems, regionSchema } from './lib/validation';
+import { executionArnSchema, fieldProblems, regionSchema } from './lib/validation';
 import {
   BUILD_INSTANCES,
   type ExecutionCleanup,
@@ -29,7 +29,7 @@ export const ENDED_BADLY = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 const event = z.object({
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.object({
-    executionArn: z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/)),
+    executionArn: executionArnSchema,
     status: z.string(),
     /** The execution's input as a JSON string (EventBridge includes it up to 248 KiB). */
     input: z.optional(z.nullable(z.string())),

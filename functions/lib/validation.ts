@@ -82,6 +82,11 @@ export const buildIdSchema = z.string({ error: requiredString }).check(
 );
 
 /** The CPU architectures an image is built for, as EC2 names them. */
+/** A Step Functions execution ARN (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`). */
+export const executionArnSchema = z
+  .string()
+  .check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/));
+
 export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
