@@ -13,6 +13,7 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import { type Ami, MANAGED_BY, NAME_PREFIX, newestFirst, TAG, toAmi } from './ami';
+import { config } from './config';
 import { AmiNotFoundError, AmiNotManagedError, awsCall, fromAwsError } from './errors';
 
 export type Ec2 = Pick<EC2Client, 'send'>;
@@ -47,7 +48,7 @@ export async function scanAmis(ec2: Ec2, pageSize: number, extra: Filter[] = [])
     };
     for await (const images of describePages(ec2, input)) {
       for (const image of images) {
-        const ami = toAmi(image);
+        const ami = toAmi(image, config.legacyImagesCreatedBefore);
         if (ami) found.set(ami.imageId, ami);
       }
     }
@@ -116,7 +117,7 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
   }
   const image = page.Images?.[0];
   if (!image) throw new AmiNotFoundError(imageId, region);
-  const ami = toAmi(image);
+  const ami = toAmi(image, config.legacyImagesCreatedBefore);
   if (!ami) throw new AmiNotManagedError(imageId);
   return ami;
 }

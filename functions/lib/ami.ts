@@ -123,16 +123,24 @@ export function buildTags(input: {
 
 /**
  * An image is this tool's when it is tagged ManagedBy=pulsar-ami, or when it is named
- * pulsar-base-* and carries no ManagedBy tag at all (from before the tool). An image another
- * tool manages (ManagedBy with any other value, whatever its name) is not. Everything that is
- * not this tool's is never listed, changed or deleted. (That the account owns it is asked of
- * EC2: every query says Owners=self.)
+ * pulsar-base-*, carries no ManagedBy tag at all, and was created before `legacyBefore` (from
+ * before the tool: the guide's script made it). The cutoff is what keeps a name from being a
+ * claim: anyone who may register an image can name it pulsar-base-99.0.0-…, but nobody can set
+ * the CreationDate EC2 gives it, so an untagged image made after the cutoff is not this tool's
+ * and is never adopted, validated, published or deleted. `null` adopts no untagged image.
+ * An image another tool manages (ManagedBy with any other value, whatever its name) is not this
+ * tool's either. Everything that is not this tool's is never listed, changed or deleted. (That
+ * the account owns it is asked of EC2: every query says Owners=self.)
  */
-export function ownershipOf(image: Pick<Image, 'Name' | 'Tags'>): Ownership | null {
+export function ownershipOf(
+  image: Pick<Image, 'Name' | 'Tags' | 'CreationDate'>,
+  legacyBefore: Date | null,
+): Ownership | null {
   const tags = tagsToRecord(image.Tags);
   if (tags[TAG.managedBy] === MANAGED_BY) return 'managed';
-  if (image.Name?.startsWith(NAME_PREFIX) && !(TAG.managedBy in tags)) return 'legacy';
-  return null;
+  if (!image.Name?.startsWith(NAME_PREFIX) || TAG.managedBy in tags || legacyBefore === null) return null;
+  const created = Date.parse(image.CreationDate ?? '');
+  return !Number.isNaN(created) && created < legacyBefore.getTime() ? 'legacy' : null;
 }
 
 /**
@@ -174,9 +182,12 @@ function parseValidated(value: string | undefined): boolean | null {
   return value.toLowerCase() === 'true';
 }
 
-/** Maps an EC2 image to this tool's view of it, or null when the image is not this tool's. */
-export function toAmi(image: Image): Ami | null {
-  const ownership = ownershipOf(image);
+/**
+ * Maps an EC2 image to this tool's view of it, or null when the image is not this tool's
+ * (`legacyBefore`: see ownershipOf).
+ */
+export function toAmi(image: Image, legacyBefore: Date | null): Ami | null {
+  const ownership = ownershipOf(image, legacyBefore);
   if (ownership === null || image.ImageId === undefined) return null;
   const tags = tagsToRecord(image.Tags);
   const name = image.Name ?? tags[TAG.name] ?? '';

@@ -22,6 +22,15 @@ const schema = z.object({
   STAGE: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,16}$/)), 'dev'),
   LATEST_AMI_PARAMETER: z.optional(z.string().check(z.regex(/^\/[\w./-]+$/))),
   AWS_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10)), 3),
+  // Untagged pulsar-base-* images count as this tool's (legacy, from the guide's script) only
+  // when EC2 created them before this instant (serverless.yml custom.catalogue); empty: none do.
+  LEGACY_IMAGES_CREATED_BEFORE: z._default(
+    z.union([
+      z.literal(''),
+      z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00Z' }),
+    ]),
+    '',
+  ),
   LIST_PAGE_SIZE: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(1000)), 1000),
   // Where Pulsar releases are downloaded from (Apache's layout). https, or http on this machine
   // only (the sandbox's artifact store): a checksum fetched in clear proves nothing.
@@ -78,6 +87,11 @@ export interface Config {
   /** SSM parameter that holds the published latest AMI id. */
   latestAmiParameter: string;
   maxAttempts: number;
+  /**
+   * Untagged pulsar-base-* images EC2 created before this count as this tool's (legacy); null:
+   * none do. See ownershipOf in ami.ts.
+   */
+  legacyImagesCreatedBefore: Date | null;
   /** MaxResults for each DescribeImages page. */
   listPageSize: number;
   /** The Apache archive Pulsar releases come from: its base URL (no trailing slash), and how long it may take to answer. */
@@ -134,6 +148,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stage: e.STAGE,
     latestAmiParameter: e.LATEST_AMI_PARAMETER ?? `/pulsar-ami/${e.STAGE}/latest-ami-id`,
     maxAttempts: e.AWS_MAX_ATTEMPTS,
+    legacyImagesCreatedBefore: e.LEGACY_IMAGES_CREATED_BEFORE
+      ? new Date(e.LEGACY_IMAGES_CREATED_BEFORE)
+      : null,
     listPageSize: e.LIST_PAGE_SIZE,
     archive: { baseUrl: e.ARCHIVE_BASE_URL, timeoutMs: e.ARCHIVE_TIMEOUT_MS },
     validation: {

@@ -63,7 +63,7 @@ export class AmiNotManagedError extends ProblemError {
   readonly title = 'AMI not managed by pulsar-ami';
   constructor(readonly imageId: string) {
     super(
-      `AMI ${imageId} is not a pulsar-ami image (neither tagged ManagedBy=pulsar-ami nor named pulsar-base-* without a ManagedBy tag); it is left untouched`,
+      `AMI ${imageId} is not a pulsar-ami image (neither tagged ManagedBy=pulsar-ami nor an untagged pulsar-base-* image from before pulsar-ami was deployed); it is left untouched`,
     );
     this.extensions.imageId = imageId;
   }

@@ -218,12 +218,13 @@ describe('delete of what it may touch', () => {
     expect(snapshot?.Tags).not.toContainEqual({ Key: 'ManagedBy', Value: 'pulsar-ami' });
   });
 
-  it("never deletes an untagged snapshot registered under a pulsar-base-* name (another team's backup)", async () => {
+  it("an image registered over another team's backup under a pulsar-base-* name is not ours: refused, the snapshot kept", async () => {
     // Another team's image, deregistered: its snapshot (a backup) is left, untagged.
     const backup = await seed({ name: 'team-x-db-backup', managed: false, snapshots: 1 });
     const snapshotId = backup.snapshotIds[0] ?? '';
     await ec2.send(new DeregisterImageCommand({ ImageId: backup.imageId }));
-    // Someone who may only register images names one over it as this tool's.
+    // Someone who may only register images names one over it as this tool's, with an old date
+    // in the name: EC2's CreationDate is today's, after the stack's legacy cutoff.
     const bait = await ec2.send(
       new RegisterImageCommand({
         Name: 'pulsar-base-2.8.0-20240101000000',
@@ -232,18 +233,15 @@ describe('delete of what it may touch', () => {
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }],
       }),
     );
+    const baitId = bait.ImageId ?? '';
     await e2e.control('DELETE', 'calls');
-    const dry = await e2e.cli(['delete', '--ami-id', bait.ImageId ?? '', '--dry-run']);
-    expect(dry.stdout).toContain(`Would keep ${snapshotId} (not tagged ManagedBy=pulsar-ami`);
-    const result = await e2e.cli(['delete', '--ami-id', bait.ImageId ?? '']);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`    Keeping ${snapshotId} (not tagged ManagedBy=pulsar-ami`);
+    await expectRefusedWithDryRun(baitId, `AMI ${baitId} is not a pulsar-ami image`);
+    expect(await e2e.changes()).toEqual([]);
     expect(await snapshotExists(snapshotId)).toBe(true);
+    expect(await describeImage(baitId)).toHaveLength(1);
     const [snapshot] =
       (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots ?? [];
     expect(snapshot?.Tags ?? []).not.toContainEqual({ Key: 'ManagedBy', Value: 'pulsar-ami' });
-    const deletes = (await e2e.calls()).filter((c) => c.action === 'DeleteSnapshot');
-    expect(deletes).toEqual([]);
   });
 
   it('retries a snapshot the deregistration still holds until EC2 releases it', async () => {
@@ -281,6 +279,35 @@ describe('delete of what it may touch', () => {
     );
     expect(found.Snapshots?.map((s) => s.SnapshotId)).toEqual([snapshotId]);
   }, 60_000);
+});
+
+describe('an image that only names itself ours', () => {
+  it('pulsar-base-99.0.0-… registered today: never listed, adopted, validated or made latest', async () => {
+    const published = await seed(ours('3.1.0', { tags: { Validated: 'true' } }));
+    const theirs = await seed({ name: 'team-x-base', managed: false, snapshots: 1 });
+    const bait = await ec2.send(
+      new RegisterImageCommand({
+        Name: 'pulsar-base-99.0.0-20240101000000',
+        Architecture: 'x86_64',
+        RootDeviceName: '/dev/xvda',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: theirs.snapshotIds[0] ?? '' } }],
+      }),
+    );
+    const baitId = bait.ImageId ?? '';
+    await e2e.control('DELETE', 'calls');
+    const validate = await e2e.cli(['validate', '--ami-id', baitId]);
+    expect(validate.code).toBe(1);
+    expect(validate.stderr).toContain(`AMI ${baitId} is not a pulsar-ami image`);
+    expect(await e2e.changes()).toEqual([]);
+    expect((await e2e.calls()).filter((c) => c.action === 'StartExecution')).toEqual([]);
+    const [image] = await describeImage(baitId);
+    expect(image?.Tags ?? []).toEqual([]);
+    const list = await e2e.cli(['list', '--no-cache', '--json']);
+    expect((JSON.parse(list.stdout) as { items: Ami[] }).items.map((a) => a.imageId)).toEqual([published.imageId]);
+    const latest = await e2e.cli(['latest', '--no-cache']);
+    expect(latest.stdout.trim()).toBe(`Latest AMI: ${published.imageId}`);
+    expect((await signedGet(e2e.url, `/amis/${baitId}`)).status).toBe(403);
+  });
 });
 
 describe('sandbox EC2 image lifecycle over the wire', () => {

@@ -16,6 +16,7 @@ import {
   toAmi,
   versionFromName,
 } from '../../functions/lib/ami';
+import { loadConfig } from '../../functions/lib/config';
 
 describe('versions', () => {
   it('parses MAJOR.MINOR.PATCH only', () => {
@@ -56,28 +57,68 @@ const image = (overrides: Partial<Image>): Image => ({
   ...overrides,
 });
 
+/** The tool's deployment: untagged pulsar-base-* images EC2 created before it are legacy. */
+const CUTOFF = new Date('2026-01-01T00:00:00Z');
+
 describe('ownership', () => {
-  it('is this tool’s when tagged ManagedBy=pulsar-ami, whatever the name', () => {
-    expect(ownershipOf({ Name: 'custom', Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] })).toBe(
-      'managed',
-    );
+  it('is this tool’s when tagged ManagedBy=pulsar-ami, whatever the name or age', () => {
+    const managed = { Name: 'custom', Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] };
+    expect(ownershipOf(managed, CUTOFF)).toBe('managed');
+    expect(ownershipOf({ ...managed, CreationDate: '2026-11-30T00:00:00.000Z' }, null)).toBe('managed');
   });
-  it('is legacy when only named pulsar-base-*', () => {
-    expect(ownershipOf({ Name: 'pulsar-base-2.9.0-20250101120000', Tags: [] })).toBe('legacy');
+  it('is legacy when only named pulsar-base-* and created before the cutoff', () => {
+    const legacy = {
+      Name: 'pulsar-base-2.9.0-20250101120000',
+      Tags: [],
+      CreationDate: '2025-01-01T12:00:00.000Z',
+    };
+    expect(ownershipOf(legacy, CUTOFF)).toBe('legacy');
+    expect(toAmi(image(legacy), CUTOFF)?.ownership).toBe('legacy');
+  });
+  it('is not this tool’s when only the name says so and EC2 created it at or after the cutoff, or when no cutoff is set', () => {
+    // Anyone who may register an image can name it pulsar-base-99.0.0-…; nobody can choose its CreationDate.
+    for (const CreationDate of [
+      '2026-01-01T00:00:00.000Z',
+      '2026-11-30T08:00:00.000Z',
+      'not a date',
+      undefined,
+    ]) {
+      const bait = { Name: 'pulsar-base-99.0.0-20240101000000', Tags: [], CreationDate };
+      expect([CreationDate, ownershipOf(bait, CUTOFF)]).toEqual([CreationDate, null]);
+      expect(toAmi(image(bait), CUTOFF)).toBeNull();
+    }
+    expect(
+      ownershipOf(
+        { Name: 'pulsar-base-2.9.0-20250101120000', Tags: [], CreationDate: '2025-01-01T12:00:00.000Z' },
+        null,
+      ),
+    ).toBeNull();
+  });
+  it('reads the cutoff from LEGACY_IMAGES_CREATED_BEFORE: none when unset or empty, a bad time refused', () => {
+    expect(loadConfig({}).legacyImagesCreatedBefore).toBeNull();
+    expect(loadConfig({ LEGACY_IMAGES_CREATED_BEFORE: '' }).legacyImagesCreatedBefore).toBeNull();
+    expect(
+      loadConfig({ LEGACY_IMAGES_CREATED_BEFORE: '2026-01-01T00:00:00Z' }).legacyImagesCreatedBefore,
+    ).toEqual(CUTOFF);
+    for (const bad of ['2026-01-01', 'yesterday', '2026-13-01T00:00:00Z']) {
+      expect(() => loadConfig({ LEGACY_IMAGES_CREATED_BEFORE: bad })).toThrow(/must be an ISO 8601 time/);
+    }
   });
   it('is not this tool’s otherwise, even with a look-alike tag value or name', () => {
     expect(
-      ownershipOf({ Name: 'ubuntu-jammy', Tags: [{ Key: 'ManagedBy', Value: 'terraform' }] }),
+      ownershipOf({ Name: 'ubuntu-jammy', Tags: [{ Key: 'ManagedBy', Value: 'terraform' }] }, CUTOFF),
     ).toBeNull();
-    expect(ownershipOf({ Name: 'my-pulsar-base-3.0.0', Tags: [] })).toBeNull();
-    expect(ownershipOf({ Name: 'x', Tags: [{ Key: 'managedby', Value: 'pulsar-ami' }] })).toBeNull();
-    expect(toAmi(image({ Name: 'ubuntu', Tags: [] }))).toBeNull();
+    expect(
+      ownershipOf({ Name: 'my-pulsar-base-3.0.0', Tags: [], CreationDate: '2025-01-01T00:00:00Z' }, CUTOFF),
+    ).toBeNull();
+    expect(ownershipOf({ Name: 'x', Tags: [{ Key: 'managedby', Value: 'pulsar-ami' }] }, CUTOFF)).toBeNull();
+    expect(toAmi(image({ Name: 'ubuntu', Tags: [] }), CUTOFF)).toBeNull();
   });
   it('is not this tool’s when named pulsar-base-* but managed by another tool (any ManagedBy value)', () => {
     for (const value of ['team-x', '', 'Pulsar-AMI', 'pulsar-ami ']) {
       const golden = { Name: 'pulsar-base-team-x-golden', Tags: [{ Key: 'ManagedBy', Value: value }] };
-      expect([value, ownershipOf(golden)]).toEqual([value, null]);
-      expect(toAmi(image(golden))).toBeNull();
+      expect([value, ownershipOf(golden, CUTOFF)]).toEqual([value, null]);
+      expect(toAmi(image(golden), CUTOFF)).toBeNull();
     }
   });
   it('names the protection that applies, the cooldown with its end, and counts an unknown state as protected', () => {
@@ -139,6 +180,7 @@ describe('tag mapping', () => {
         ],
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0' } }, {}],
       }),
+      CUTOFF,
     );
     expect(ami).toMatchObject({
       version: '3.0.1',
@@ -148,8 +190,10 @@ describe('tag mapping', () => {
       snapshotIds: ['snap-0123456789abcdef0'],
       protected: false,
     });
-    expect(toAmi(image({ Tags: [{ Key: 'PulsarVersion', Value: 'garbage' }] }))?.version).toBe('3.0.0');
-    expect(toAmi(image({}))?.validated).toBeNull();
+    expect(toAmi(image({ Tags: [{ Key: 'PulsarVersion', Value: 'garbage' }] }), CUTOFF)?.version).toBe(
+      '3.0.0',
+    );
+    expect(toAmi(image({ CreationDate: '2025-10-06T14:23:00.000Z' }), CUTOFF)?.validated).toBeNull();
   });
 });
 
