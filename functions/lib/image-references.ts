@@ -6,9 +6,11 @@
  * latest (DescribeImageReferences answers only the template's ARN). Parameters under the
  * stack's own paths are left out: the latest rule (republish) looks after them.
  *
- * Not covered: Auto Scaling launch configurations (DescribeImageReferences does not report
- * them; see the README).
+ * Auto Scaling launch configurations, which DescribeImageReferences does not report, are read
+ * with DescribeLaunchConfigurations when an Auto Scaling client is given: every page once for
+ * all the ids asked (one call where the account has none).
  */
+import { type AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeImageReferencesCommand,
   type DescribeImageReferencesCommandInput,
@@ -25,7 +27,10 @@ export type ImageReferenceKind =
   | 'launch-template'
   | 'ssm-parameter'
   | 'image-recipe'
-  | 'container-recipe';
+  | 'container-recipe'
+  | 'launch-configuration';
+
+export type AutoScaling = Pick<AutoScalingClient, 'send'>;
 
 export interface LaunchTemplateVersionRef {
   version: number;
@@ -36,7 +41,7 @@ export interface LaunchTemplateVersionRef {
 export interface ImageReference {
   kind: ImageReferenceKind;
   arn: string;
-  /** Instance id, launch template id, parameter name, or the recipe's `name/version`. */
+  /** Instance id, launch template id, parameter name, the recipe's `name/version`, or the launch configuration's name. */
   id: string;
   /** One phrase naming it: `launch template web (lt-…) version 3 (default, latest)`. */
   detail: string;
@@ -88,6 +93,8 @@ export interface ImageReferenceOptions {
    * a use by someone else.
    */
   ownParameterPaths?: readonly string[];
+  /** Auto Scaling: launch configurations naming an image are references too. */
+  autoScaling?: AutoScaling;
 }
 
 /**
@@ -140,6 +147,10 @@ function referenceOf(kind: ImageReferenceKind, arn: string): ImageReference {
     case 'container-recipe': {
       const id = resourceIdOf(arn, 'container-recipe');
       return { kind, arn, id, detail: `Image Builder container recipe ${id}` };
+    }
+    case 'launch-configuration': {
+      const id = resourceIdOf(arn, 'launchConfigurationName');
+      return { kind, arn, id, detail: `Auto Scaling launch configuration ${id}` };
     }
   }
 }
@@ -280,5 +291,41 @@ export async function findImageReferences(
     } while (NextToken);
   }
   await describeLaunchTemplateReferences(ec2, found);
+  if (options.autoScaling) await addLaunchConfigurationReferences(options.autoScaling, found);
   return found;
+}
+
+/** DescribeLaunchConfigurations' largest page. */
+export const LAUNCH_CONFIGURATIONS_PER_PAGE = 100;
+
+/**
+ * Adds the launch configurations that name each image (Auto Scaling keeps them out of
+ * DescribeImageReferences): the account's launch configurations read once, every page.
+ */
+async function addLaunchConfigurationReferences(
+  autoScaling: AutoScaling,
+  found: Map<string, ImageReference[]>,
+): Promise<void> {
+  if (found.size === 0) return;
+  let NextToken: string | undefined;
+  do {
+    const page = await awsCall(
+      'AutoScaling',
+      autoScaling.send(
+        new DescribeLaunchConfigurationsCommand({ MaxRecords: LAUNCH_CONFIGURATIONS_PER_PAGE, NextToken }),
+      ),
+    );
+    for (const lc of page.LaunchConfigurations ?? []) {
+      const refs = found.get(lc.ImageId ?? '');
+      const name = lc.LaunchConfigurationName;
+      if (!refs || !name) continue;
+      refs.push({
+        kind: 'launch-configuration',
+        arn: lc.LaunchConfigurationARN ?? name,
+        id: name,
+        detail: `Auto Scaling launch configuration ${name}`,
+      });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
 }
