@@ -295,13 +295,14 @@ async function deleteNow(
       { keepSnapshots: false, dryRun: false },
     );
   } catch (error) {
-    if (
-      error instanceof AmiInUseError ||
-      error instanceof AmiProtectedError ||
-      error instanceof AmiNotReadyError
-    ) {
-      return result(item, 'skipped', `${error.message.replace(/; nothing was deleted$/, '')}; kept`);
+    if (error instanceof AmiInUseError) {
+      return result(item, 'skipped', `in use: ${error.references.map((r) => r.detail).join('; ')}; kept`);
     }
+    if (error instanceof AmiProtectedError) {
+      return result(item, 'skipped', `protected by ${String(error.extensions.protection)}; kept`);
+    }
+    if (error instanceof AmiNotReadyError)
+      return result(item, 'skipped', 'still being created (pending); kept');
     throw error;
   }
   const left = deleted.snapshots.filter((s) => s.status === 'orphaned' || s.status === 'failed');
