@@ -234,7 +234,7 @@ async function run(input: unknown = { source: 'schedule' }): Promise<Outcome> {
     }) as unknown as Handlers[string];
   }
   const machine = new StateMachine(DEFINITION);
-  const execution = machine.run(input as Record<string, unknown>, {
+  const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
     overrides: {
       taskResourceLocalHandlers: handlers,
       retryIntervalOverrides: Object.fromEntries(TASKS.map(([s]) => [s, 0])),
