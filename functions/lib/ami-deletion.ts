@@ -1,6 +1,6 @@
 /**
  * Retiring an AMI: refuse what is not ours, protected or in use (image-references.ts, launch
- * configurations too when an Auto Scaling client is given); then deregister and delete each
+ * configurations too when their lookup is given); then deregister and delete each
  * snapshot, reporting each one, and republish what named it: the account's latest and the
  * version's own parameter, each by the latest rule without it. A dry run checks the same rules
  * and EC2's own DryRun answer, and changes nothing.
@@ -16,7 +16,7 @@ import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
-import { type AutoScaling, findImageReferences, ownParameterPaths } from './image-references';
+import { findImageReferences, type LaunchConfigurationLookup, ownParameterPaths } from './image-references';
 import { publishLatest, publishVersionLatest, type Ssm } from './latest-ami';
 
 export interface DeleteOptions {
@@ -244,7 +244,7 @@ async function republishVersion(
 }
 
 export async function deleteAmi(
-  clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
+  clients: { ec2: Ec2; ssm: Ssm; launchConfigurations?: LaunchConfigurationLookup },
   settings: DeletionSettings,
   imageId: string,
   options: DeleteOptions,
@@ -255,7 +255,7 @@ export async function deleteAmi(
   if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
   const references = await findImageReferences(clients.ec2, [imageId], {
     ownParameterPaths: ownParameterPaths(settings),
-    ...(clients.autoScaling ? { autoScaling: clients.autoScaling } : {}),
+    ...(clients.launchConfigurations ? { launchConfigurations: clients.launchConfigurations } : {}),
   });
   const using = references.get(imageId) ?? [];
   if (using.length > 0) throw new AmiInUseError(imageId, using);

@@ -30,13 +30,9 @@ import { type Ec2, scanToolImages } from './ami-catalogue';
 import { ORPHANED_FROM_TAG } from './ami-deletion';
 import type { Config } from './config';
 import { awsCall } from './errors';
-import {
-  type AutoScaling,
-  findImageReferences,
-  type ImageReference,
-  ownParameterPaths,
-} from './image-references';
+import { findImageReferences, type ImageReference, ownParameterPaths } from './image-references';
 import { readPublishedLatest, type Ssm } from './latest-ami';
+import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
 import { AMI_ID_PATTERN } from './validation';
 
 export type CleanupAction = 'keep' | 'deprecate' | 'disable' | 'delete';
@@ -449,7 +445,7 @@ export async function planCleanup(
   const references = new Map<string, readonly ImageReference[]>();
   const options = {
     ownParameterPaths: ownParameterPaths(settings),
-    ...(clients.autoScaling ? { autoScaling: clients.autoScaling } : {}),
+    ...(clients.autoScaling ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) } : {}),
   };
   let decisions = decideCleanup(images, { published, references }, settings, now);
   for (;;) {

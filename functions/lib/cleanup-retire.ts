@@ -35,8 +35,9 @@ import {
   fromAwsError,
   ProblemError,
 } from './errors';
-import { type AutoScaling, findImageReferences, ownParameterPaths } from './image-references';
+import { findImageReferences, ownParameterPaths } from './image-references';
 import { readPublishedLatest, type Ssm, versionParameterName } from './latest-ami';
+import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
 
 /** 409: EC2 still holds the snapshot for an image (a deregistration finishing, or another image). */
 export class SnapshotInUseError extends ProblemError {
@@ -243,7 +244,9 @@ async function deprecateOrDisable(
   const refs = (
     await findImageReferences(clients.ec2, [ami.imageId], {
       ownParameterPaths: ownParameterPaths(settings),
-      ...(clients.autoScaling ? { autoScaling: clients.autoScaling } : {}),
+      ...(clients.autoScaling
+        ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
+        : {}),
     })
   ).get(ami.imageId);
   if (refs && refs.length > 0) {
@@ -289,7 +292,13 @@ async function deleteNow(
   let deleted: Awaited<ReturnType<typeof deleteAmi>>;
   try {
     deleted = await deleteAmi(
-      clients,
+      {
+        ec2: clients.ec2,
+        ssm: clients.ssm,
+        ...(clients.autoScaling
+          ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
+          : {}),
+      },
       { ...settings, snapshotRetry: settings.snapshotRetry ?? RETIRE_SNAPSHOT_RETRY },
       item.imageId,
       { keepSnapshots: false, dryRun: false },

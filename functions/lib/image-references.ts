@@ -6,9 +6,9 @@
  * latest (DescribeImageReferences answers only the template's ARN). Parameters under the
  * stack's own paths are left out: the latest rule (republish) looks after them.
  *
- * Auto Scaling launch configurations, which DescribeImageReferences does not report, are read
- * with DescribeLaunchConfigurations when an Auto Scaling client is given: every page once for
- * all the ids asked (one call where the account has none).
+ * Auto Scaling launch configurations, which DescribeImageReferences does not report, are added
+ * when a lookup is given (launch-configurations.ts: every page once for all the ids asked, one
+ * call where the account has none), so that only the functions that use it carry its client.
  */
 import { type AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
 import {
@@ -30,7 +30,10 @@ export type ImageReferenceKind =
   | 'container-recipe'
   | 'launch-configuration';
 
-export type AutoScaling = Pick<AutoScalingClient, 'send'>;
+/** The launch configurations naming each of `imageIds` (launch-configurations.ts). */
+export type LaunchConfigurationLookup = (
+  imageIds: readonly string[],
+) => Promise<Map<string, ImageReference[]>>;
 
 export interface LaunchTemplateVersionRef {
   version: number;
@@ -93,8 +96,8 @@ export interface ImageReferenceOptions {
    * a use by someone else.
    */
   ownParameterPaths?: readonly string[];
-  /** Auto Scaling: launch configurations naming an image are references too. */
-  autoScaling?: AutoScaling;
+  /** Auto Scaling launch configurations naming an image are references too. */
+  launchConfigurations?: LaunchConfigurationLookup;
 }
 
 /**
@@ -291,41 +294,10 @@ export async function findImageReferences(
     } while (NextToken);
   }
   await describeLaunchTemplateReferences(ec2, found);
-  if (options.autoScaling) await addLaunchConfigurationReferences(options.autoScaling, found);
-  return found;
-}
-
-/** DescribeLaunchConfigurations' largest page. */
-export const LAUNCH_CONFIGURATIONS_PER_PAGE = 100;
-
-/**
- * Adds the launch configurations that name each image (Auto Scaling keeps them out of
- * DescribeImageReferences): the account's launch configurations read once, every page.
- */
-async function addLaunchConfigurationReferences(
-  autoScaling: AutoScaling,
-  found: Map<string, ImageReference[]>,
-): Promise<void> {
-  if (found.size === 0) return;
-  let NextToken: string | undefined;
-  do {
-    const page = await awsCall(
-      'AutoScaling',
-      autoScaling.send(
-        new DescribeLaunchConfigurationsCommand({ MaxRecords: LAUNCH_CONFIGURATIONS_PER_PAGE, NextToken }),
-      ),
-    );
-    for (const lc of page.LaunchConfigurations ?? []) {
-      const refs = found.get(lc.ImageId ?? '');
-      const name = lc.LaunchConfigurationName;
-      if (!refs || !name) continue;
-      refs.push({
-        kind: 'launch-configuration',
-        arn: lc.LaunchConfigurationARN ?? name,
-        id: name,
-        detail: `Auto Scaling launch configuration ${name}`,
-      });
+  if (options.launchConfigurations && found.size > 0) {
+    for (const [imageId, refs] of await options.launchConfigurations([...found.keys()])) {
+      found.get(imageId)?.push(...refs);
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
+  return found;
 }

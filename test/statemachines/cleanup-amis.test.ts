@@ -313,7 +313,7 @@ describe('cleanup-amis.asl.yml', () => {
       const [, state] = allStates().find(([n]) => n === name) ?? [];
       const named = ((state?.Retry ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
       expect(named).toEqual(expect.arrayContaining(['AwsThrottledError', 'SnapshotInUseError']));
-      expect((state?.Catch as { ErrorEquals: string[] }[])[0]?.ErrorEquals).toEqual(['States.ALL']);
+      expect(((state?.Catch ?? []) as { ErrorEquals: string[] }[])[0]?.ErrorEquals).toEqual(['States.ALL']);
     }
   });
 

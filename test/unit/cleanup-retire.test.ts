@@ -39,6 +39,7 @@ import {
   SnapshotInUseError,
 } from '../../functions/lib/cleanup-retire';
 import { AmiInUseError, AmiNotManagedError, AwsThrottledError } from '../../functions/lib/errors';
+import { launchConfigurationLookup } from '../../functions/lib/launch-configurations';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -531,7 +532,8 @@ describe('deleteAmi and the version parameters', () => {
         },
       ],
     });
-    const error = await deleteAmi(clients, SETTINGS, ID, { keepSnapshots: false, dryRun: false }).catch(
+    const withLookup = { ...clients, launchConfigurations: launchConfigurationLookup(clients.autoScaling) };
+    const error = await deleteAmi(withLookup, SETTINGS, ID, { keepSnapshots: false, dryRun: false }).catch(
       (e) => e,
     );
     expect(error).toBeInstanceOf(AmiInUseError);
