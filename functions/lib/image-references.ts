@@ -10,7 +10,6 @@
  * when a lookup is given (launch-configurations.ts: every page once for all the ids asked, one
  * call where the account has none), so that only the functions that use it carry its client.
  */
-import { type AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeImageReferencesCommand,
   type DescribeImageReferencesCommandInput,
@@ -152,7 +151,7 @@ function referenceOf(kind: ImageReferenceKind, arn: string): ImageReference {
       return { kind, arn, id, detail: `Image Builder container recipe ${id}` };
     }
     case 'launch-configuration': {
-      const id = resourceIdOf(arn, 'launchConfigurationName');
+      const id = arn.split(':launchConfigurationName/')[1] ?? arn;
       return { kind, arn, id, detail: `Auto Scaling launch configuration ${id}` };
     }
   }
