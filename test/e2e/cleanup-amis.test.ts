@@ -197,6 +197,31 @@ describe('CleanupAmis on the sandbox', () => {
   });
 });
 
+describe('a plan over 10,000 images', () => {
+  it('pages DescribeImages at 1,000, asks about use ten a call for the candidates only, and reads nothing per image', async () => {
+    // A minute apart, the newest ten days old: none younger than the minimum age.
+    await e2e.control('POST', 'images', { count: 10_000, images: [{ name: 'batch', createdAt: daysAgo(10) }] });
+    await e2e.control('DELETE', 'calls');
+    const settings = cleanupSettings(loadConfig({ STAGE: 'dev', AWS_REGION: 'us-west-2' }));
+    const started = Date.now();
+    const plan = await planCleanup({ ec2: e2e.ec2, ssm, autoScaling }, settings);
+    const took = Date.now() - started;
+    expect(plan.totals).toMatchObject({ images: 10_000, keep: 3, delete: 9_997 });
+    const count = new Map<string, number>();
+    for (const call of await e2e.calls()) count.set(call.action, (count.get(call.action) ?? 0) + 1);
+    expect(Object.fromEntries(count)).toEqual({
+      // Two ownership queries (tagged, and named pulsar-base-*), ten pages each.
+      DescribeImages: 20,
+      GetParameter: 1,
+      GetParametersByPath: 1,
+      DescribeImageReferences: 1_000,
+      DescribeLaunchConfigurations: 1,
+      DescribeSnapshots: 1,
+    });
+    expect(took).toBeLessThan(30_000);
+  }, 60_000);
+});
+
 describe('the sandbox’s Auto Scaling launch configurations', () => {
   it('creates, pages (MaxRecords, NextToken), filters by name and deletes, with Auto Scaling’s errors', async () => {
     const { ids } = await seed();
