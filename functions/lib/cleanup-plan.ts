@@ -4,8 +4,9 @@
  * orphaned snapshots go; what that saves. Planning only reads (no call that changes anything).
  *
  * The rules, in one pure function (`decideCleanup`), so that they are tested without AWS:
- * - The newest N (default 3) of each architecture are kept: an arm64 build never pushes an
- *   x86_64 image out of the newest N, nor the other way round.
+ * - The newest N (default 3) usable (available or disabled) AMIs of each architecture are kept:
+ *   an arm64 build never pushes an x86_64 image out of the newest N, nor the other way round,
+ *   and neither does a pending build or a failed image.
  * - At least `minValidated` (2) validated AMIs of each architecture are kept, whatever else
  *   happens: when fewer are kept for other reasons, the newest validated ones are kept too.
  * - Every published AMI is kept: the account's latest parameter, and each version's own
@@ -228,8 +229,11 @@ export function decideCleanup(
   const reasons = new Map<string, string[]>();
   for (const image of sorted) {
     const architecture = image.architecture ?? DEFAULT_ARCHITECTURE;
-    const rank = rankInArchitecture.get(architecture) ?? 0;
-    rankInArchitecture.set(architecture, rank + 1);
+    // Only usable images take one of the newest N: a pending build or a failed image does not
+    // push a good one out.
+    const usable = image.state === 'available' || image.state === 'disabled';
+    const rank = usable ? (rankInArchitecture.get(architecture) ?? 0) : Number.POSITIVE_INFINITY;
+    if (usable) rankInArchitecture.set(architecture, rank + 1);
     const suffix = architecture === DEFAULT_ARCHITECTURE ? '' : ` ${architecture}`;
     const why: string[] = [];
     if (image.state === 'pending') why.push('still being created (pending)');

@@ -109,6 +109,25 @@ describe('decideCleanup: the rules', () => {
     expect(x86.map((i) => byId.get(i.imageId)?.action)).toEqual(['keep', 'keep', 'keep', 'delete']);
   });
 
+  it('gives none of the newest N to a pending build or a failed image', () => {
+    const images = [
+      image(1.2, { state: 'pending' }),
+      image(1.5, { state: 'failed', validated: null }),
+      image(2),
+      image(3),
+      image(4),
+      image(5),
+    ];
+    expect(outcome(images)).toEqual([
+      [images[0]?.imageId, 'keep', 'still being created (pending)'],
+      [images[1]?.imageId, 'delete', 'beyond the newest 3'],
+      [images[2]?.imageId, 'keep', 'newest 3'],
+      [images[3]?.imageId, 'keep', 'newest 3'],
+      [images[4]?.imageId, 'keep', 'newest 3'],
+      [images[5]?.imageId, 'delete', 'beyond the newest 3'],
+    ]);
+  });
+
   it('keeps everything when N is larger than the count', () => {
     const images = [image(10), image(20)];
     expect(outcome(images, noFacts(), { ...SETTINGS, keep: 5 }).map((d) => d[1])).toEqual(['keep', 'keep']);
