@@ -4,6 +4,7 @@
  * every authenticated call is logged, and may be throttled by a fault.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { autoScalingService } from './autoscaling/index';
 import type { CallLog } from './calls';
 import { cloudFormationService } from './cloudformation/index';
 import { ec2Service } from './ec2/index';
@@ -41,6 +42,7 @@ export const QUERY_SERVICES: Record<string, QueryService> = {
   ec2: ec2Service,
   sts: stsService,
   cloudformation: cloudFormationService,
+  autoscaling: autoScalingService,
 };
 
 export interface AwsRequest {

@@ -214,6 +214,16 @@ export interface LaunchTemplateRecord {
   tags: Tags;
 }
 
+/** An Auto Scaling launch configuration (only what the sandbox reads: its image and type). */
+export interface LaunchConfigurationRecord {
+  name: string;
+  arn: string;
+  imageId: string;
+  instanceType: string;
+  /** ISO 8601. */
+  createdTime: string;
+}
+
 export interface VpcRecord {
   vpcId: string;
   cidrBlock: string;

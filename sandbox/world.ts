@@ -23,6 +23,7 @@ import type {
   ImageRecord,
   InstanceRecord,
   InvocationRecord,
+  LaunchConfigurationRecord,
   LaunchRecord,
   LaunchTemplateRecord,
   ParameterRecord,
@@ -45,6 +46,8 @@ export class RegionState {
   readonly parameters = new Map<string, ParameterRecord>();
   /** EC2 launch templates by id, each with its versions. */
   readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
+  /** Auto Scaling launch configurations by name. */
+  readonly launchConfigurations = new Map<string, LaunchConfigurationRecord>();
   readonly vpcs = new Map<string, VpcRecord>();
   readonly subnets = new Map<string, SubnetRecord>();
   /**
@@ -274,6 +277,7 @@ export class World {
           lastModifiedDate: p.lastModifiedDate.toISOString(),
         })),
         launchTemplates: [...r.launchTemplates.values()],
+        launchConfigurations: [...r.launchConfigurations.values()],
         vpcs: [...r.vpcs.values()],
         builds: [...r.builds.values()],
         logGroups: [...r.logGroups.values()].map((g) => ({

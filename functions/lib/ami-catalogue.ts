@@ -11,6 +11,7 @@ import {
   type DescribeImagesCommandOutput,
   type EC2Client,
   type Filter,
+  type Image,
 } from '@aws-sdk/client-ec2';
 import { type Ami, MANAGED_BY, NAME_PREFIX, newestFirst, TAG, toAmi } from './ami';
 import { config } from './config';
@@ -38,7 +39,20 @@ async function* describePages(ec2: Ec2, input: DescribeImagesCommandInput) {
  * them out unless asked, and they still cost their snapshots). `extra` narrows both queries.
  */
 export async function scanAmis(ec2: Ec2, pageSize: number, extra: Filter[] = []): Promise<Ami[]> {
-  const found = new Map<string, Ami>();
+  return scanToolImages(ec2, pageSize, (_image, ami) => ami, extra);
+}
+
+/**
+ * The same scan, each image kept as `summarize` makes it (the Ami, and anything else of the EC2
+ * image it needs): only those summaries are held, one page of EC2's answer at a time.
+ */
+export async function scanToolImages<T extends Pick<Ami, 'imageId' | 'createdAt' | 'version'>>(
+  ec2: Ec2,
+  pageSize: number,
+  summarize: (image: Image, ami: Ami) => T,
+  extra: Filter[] = [],
+): Promise<T[]> {
+  const found = new Map<string, T>();
   for (const filters of OWNERSHIP_QUERIES) {
     const input = {
       Owners: ['self'],
@@ -49,7 +63,7 @@ export async function scanAmis(ec2: Ec2, pageSize: number, extra: Filter[] = [])
     for await (const images of describePages(ec2, input)) {
       for (const image of images) {
         const ami = toAmi(image, config.legacyImagesCreatedBefore);
-        if (ami) found.set(ami.imageId, ami);
+        if (ami && !found.has(ami.imageId)) found.set(ami.imageId, summarize(image, ami));
       }
     }
   }
@@ -103,6 +117,15 @@ export function pageOf(
  * is refused by name (AmiNotManagedError), and its details are not returned.
  */
 export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise<Ami> {
+  return (await getToolImage(ec2, imageId, region)).ami;
+}
+
+/** getAmi's image, with EC2's own description of it (DeprecationTime, LastLaunchedTime, …). */
+export async function getToolImage(
+  ec2: Ec2,
+  imageId: string,
+  region: string,
+): Promise<{ image: Image; ami: Ami }> {
   let page: DescribeImagesCommandOutput;
   try {
     page = await ec2.send(
@@ -119,7 +142,7 @@ export async function getAmi(ec2: Ec2, imageId: string, region: string): Promise
   if (!image) throw new AmiNotFoundError(imageId, region);
   const ami = toAmi(image, config.legacyImagesCreatedBefore);
   if (!ami) throw new AmiNotManagedError(imageId);
-  return ami;
+  return { image, ami };
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
- * Retiring an AMI: refuse what is not ours, protected or in use (image-references.ts); then deregister and delete
- * each snapshot, reporting each one. A dry run checks the same rules and EC2's own DryRun
- * answer, and changes nothing.
+ * Retiring an AMI: refuse what is not ours, protected or in use (image-references.ts, launch
+ * configurations too when their lookup is given); then deregister and delete each
+ * snapshot, reporting each one, and republish what named it: the account's latest and the
+ * version's own parameter, each by the latest rule without it. A dry run checks the same rules
+ * and EC2's own DryRun answer, and changes nothing.
  */
 import {
   CreateTagsCommand,
@@ -14,8 +16,8 @@ import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
-import { findImageReferences, ownParameterPaths } from './image-references';
-import { publishLatest, type Ssm } from './latest-ami';
+import { findImageReferences, type LaunchConfigurationLookup, ownParameterPaths } from './image-references';
+import { publishLatest, publishVersionLatest, type Ssm } from './latest-ami';
 
 export interface DeleteOptions {
   keepSnapshots: boolean;
@@ -213,8 +215,36 @@ async function republishLatest(
   return outcome.previous === deleted ? outcome.imageId : undefined;
 }
 
-export async function deleteAmi(
+/**
+ * When the deleted AMI is the one its version's parameter names (`…/versions/V/latest-ami-id`,
+ * or `…/V/arm64/latest-ami-id`), point that parameter at the newest validated available AMI of
+ * the same version and architecture left, or delete it when none is (or say so, in a dry run).
+ */
+async function republishVersion(
   clients: { ec2: Ec2; ssm: Ssm },
+  settings: DeletionSettings,
+  ami: Ami,
+  dryRun: boolean,
+): Promise<{ parameter: string; imageId: string | null } | undefined> {
+  if (settings.versionParameterPrefix === undefined || ami.version === null) return undefined;
+  const outcome = await publishVersionLatest(
+    clients,
+    { ...settings, versionParameterPrefix: settings.versionParameterPrefix },
+    {
+      version: ami.version,
+      ...(ami.architecture !== undefined ? { architecture: ami.architecture } : {}),
+      exclude: [ami.imageId],
+      onlyIfPublished: ami.imageId,
+      dryRun,
+    },
+  );
+  return outcome.previous === ami.imageId
+    ? { parameter: outcome.parameter, imageId: outcome.imageId }
+    : undefined;
+}
+
+export async function deleteAmi(
+  clients: { ec2: Ec2; ssm: Ssm; launchConfigurations?: LaunchConfigurationLookup },
   settings: DeletionSettings,
   imageId: string,
   options: DeleteOptions,
@@ -225,6 +255,7 @@ export async function deleteAmi(
   if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
   const references = await findImageReferences(clients.ec2, [imageId], {
     ownParameterPaths: ownParameterPaths(settings),
+    ...(clients.launchConfigurations ? { launchConfigurations: clients.launchConfigurations } : {}),
   });
   const using = references.get(imageId) ?? [];
   if (using.length > 0) throw new AmiInUseError(imageId, using);
@@ -234,12 +265,14 @@ export async function deleteAmi(
     const snapshots = await planSnapshots(clients.ec2, ami, options.keepSnapshots);
     await checkDeletionAllowed(clients.ec2, ami);
     const latestRepublished = await republishLatest(clients, settings, imageId, true);
+    const versionRepublished = await republishVersion(clients, settings, ami, true);
     return {
       ...summary,
       dryRun: true,
       deregistered: false,
       snapshots,
       ...(latestRepublished !== undefined ? { latestRepublished } : {}),
+      ...(versionRepublished !== undefined ? { versionRepublished } : {}),
     };
   }
 
@@ -249,11 +282,13 @@ export async function deleteAmi(
   const retry = settings.snapshotRetry ?? SNAPSHOT_RETRY;
   const snapshots = await deleteSnapshots(clients.ec2, imageId, plan, retry);
   const latestRepublished = await republishLatest(clients, settings, imageId, false);
+  const versionRepublished = await republishVersion(clients, settings, ami, false);
   return {
     ...summary,
     dryRun: false,
     deregistered: true,
     snapshots,
     ...(latestRepublished !== undefined ? { latestRepublished } : {}),
+    ...(versionRepublished !== undefined ? { versionRepublished } : {}),
   };
 }

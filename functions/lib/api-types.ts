@@ -45,6 +45,11 @@ export interface DeleteAmiResponse {
   snapshots: SnapshotResult[];
   /** When the deleted AMI was the published latest: the AMI now published, or null when none is left. */
   latestRepublished?: string | null;
+  /**
+   * When the deleted AMI was its version's published AMI: that parameter, and the AMI it names now
+   * (the newest validated available one of the version and architecture), or null (deleted).
+   */
+  versionRepublished?: { parameter: string; imageId: string | null };
 }
 
 /** A ValidateAmi execution's status, as Step Functions reports it. */

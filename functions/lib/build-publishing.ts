@@ -6,22 +6,19 @@
  */
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { DEFAULT_ARCHITECTURE, TAG } from './ami';
+import { TAG } from './ami';
 import { type Ec2, getAmi } from './ami-catalogue';
 import { AmiMismatchError, AmiNotValidatedError } from './build-errors';
 import { awsCall } from './errors';
-import { type LatestSettings, type PublishOutcome, publishLatest, type Ssm } from './latest-ami';
+import {
+  type LatestSettings,
+  type PublishOutcome,
+  publishLatest,
+  type Ssm,
+  versionParameterName,
+} from './latest-ami';
 
-/**
- * `{prefix}/{version}/latest-ami-id`: the newest validated x86_64 build of that version;
- * `{prefix}/{version}/{architecture}/latest-ami-id` for another architecture (arm64), so an
- * arm64 build never replaces the x86_64 image a version's parameter names.
- */
-export function versionParameterName(prefix: string, version: string, architecture?: string): string {
-  return architecture === undefined || architecture === DEFAULT_ARCHITECTURE
-    ? `${prefix}/${version}/latest-ami-id`
-    : `${prefix}/${version}/${architecture}/latest-ami-id`;
-}
+export { versionParameterName };
 
 /** The tags that say an image was validated (ValidateAmi's Record Validation Result). */
 export const VALIDATION_TAG_KEYS = [TAG.validated, TAG.validationDate, TAG.validationExecution] as const;

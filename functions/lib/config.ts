@@ -79,6 +79,18 @@ const schema = z.object({
   // ValidateAmi executions RUNNING at once; one more start is a 429 (serverless custom.limits).
   MAX_CONCURRENT_VALIDATIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 3),
   // ---- end of limits ----
+  // ---- Cleanup (functions/lib/cleanup-plan.ts; serverless.yml custom.cleanup) ----
+  CLEANUP_KEEP: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 3),
+  CLEANUP_MIN_AGE_DAYS: z._default(z.coerce.number().check(z.gte(0), z.lte(3650)), 1),
+  CLEANUP_LAST_LAUNCHED_WITHIN_DAYS: z._default(z.coerce.number().check(z.gte(0), z.lte(3650)), 30),
+  // Empty or absent: that stage is off. All off (the default): beyond N is deleted at once.
+  CLEANUP_DEPRECATE_AFTER_DAYS: z.optional(z.string().check(z.regex(/^(\d{1,4})?$/))),
+  CLEANUP_DISABLE_AFTER_DAYS: z.optional(z.string().check(z.regex(/^(\d{1,4})?$/))),
+  CLEANUP_DELETE_AFTER_DAYS: z.optional(z.string().check(z.regex(/^(\d{1,4})?$/))),
+  CLEANUP_PRICE_PER_GB_MONTH: z._default(z.coerce.number().check(z.gte(0), z.lte(10)), 0.05),
+  CLEANUP_AMIS_STATE_MACHINE_ARN: z.optional(
+    z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
+  ),
 });
 
 export interface Config {
@@ -131,6 +143,33 @@ export interface Config {
     /** ValidateAmi executions RUNNING at once; a start past it is a 429. */
     maxConcurrentValidations: number;
   };
+  /** Retiring old AMIs (functions/lib/cleanup-plan.ts): the defaults a cleanup plans with. */
+  cleanup: {
+    keep: number;
+    minValidated: number;
+    minAgeDays: number;
+    lastLaunchedWithinDays: number;
+    /** null: that stage is off. All null: beyond the newest N is deleted (the guide's way). */
+    deprecateAfterDays: number | null;
+    disableAfterDays: number | null;
+    deleteAfterDays: number | null;
+    pricePerGbMonth: number;
+  };
+  /** ARN of the CleanupAmis machine; null where a function is not given it. */
+  cleanupStateMachineArn: string | null;
+}
+
+const days = (value: string | undefined): number | null =>
+  value === undefined || value === '' ? null : Number(value);
+
+/** The stages, when set, come in order: deprecate before disable before delete. */
+function checkStages(stages: (number | null)[]): void {
+  const set = stages.filter((d): d is number => d !== null);
+  if (set.some((d, i) => i > 0 && d < (set[i - 1] ?? 0))) {
+    throw new Error(
+      'Invalid configuration: CLEANUP_DEPRECATE_AFTER_DAYS, CLEANUP_DISABLE_AFTER_DAYS and CLEANUP_DELETE_AFTER_DAYS must not decrease (deprecate, then disable, then delete)',
+    );
+  }
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -143,6 +182,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const e = parsed.data;
+  const cleanup = {
+    keep: e.CLEANUP_KEEP,
+    // The guide's disaster recovery: at least two validated AMIs, always.
+    minValidated: 2,
+    minAgeDays: e.CLEANUP_MIN_AGE_DAYS,
+    lastLaunchedWithinDays: e.CLEANUP_LAST_LAUNCHED_WITHIN_DAYS,
+    deprecateAfterDays: days(e.CLEANUP_DEPRECATE_AFTER_DAYS),
+    disableAfterDays: days(e.CLEANUP_DISABLE_AFTER_DAYS),
+    deleteAfterDays: days(e.CLEANUP_DELETE_AFTER_DAYS),
+    pricePerGbMonth: e.CLEANUP_PRICE_PER_GB_MONTH,
+  };
+  checkStages([cleanup.deprecateAfterDays, cleanup.disableAfterDays, cleanup.deleteAfterDays]);
   return {
     region: e.AWS_REGION,
     stage: e.STAGE,
@@ -169,6 +220,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
     limits: { maxConcurrentValidations: e.MAX_CONCURRENT_VALIDATIONS },
+    cleanup,
+    cleanupStateMachineArn: e.CLEANUP_AMIS_STATE_MACHINE_ARN ?? null,
   };
 }
 

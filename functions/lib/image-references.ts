@@ -6,8 +6,9 @@
  * latest (DescribeImageReferences answers only the template's ARN). Parameters under the
  * stack's own paths are left out: the latest rule (republish) looks after them.
  *
- * Not covered: Auto Scaling launch configurations (DescribeImageReferences does not report
- * them; see the README).
+ * Auto Scaling launch configurations, which DescribeImageReferences does not report, are added
+ * when a lookup is given (launch-configurations.ts: every page once for all the ids asked, one
+ * call where the account has none), so that only the functions that use it carry its client.
  */
 import {
   DescribeImageReferencesCommand,
@@ -25,7 +26,13 @@ export type ImageReferenceKind =
   | 'launch-template'
   | 'ssm-parameter'
   | 'image-recipe'
-  | 'container-recipe';
+  | 'container-recipe'
+  | 'launch-configuration';
+
+/** The launch configurations naming each of `imageIds` (launch-configurations.ts). */
+export type LaunchConfigurationLookup = (
+  imageIds: readonly string[],
+) => Promise<Map<string, ImageReference[]>>;
 
 export interface LaunchTemplateVersionRef {
   version: number;
@@ -36,7 +43,7 @@ export interface LaunchTemplateVersionRef {
 export interface ImageReference {
   kind: ImageReferenceKind;
   arn: string;
-  /** Instance id, launch template id, parameter name, or the recipe's `name/version`. */
+  /** Instance id, launch template id, parameter name, the recipe's `name/version`, or the launch configuration's name. */
   id: string;
   /** One phrase naming it: `launch template web (lt-…) version 3 (default, latest)`. */
   detail: string;
@@ -88,6 +95,8 @@ export interface ImageReferenceOptions {
    * a use by someone else.
    */
   ownParameterPaths?: readonly string[];
+  /** Auto Scaling launch configurations naming an image are references too. */
+  launchConfigurations?: LaunchConfigurationLookup;
 }
 
 /**
@@ -140,6 +149,10 @@ function referenceOf(kind: ImageReferenceKind, arn: string): ImageReference {
     case 'container-recipe': {
       const id = resourceIdOf(arn, 'container-recipe');
       return { kind, arn, id, detail: `Image Builder container recipe ${id}` };
+    }
+    case 'launch-configuration': {
+      const id = arn.split(':launchConfigurationName/')[1] ?? arn;
+      return { kind, arn, id, detail: `Auto Scaling launch configuration ${id}` };
     }
   }
 }
@@ -280,5 +293,10 @@ export async function findImageReferences(
     } while (NextToken);
   }
   await describeLaunchTemplateReferences(ec2, found);
+  if (options.launchConfigurations && found.size > 0) {
+    for (const [imageId, refs] of await options.launchConfigurations([...found.keys()])) {
+      found.get(imageId)?.push(...refs);
+    }
+  }
   return found;
 }

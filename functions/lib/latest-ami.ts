@@ -14,7 +14,14 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { type Ami, chooseLatest, type LatestCriteria, qualifiesAsLatest } from './ami';
+import {
+  type Ami,
+  chooseLatest,
+  DEFAULT_ARCHITECTURE,
+  type LatestCriteria,
+  qualifiesAsLatest,
+  TAG,
+} from './ami';
 import { type Ec2, getAmi, scanAmis } from './ami-catalogue';
 import type { LatestAmiResponse } from './api-types';
 import { AmiNotFoundError, AmiNotManagedError, fromAwsError, NoAmiFoundError } from './errors';
@@ -100,24 +107,87 @@ export async function publishLatest(
   const candidates = (await availableAmis(clients.ec2, settings)).filter((ami) => !exclude.has(ami.imageId));
   const next = chooseLatest(candidates)?.imageId ?? null;
   const changed = next !== previous;
-  if (changed && !options.dryRun) {
-    try {
-      if (next) {
-        await clients.ssm.send(
-          new PutParameterCommand({
-            Name: settings.latestAmiParameter,
-            Value: next,
-            Type: 'String',
-            DataType: 'aws:ec2:image',
-            Overwrite: true,
-          }),
-        );
-      } else if (previous !== null) {
-        await clients.ssm.send(new DeleteParameterCommand({ Name: settings.latestAmiParameter }));
-      }
-    } catch (error) {
-      throw fromAwsError('SSM', error);
-    }
-  }
+  if (changed && !options.dryRun)
+    await writeParameter(clients.ssm, settings.latestAmiParameter, next, previous);
   return { imageId: next, previous, changed };
+}
+
+/**
+ * `{prefix}/{version}/latest-ami-id`: the newest validated x86_64 build of that version;
+ * `{prefix}/{version}/{architecture}/latest-ami-id` for another architecture (arm64), so an
+ * arm64 build never replaces the x86_64 image a version's parameter names.
+ */
+export function versionParameterName(prefix: string, version: string, architecture?: string): string {
+  return architecture === undefined || architecture === DEFAULT_ARCHITECTURE
+    ? `${prefix}/${version}/latest-ami-id`
+    : `${prefix}/${version}/${architecture}/latest-ami-id`;
+}
+
+export interface VersionPublishOutcome extends PublishOutcome {
+  /** The version's parameter (`{prefix}/{version}[/{architecture}]/latest-ami-id`). */
+  parameter: string;
+}
+
+/**
+ * A version's own parameter, by the same rule as the account's latest within that version and
+ * architecture: the newest validated available AMI of them, leaving out `exclude` (an AMI being
+ * deleted). None left deletes the parameter. With `onlyIfPublished`, nothing moves unless that
+ * AMI is the one the parameter names now (so deleting any other AMI costs one parameter read).
+ * EC2 filters on the version, architecture and Validated tags, so only that version's validated
+ * images are read.
+ */
+export async function publishVersionLatest(
+  clients: { ec2: Ec2; ssm: Ssm },
+  settings: LatestSettings & { versionParameterPrefix: string },
+  options: {
+    version: string;
+    architecture?: string;
+    exclude?: readonly string[];
+    dryRun?: boolean;
+    onlyIfPublished?: string;
+  },
+): Promise<VersionPublishOutcome> {
+  const architecture = options.architecture ?? DEFAULT_ARCHITECTURE;
+  const parameter = versionParameterName(settings.versionParameterPrefix, options.version, architecture);
+  const previous = await readPublishedLatest(clients.ssm, parameter);
+  if (options.onlyIfPublished !== undefined && previous !== options.onlyIfPublished) {
+    return { parameter, imageId: previous, previous, changed: false };
+  }
+  const exclude = new Set(options.exclude ?? []);
+  const amis = await scanAmis(clients.ec2, settings.listPageSize, [
+    { Name: 'state', Values: ['available'] },
+    { Name: 'architecture', Values: [architecture] },
+    { Name: `tag:${TAG.version}`, Values: [options.version] },
+    { Name: `tag:${TAG.validated}`, Values: ['true'] },
+  ]);
+  const criteria = { version: options.version, architecture };
+  const next =
+    chooseLatest(
+      amis.filter((ami) => !exclude.has(ami.imageId)),
+      criteria,
+    )?.imageId ?? null;
+  const changed = next !== previous;
+  if (changed && !options.dryRun) await writeParameter(clients.ssm, parameter, next, previous);
+  return { parameter, imageId: next, previous, changed };
+}
+
+/** Puts `next` as the parameter's AMI id, or deletes the parameter when `next` is null. */
+async function writeParameter(ssm: Ssm, name: string, next: string | null, previous: string | null) {
+  try {
+    if (next) {
+      await ssm.send(
+        new PutParameterCommand({
+          Name: name,
+          Value: next,
+          Type: 'String',
+          DataType: 'aws:ec2:image',
+          Overwrite: true,
+        }),
+      );
+    } else if (previous !== null) {
+      await ssm.send(new DeleteParameterCommand({ Name: name }));
+    }
+  } catch (error) {
+    throw fromAwsError('SSM', error);
+  }
 }

@@ -9,7 +9,8 @@
  * | ValidationsPassed, ValidationsFailed | (none) | evaluateCheckResults: the checks' verdict |
  * | ExecutionsEndedBadly | Machine=ValidateAmi\|BuildAmi, Status=FAILED\|TIMED_OUT\|ABORTED | the execution-status rule |
  * | InstancesTerminated | Guard=execution-status-rule\|sweeper | the guard that terminated them |
- * | AmisDeleted | Path=api\|failed-build\|abandoned-build | the path that deregistered them |
+ * | AmisDeleted | Path=api\|failed-build\|abandoned-build\|cleanup | the path that deregistered them |
+ * | AmisRetired | Action=deprecate\|disable\|delete | CleanupAmis' Retire AMI, each AMI it retired |
  *
  * The machine's own Terminate Test Instance is an SDK task, not a Lambda: a metric filter on
  * ValidateAmi's log group counts it (InstancesTerminatedByMachine, serverless.yml).
@@ -26,7 +27,8 @@ export type MetricName =
   | 'ValidationsFailed'
   | 'ExecutionsEndedBadly'
   | 'InstancesTerminated'
-  | 'AmisDeleted';
+  | 'AmisDeleted'
+  | 'AmisRetired';
 
 /** Publishes one count now, with its own dimensions. A zero is published too (a guard that found nothing). */
 export function countMetric(

@@ -13,7 +13,7 @@ const CLIENTS: Record<string, string[]> = {
   listAmis: ['@aws-sdk/client-ec2'],
   getLatestAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   getAmi: ['@aws-sdk/client-ec2'],
-  deleteAmi: ['@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  deleteAmi: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   startValidation: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn'],
   getValidation: ['@aws-sdk/client-sfn'],
   evaluateCheckResults: [],
@@ -33,6 +33,11 @@ const CLIENTS: Record<string, string[]> = {
   listBuilds: ['@aws-sdk/client-sfn'],
   getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
   getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
+  // CleanupAmis' Lambdas
+  planCleanup: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  retireAmi: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  deleteOrphanedSnapshot: ['@aws-sdk/client-ec2'],
+  reportCleanup: [],
 };
 
 /**
@@ -44,7 +49,7 @@ const MAX_KIB: Record<string, number> = {
   listAmis: 600, // 484
   getLatestAmi: 650, // 554
   getAmi: 600, // 483
-  deleteAmi: 700, // 594
+  deleteAmi: 700, // 621 (with the Auto Scaling client: launch configurations)
   startValidation: 650, // 543
   getValidation: 600, // 500
   startBuild: 650, // 545
@@ -63,6 +68,10 @@ const MAX_KIB: Record<string, number> = {
   copyAmiToRegion: 600, // 481
   getAmiCopyState: 550, // 457
   buildOutcome: 50, // 31
+  planCleanup: 700, // 604
+  retireAmi: 750, // 624
+  deleteOrphanedSnapshot: 600, // 481
+  reportCleanup: 50, // 27
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */

@@ -150,7 +150,8 @@ describe('serverless.yml for Step Functions and EventBridge', () => {
     });
     const machineArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-validate-ami';
     const buildArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-build-ami';
-    expect(app.stateMachines.map((m) => m.arn)).toEqual([machineArn, buildArn]);
+    const cleanupArn = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-cleanup-amis';
+    expect(app.stateMachines.map((m) => m.arn)).toEqual([machineArn, buildArn, cleanupArn]);
     expect(app.stateMachines[0]?.definition).toMatchObject({
       StartAt: 'Read Validation Request',
       TimeoutSeconds: 3600,

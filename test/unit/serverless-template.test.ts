@@ -157,15 +157,22 @@ describe('each function has the rights it uses, and no more', () => {
     expect(functionsWith('ec2:DeregisterImage')).toEqual([
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
+      // CleanupAmis' Retire AMI.
+      'RetireAmiLambdaFunction',
       // The safety net: an aborted build's unvalidated images.
       'TerminateExecutionInstancesLambdaFunction',
     ]);
     expect(functionsWith('ec2:DeleteSnapshot')).toEqual([
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
+      // CleanupAmis' Delete Orphaned Snapshot and Retire AMI.
+      'DeleteOrphanedSnapshotLambdaFunction',
+      'RetireAmiLambdaFunction',
       // The safety net: an aborted build's unvalidated images.
       'TerminateExecutionInstancesLambdaFunction',
     ]);
+    expect(functionsWith('ec2:DisableImage')).toEqual(['RetireAmiLambdaFunction']);
+    expect(functionsWith('ec2:EnableImageDeprecation')).toEqual(['RetireAmiLambdaFunction']);
     expect(functionsWith('ssm:PutParameter')).toEqual([
       'DeleteAmiLambdaFunction',
       'PublishAmiLambdaFunction',
@@ -182,6 +189,7 @@ describe('each function has the rights it uses, and no more', () => {
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
       'PublishAmiLambdaFunction',
+      'RetireAmiLambdaFunction',
       'StartValidationLambdaFunction',
       'TerminateExecutionInstancesLambdaFunction',
     ]);
@@ -200,6 +208,9 @@ describe('each function has the rights it uses, and no more', () => {
       'DeleteFailedAmiRole',
       'PublishAmiRole',
       'CopyAmiToRegionRole',
+      'PlanCleanupRole',
+      'RetireAmiRole',
+      'DeleteOrphanedSnapshotRole',
     ]) {
       const managed = JSON.stringify(template.Resources[role]?.Properties?.ManagedPolicyArns);
       expect(managed).toContain('service-role/AWSLambdaBasicExecutionRole');
@@ -502,7 +513,13 @@ describe('the roles that delete images find where an image is in use', () => {
     'imagebuilder:GetContainerRecipe',
   ];
 
-  it.each(['DeleteAmiRole', 'DeleteFailedAmiRole', 'ExecutionCleanupRole'])(
+  it.each([
+    'DeleteAmiRole',
+    'DeleteFailedAmiRole',
+    'ExecutionCleanupRole',
+    'PlanCleanupRole',
+    'RetireAmiRole',
+  ])(
     '%s: DescribeImageReferences on * (no resource-level permissions), the referencing resources read only via ec2-images, launch template versions named',
     (role) => {
       const statements = statementsOf(role);
@@ -528,5 +545,160 @@ describe('the roles that delete images find where an image is in use', () => {
       (s) => actionsOf(s).includes('ec2:DescribeInstances') && s.Condition === undefined,
     );
     expect(direct).toEqual([]);
+  });
+});
+
+describe('CleanupAmis in the CloudFormation template', () => {
+  const machine = template.Resources.CleanupAmisStateMachine;
+  type Task = { Type: string; TimeoutSeconds?: number; Parameters?: { FunctionName?: string } };
+  const definition = JSON.parse(String(machine?.Properties?.DefinitionString)) as {
+    TimeoutSeconds?: number;
+    States: Record<string, Task & { ItemProcessor?: { States: Record<string, Task> } }>;
+  };
+  const tasks = Object.entries(definition.States)
+    .flatMap(([name, state]) => [
+      [name, state] as [string, Task],
+      ...Object.entries(state.ItemProcessor?.States ?? {}),
+    ])
+    .filter(([, state]) => state.Type === 'Task');
+  const statementsOf = (role: string): Statement[] =>
+    (
+      (template.Resources[role]?.Properties?.Policies ?? []) as {
+        PolicyDocument: { Statement: Statement[] };
+      }[]
+    ).flatMap((p) => p.PolicyDocument.Statement);
+  const CLEANUP_FUNCTIONS = ['PlanCleanup', 'RetireAmi', 'DeleteOrphanedSnapshot', 'ReportCleanup'];
+
+  it('is the machine of statemachines/cleanup-amis.asl.yml, logged and traced, with its own role and a timeout on it and every Task', () => {
+    expect(machine?.Properties).toMatchObject({
+      StateMachineName: 'pulsar-ami-test-cleanup-amis',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      TracingConfiguration: { Enabled: true },
+      RoleArn: { 'Fn::GetAtt': ['CleanupAmisRole', 'Arn'] },
+    });
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    expect(tasks.map(([name]) => name)).toEqual([
+      'Plan Cleanup',
+      'Retire AMI',
+      'Delete Orphaned Snapshot',
+      'Report Cleanup',
+    ]);
+    for (const [name, task] of tasks) {
+      const fn = /pulsar-ami-test-(\w+)$/.exec(task.Parameters?.FunctionName ?? '')?.[1] ?? '';
+      const lambda = template.Resources[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}LambdaFunction`];
+      // The Task waits longer than the function may run, and the machine longer than any Task.
+      expect([name, (task.TimeoutSeconds ?? 0) > Number(lambda?.Properties?.Timeout)]).toEqual([name, true]);
+      expect(task.TimeoutSeconds).toBeLessThan(definition.TimeoutSeconds ?? 0);
+    }
+  });
+
+  it('runs on the schedule (custom.cleanup.schedule, rate(1 day) by default) with {"source":"schedule"}', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) =>
+      JSON.stringify(r.Properties?.Targets).includes('CleanupAmisStateMachine'),
+    );
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]?.[1].Properties ?? {};
+    expect(rule.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule.State).toBe('ENABLED');
+    const [target] = rule.Targets as {
+      Arn: unknown;
+      Input: string;
+      RoleArn: { 'Fn::GetAtt': [string, string] };
+    }[];
+    expect(target?.Arn).toEqual({ Ref: 'CleanupAmisStateMachine' });
+    expect(JSON.parse(target?.Input ?? '{}')).toEqual({ source: 'schedule' });
+    const scheduleRole = template.Resources[target?.RoleArn['Fn::GetAtt'][0] ?? ''];
+    const statements = (
+      (scheduleRole?.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+    ).flatMap((p) => p.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['states:StartExecution'], Resource: { Ref: 'CleanupAmisStateMachine' } },
+    ]);
+  });
+
+  it('lets the machine invoke exactly its four Lambdas, and nothing else but logs and traces', () => {
+    const statements = statementsOf('CleanupAmisRole');
+    expect(statements.map((s) => s.Sid)).toEqual(['InvokeCleanupLambdas', 'DeliverExecutionLogs', 'Tracing']);
+    const invoked = new Set(
+      ((statements[0]?.Resource ?? []) as { 'Fn::Sub': string }[]).map(
+        (r) => /function:pulsar-ami-test-(\w+)(?::\*)?$/.exec(r['Fn::Sub'])?.[1],
+      ),
+    );
+    expect([...invoked].sort()).toEqual([
+      'deleteOrphanedSnapshot',
+      'planCleanup',
+      'reportCleanup',
+      'retireAmi',
+    ]);
+  });
+
+  it('lets the cleanup Lambdas change only images and snapshots tagged ManagedBy=pulsar-ami, never a Protected one, never a parameter', () => {
+    for (const role of ['PlanCleanupRole', 'RetireAmiRole', 'DeleteOrphanedSnapshotRole']) {
+      for (const s of statementsOf(role)) {
+        if (s.Effect !== 'Allow') continue;
+        const changing = actionsOf(s).filter(
+          (a) =>
+            !/^(ec2:Describe\w+|ssm:(GetParameter|GetParameters|GetParametersByPath|DescribeParameters)|autoscaling:Describe\w+|imagebuilder:(List|Get)\w+)$/.test(
+              a,
+            ),
+        );
+        if (changing.length === 0) continue;
+        expect([role, s.Sid, JSON.stringify(s.Resource)]).toEqual([
+          role,
+          s.Sid,
+          expect.stringMatching(/::(image|snapshot)\/\*"\}\]$/),
+        ]);
+        const ours = s.Condition?.StringEquals?.['aws:ResourceTag/ManagedBy'] === 'pulsar-ami';
+        // Or adopting a legacy image: only ManagedBy=pulsar-ami, only where no ManagedBy tag is.
+        const adoption =
+          s.Condition?.StringEquals?.['aws:RequestTag/ManagedBy'] === 'pulsar-ami' &&
+          s.Condition?.Null?.['aws:ResourceTag/ManagedBy'] === 'true';
+        expect([role, s.Sid, ours || adoption]).toEqual([role, s.Sid, true]);
+      }
+      expect(
+        statementsOf(role)
+          .flatMap(actionsOf)
+          .filter((a) => /^ssm:(Put|Delete)/.test(a)),
+      ).toEqual([]);
+    }
+    expect(
+      statementsOf('PlanCleanupRole')
+        .flatMap(actionsOf)
+        .every((a) => /:(Describe|Get|List)\w+$/.test(a)),
+    ).toBe(true);
+    const deny = statementsOf('RetireAmiRole').find((s) => s.Effect === 'Deny');
+    expect(deny?.Action).toEqual(['ec2:EnableImageDeprecation', 'ec2:DisableImage', 'ec2:DeregisterImage']);
+    expect(deny?.Condition).toEqual({ StringEqualsIgnoreCase: { 'aws:ResourceTag/Protected': 'true' } });
+    const orphans = statementsOf('DeleteOrphanedSnapshotRole').find((s) =>
+      actionsOf(s).includes('ec2:DeleteSnapshot'),
+    );
+    expect(orphans?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/ManagedBy': 'pulsar-ami' },
+      Null: { 'aws:ResourceTag/OrphanedFrom': 'false' },
+    });
+    expect(statementsOf('DeleteAmiRole').find((s) => s.Sid === 'FindLaunchConfigurations')?.Action).toEqual([
+      'autoscaling:DescribeLaunchConfigurations',
+    ]);
+  });
+
+  it('gives the cleanup Lambdas the cleanup settings, from custom.cleanup', () => {
+    for (const fn of CLEANUP_FUNCTIONS) {
+      const environment = template.Resources[`${fn}LambdaFunction`]?.Properties?.Environment as
+        | { Variables: Record<string, unknown> }
+        | undefined;
+      const variables = environment?.Variables;
+      expect([fn, variables]).toEqual([
+        fn,
+        expect.objectContaining({
+          CLEANUP_KEEP: '3',
+          CLEANUP_MIN_AGE_DAYS: '1',
+          CLEANUP_LAST_LAUNCHED_WITHIN_DAYS: '30',
+          CLEANUP_DEPRECATE_AFTER_DAYS: '',
+          CLEANUP_DISABLE_AFTER_DAYS: '',
+          CLEANUP_DELETE_AFTER_DAYS: '',
+          CLEANUP_PRICE_PER_GB_MONTH: '0.05',
+        }),
+      ]);
+    }
   });
 });

@@ -1,0 +1,493 @@
+/**
+ * Planning the retirement of old AMIs (the guide's "Cost Management" and "Disaster Recovery"):
+ * which of this tool's AMIs are kept, and why; which are deprecated, disabled or deleted; which
+ * orphaned snapshots go; what that saves. Planning only reads (no call that changes anything).
+ *
+ * The rules, in one pure function (`decideCleanup`), so that they are tested without AWS:
+ * - The newest N (default 3) usable (available or disabled) AMIs of each architecture are kept:
+ *   an arm64 build never pushes an x86_64 image out of the newest N, nor the other way round,
+ *   and neither does a pending build or a failed image.
+ * - At least `minValidated` (2) validated AMIs of each architecture are kept, whatever else
+ *   happens: when fewer are kept for other reasons, the newest validated ones are kept too.
+ * - Every published AMI is kept: the account's latest parameter, and each version's own
+ *   (`{prefix}/{V}/latest-ami-id`, `{prefix}/{V}/arm64/latest-ami-id`).
+ * - Younger than the minimum age, protected (Protected=true, EC2 deregistration protection),
+ *   launched within the last D days (EC2's LastLaunchedTime), still pending: kept.
+ * - In use (image-references.ts: instances, launch templates, other applications' parameters,
+ *   Image Builder recipes, Auto Scaling launch configurations): kept. Asked only for the images
+ *   the other rules would retire, ten a call.
+ * - The rest: deleted when no stage is set (the guide's default); with stages set (EC2 Image
+ *   Builder lifecycle style), deprecated, then disabled, then deleted as each age is reached.
+ *
+ * At 10,000 images: DescribeImages in pages of `listPageSize` (1,000), each image kept as a
+ * compact summary (`CleanupImage`); LastLaunchedTime and DeprecationTime come with DescribeImages,
+ * so no call per image; DescribeImageReferences only for the images that would go.
+ */
+import type { Image } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
+import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { type Ami, DEFAULT_ARCHITECTURE, MANAGED_BY, newestFirst, TAG, tagsToRecord } from './ami';
+import { type Ec2, scanToolImages } from './ami-catalogue';
+import { ORPHANED_FROM_TAG } from './ami-deletion';
+import type { Config } from './config';
+import { awsCall } from './errors';
+import { findImageReferences, type ImageReference, ownParameterPaths } from './image-references';
+import { readPublishedLatest, type Ssm } from './latest-ami';
+import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
+import { AMI_ID_PATTERN } from './validation';
+
+export type CleanupAction = 'keep' | 'deprecate' | 'disable' | 'delete';
+
+export interface CleanupSettings {
+  region: string;
+  /** Newest N kept, per architecture (default 3). */
+  keep: number;
+  /** Never fewer than this many validated AMIs kept, per architecture (2). */
+  minValidated: number;
+  /** Younger than this: kept (default 1). */
+  minAgeDays: number;
+  /** Launched (EC2 LastLaunchedTime) within this many days: kept (default 30). */
+  lastLaunchedWithinDays: number;
+  /** Stages; all null = the guide's default: delete beyond N. */
+  deprecateAfterDays: number | null;
+  disableAfterDays: number | null;
+  deleteAfterDays: number | null;
+  /** Snapshot storage price, USD per GiB-month (default 0.05). */
+  pricePerGbMonth: number;
+  latestAmiParameter: string;
+  versionParameterPrefix: string;
+  listPageSize: number;
+}
+
+export interface CleanupDecision {
+  imageId: string;
+  name: string;
+  version: string | null;
+  architecture?: string;
+  createdAt: string | null;
+  /** available | disabled | … */
+  state: string;
+  validated: boolean | null;
+  deprecationTime?: string | null;
+  action: CleanupAction;
+  /**
+   * The reason for the action, one short phrase: 'newest 3', 'published latest',
+   * 'in use: launch template web (lt-…) version 3 (default)', 'beyond the newest 3', …
+   */
+  reason: string;
+  /** Every reason that applies (the first is `reason`). */
+  reasons: string[];
+  snapshotIds: string[];
+  /** Sum of its EBS snapshot volume sizes. */
+  sizeGiB: number;
+}
+
+export interface OrphanedSnapshot {
+  snapshotId: string;
+  /** The OrphanedFrom tag's value. */
+  orphanedFrom: string;
+  sizeGiB: number;
+  action: 'delete' | 'keep';
+  reason: string;
+}
+
+export interface CleanupPlan {
+  region: string;
+  /** ISO 8601. */
+  generatedAt: string;
+  settings: Omit<CleanupSettings, 'latestAmiParameter' | 'versionParameterPrefix' | 'listPageSize'>;
+  /** Every AMI of this tool in the region, newest first, each with its action. */
+  decisions: CleanupDecision[];
+  orphanedSnapshots: OrphanedSnapshot[];
+  totals: {
+    images: number;
+    keep: number;
+    deprecate: number;
+    disable: number;
+    delete: number;
+    /** Orphaned snapshots to delete. */
+    orphanedSnapshots: number;
+    /** Deleted images' snapshots + orphaned snapshots deleted. */
+    reclaimedGiB: number;
+    /** reclaimedGiB × pricePerGbMonth, rounded to cents. */
+    monthlySavingUsd: number;
+  };
+  /**
+   * Only in a plan made smaller to travel through the CleanupAmis machine (Step Functions carries
+   * at most 256 KiB): how many kept decisions were left out (`decisions` then holds the others).
+   */
+  keptDecisionsOmitted?: number;
+}
+
+/** What the rules need of an image: a compact summary, so 10,000 of them stay small. */
+export interface CleanupImage {
+  imageId: string;
+  name: string;
+  version: string | null;
+  architecture?: string;
+  createdAt: string | null;
+  state: string;
+  validated: boolean | null;
+  /** What protects it, in words (ami.ts protectionOf), or null. */
+  protection: string | null;
+  snapshotIds: string[];
+  sizeGiB: number;
+  /** EC2's LastLaunchedTime (ISO 8601), null when never launched (or not reported). */
+  lastLaunchedTime: string | null;
+  /** EC2's DeprecationTime (ISO 8601), null when not deprecated. */
+  deprecationTime: string | null;
+}
+
+/** The plan's summary of one of this tool's images (the EC2 image and its Ami view). */
+export function cleanupImageOf(image: Image, ami: Ami): CleanupImage {
+  return {
+    imageId: ami.imageId,
+    name: ami.name,
+    version: ami.version,
+    ...(ami.architecture !== undefined ? { architecture: ami.architecture } : {}),
+    createdAt: ami.createdAt,
+    state: ami.state,
+    validated: ami.validated,
+    protection: ami.protection ?? null,
+    snapshotIds: ami.snapshotIds,
+    sizeGiB: (image.BlockDeviceMappings ?? []).reduce((sum, m) => sum + (m.Ebs?.VolumeSize ?? 0), 0),
+    lastLaunchedTime: image.LastLaunchedTime ?? null,
+    deprecationTime: image.DeprecationTime ?? null,
+  };
+}
+
+/** What the plan found out about the images besides themselves. */
+export interface CleanupFacts {
+  /** Image id → why it is published, one phrase each ('published latest', 'published latest of 3.0.0'). */
+  published: ReadonlyMap<string, readonly string[]>;
+  /** Image id → what references it; an image not in the map was not asked about (not in use). */
+  references: ReadonlyMap<string, readonly ImageReference[]>;
+}
+
+const DAY_MS = 86_400_000;
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const timeOf = (iso: string | null): number => {
+  const t = iso === null ? Number.NaN : Date.parse(iso);
+  return Number.isNaN(t) ? Number.NaN : t;
+};
+
+/** Counted toward "at least two validated": validated, and available or disabled (restorable). */
+const countsAsValidated = (image: CleanupImage) =>
+  image.validated === true && (image.state === 'available' || image.state === 'disabled');
+
+/** Which stage an image beyond N has reached by its age, and the phrase saying so. */
+function stageOf(
+  image: CleanupImage,
+  settings: CleanupSettings,
+  beyond: string,
+  now: Date,
+): { action: CleanupAction; reason: string } {
+  const { deprecateAfterDays, disableAfterDays, deleteAfterDays } = settings;
+  if (deprecateAfterDays === null && disableAfterDays === null && deleteAfterDays === null) {
+    return { action: 'delete', reason: beyond };
+  }
+  const created = timeOf(image.createdAt);
+  // An image whose age is unknown counts as old: it is beyond N all the same.
+  const ageDays = Number.isNaN(created) ? Number.POSITIVE_INFINITY : (now.getTime() - created) / DAY_MS;
+  const stages: [CleanupAction, number | null][] = [
+    ['deprecate', deprecateAfterDays],
+    ['disable', disableAfterDays],
+    ['delete', deleteAfterDays],
+  ];
+  const reached = stages.filter(([, d]) => d !== null && ageDays >= d).at(-1);
+  const next = stages.find(([, d]) => d !== null && ageDays < d);
+  const nextPhrase = next ? `${next[0]}d at ${plural(next[1] ?? 0, 'day')} old` : 'no later stage';
+  if (!reached) return { action: 'keep', reason: `${beyond}; ${nextPhrase}` };
+  const [target, after] = reached;
+  const stage = `${beyond}: ${target} after ${plural(after ?? 0, 'day')}`;
+  if (target === 'delete') return { action: 'delete', reason: stage };
+  const deprecated =
+    image.deprecationTime !== null && timeOf(image.deprecationTime) <= now.getTime() + 60_000;
+  if (image.state === 'disabled') return { action: 'keep', reason: `${beyond}; disabled, ${nextPhrase}` };
+  if (image.state !== 'available')
+    return { action: 'keep', reason: `${beyond}; ${image.state}, ${nextPhrase}` };
+  if (target === 'deprecate' && deprecated) {
+    return { action: 'keep', reason: `${beyond}; deprecated, ${nextPhrase}` };
+  }
+  return { action: target, reason: stage };
+}
+
+/**
+ * The rules (see the file's comment), pure: each image of this tool, newest first, with its
+ * action and every reason that applies. Images not in `facts.references` count as not in use.
+ */
+export function decideCleanup(
+  images: readonly CleanupImage[],
+  facts: CleanupFacts,
+  settings: CleanupSettings,
+  now: Date,
+): CleanupDecision[] {
+  const sorted = [...images].sort(newestFirst);
+  const rankInArchitecture = new Map<string, number>();
+  const reasons = new Map<string, string[]>();
+  for (const image of sorted) {
+    const architecture = image.architecture ?? DEFAULT_ARCHITECTURE;
+    // Only usable images take one of the newest N: a pending build or a failed image does not
+    // push a good one out.
+    const usable = image.state === 'available' || image.state === 'disabled';
+    const rank = usable ? (rankInArchitecture.get(architecture) ?? 0) : Number.POSITIVE_INFINITY;
+    if (usable) rankInArchitecture.set(architecture, rank + 1);
+    const suffix = architecture === DEFAULT_ARCHITECTURE ? '' : ` ${architecture}`;
+    const why: string[] = [];
+    if (image.state === 'pending') why.push('still being created (pending)');
+    if (rank < settings.keep) why.push(`newest ${settings.keep}${suffix}`);
+    why.push(...(facts.published.get(image.imageId) ?? []));
+    if (image.protection !== null) why.push(`protected by ${image.protection}`);
+    for (const ref of facts.references.get(image.imageId) ?? []) why.push(`in use: ${ref.detail}`);
+    const created = timeOf(image.createdAt);
+    if (!Number.isNaN(created) && now.getTime() - created < settings.minAgeDays * DAY_MS) {
+      why.push(`younger than ${plural(settings.minAgeDays, 'day')}`);
+    }
+    const launched = timeOf(image.lastLaunchedTime);
+    if (!Number.isNaN(launched) && now.getTime() - launched < settings.lastLaunchedWithinDays * DAY_MS) {
+      why.push(
+        `launched within ${plural(settings.lastLaunchedWithinDays, 'day')} (last ${image.lastLaunchedTime})`,
+      );
+    }
+    reasons.set(image.imageId, why);
+  }
+  // Disaster recovery: at least minValidated validated AMIs of each architecture stay.
+  const architectures = new Set(sorted.map((i) => i.architecture ?? DEFAULT_ARCHITECTURE));
+  for (const architecture of architectures) {
+    const validated = sorted.filter(
+      (i) => (i.architecture ?? DEFAULT_ARCHITECTURE) === architecture && countsAsValidated(i),
+    );
+    let kept = validated.filter((i) => (reasons.get(i.imageId) ?? []).length > 0).length;
+    for (const image of validated) {
+      if (kept >= settings.minValidated) break;
+      const why = reasons.get(image.imageId) ?? [];
+      if (why.length > 0) continue;
+      why.push(`one of the ${settings.minValidated} newest validated`);
+      kept++;
+    }
+  }
+  return sorted.map((image) => {
+    const why = reasons.get(image.imageId) ?? [];
+    const architecture = image.architecture ?? DEFAULT_ARCHITECTURE;
+    const suffix = architecture === DEFAULT_ARCHITECTURE ? '' : ` ${architecture}`;
+    const { action, reason } =
+      why.length > 0
+        ? { action: 'keep' as const, reason: why[0] ?? '' }
+        : stageOf(image, settings, `beyond the newest ${settings.keep}${suffix}`, now);
+    return {
+      imageId: image.imageId,
+      name: image.name,
+      version: image.version,
+      ...(image.architecture !== undefined ? { architecture: image.architecture } : {}),
+      createdAt: image.createdAt,
+      state: image.state,
+      validated: image.validated,
+      deprecationTime: image.deprecationTime,
+      action,
+      reason,
+      reasons: why.length > 0 ? why : [reason],
+      snapshotIds: image.snapshotIds,
+      sizeGiB: image.sizeGiB,
+    };
+  });
+}
+
+/** The plan's totals: counts by action, and what the deletions reclaim at the price. */
+export function cleanupTotals(
+  decisions: readonly CleanupDecision[],
+  orphaned: readonly OrphanedSnapshot[],
+  pricePerGbMonth: number,
+): CleanupPlan['totals'] {
+  const count = (action: CleanupAction) => decisions.filter((d) => d.action === action).length;
+  const deletedOrphans = orphaned.filter((s) => s.action === 'delete');
+  const reclaimedGiB =
+    decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.sizeGiB, 0) +
+    deletedOrphans.reduce((sum, s) => sum + s.sizeGiB, 0);
+  return {
+    images: decisions.length,
+    keep: count('keep'),
+    deprecate: count('deprecate'),
+    disable: count('disable'),
+    delete: count('delete'),
+    orphanedSnapshots: deletedOrphans.length,
+    reclaimedGiB,
+    monthlySavingUsd: Math.round(reclaimedGiB * pricePerGbMonth * 100) / 100,
+  };
+}
+
+const ssmCall = <T>(call: Promise<T>): Promise<T> => awsCall('SSM', call);
+const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
+
+/** Where a version parameter's name says: `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/{arch}/latest-ami-id`. */
+export function versionParameterPhrase(prefix: string, name: string): string | null {
+  const head = `${prefix.replace(/\/+$/, '')}/`;
+  if (!name.startsWith(head)) return null;
+  const match = /^([^/]+)(?:\/([^/]+))?\/latest-ami-id$/.exec(name.slice(head.length));
+  if (!match?.[1]) return null;
+  return `published latest of ${match[1]}${match[2] && match[2] !== DEFAULT_ARCHITECTURE ? ` ${match[2]}` : ''}`;
+}
+
+/**
+ * Every published AMI: the account's latest (one GetParameter) and each version's own
+ * parameters (GetParametersByPath under the prefix, recursive, every page of 10).
+ */
+export async function publishedAmis(
+  ssm: Ssm,
+  settings: Pick<CleanupSettings, 'latestAmiParameter' | 'versionParameterPrefix'>,
+): Promise<Map<string, string[]>> {
+  const published = new Map<string, string[]>();
+  const add = (imageId: string, phrase: string) =>
+    published.set(imageId, [...(published.get(imageId) ?? []), phrase]);
+  const latest = await readPublishedLatest(ssm, settings.latestAmiParameter);
+  if (latest) add(latest, 'published latest');
+  let NextToken: string | undefined;
+  do {
+    const page = await ssmCall(
+      ssm.send(
+        new GetParametersByPathCommand({
+          Path: settings.versionParameterPrefix,
+          Recursive: true,
+          MaxResults: 10,
+          NextToken,
+        }),
+      ),
+    );
+    for (const parameter of page.Parameters ?? []) {
+      const value = parameter.Value?.trim() ?? '';
+      const phrase = versionParameterPhrase(settings.versionParameterPrefix, parameter.Name ?? '');
+      if (phrase && AMI_ID_PATTERN.test(value)) add(value, phrase);
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return published;
+}
+
+/** Snapshots an image of the account is made from, among `snapshotIds` (200 a DescribeImages). */
+async function snapshotsInUse(ec2: Ec2, snapshotIds: readonly string[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  for (let i = 0; i < snapshotIds.length; i += 200) {
+    const wanted = new Set(snapshotIds.slice(i, i + 200));
+    let NextToken: string | undefined;
+    do {
+      const page = await ec2Call(
+        ec2.send(
+          new DescribeImagesCommand({
+            Owners: ['self'],
+            IncludeDisabled: true,
+            Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [...wanted] }],
+            MaxResults: 1000,
+            NextToken,
+          }),
+        ),
+      );
+      for (const image of page.Images ?? []) {
+        for (const m of image.BlockDeviceMappings ?? []) {
+          const id = m.Ebs?.SnapshotId;
+          if (id && wanted.has(id) && image.ImageId) held.set(id, image.ImageId);
+        }
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+  }
+  return held;
+}
+
+/**
+ * The snapshots an earlier delete could not delete (tagged OrphanedFrom): each deleted, unless it
+ * is not tagged ManagedBy=pulsar-ami or an image still uses it.
+ */
+export async function planOrphanedSnapshots(ec2: Ec2): Promise<OrphanedSnapshot[]> {
+  const found: Snapshot[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2Call(
+      ec2.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [{ Name: 'tag-key', Values: [ORPHANED_FROM_TAG] }],
+          MaxResults: 1000,
+          NextToken,
+        }),
+      ),
+    );
+    found.push(...(page.Snapshots ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const ids = found.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
+  const held = ids.length > 0 ? await snapshotsInUse(ec2, ids) : new Map<string, string>();
+  return found.flatMap((snapshot): OrphanedSnapshot[] => {
+    if (!snapshot.SnapshotId) return [];
+    const tags = tagsToRecord(snapshot.Tags);
+    const holder = held.get(snapshot.SnapshotId);
+    const base = {
+      snapshotId: snapshot.SnapshotId,
+      orphanedFrom: tags[ORPHANED_FROM_TAG] ?? '',
+      sizeGiB: snapshot.VolumeSize ?? 0,
+    };
+    if (tags[TAG.managedBy] !== MANAGED_BY) {
+      return [{ ...base, action: 'keep' as const, reason: `not tagged ${TAG.managedBy}=${MANAGED_BY}` }];
+    }
+    if (holder) return [{ ...base, action: 'keep' as const, reason: `in use by ${holder}` }];
+    return [{ ...base, action: 'delete' as const, reason: `orphaned from ${base.orphanedFrom}` }];
+  });
+}
+
+/**
+ * The plan (reads only). The in-use question is asked only of the images the other rules would
+ * retire; when answering it keeps some, the validated minimum may retire others instead, which
+ * are then asked too, until every image to retire has been asked.
+ */
+export async function planCleanup(
+  clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
+  settings: CleanupSettings,
+  now: Date = new Date(),
+): Promise<CleanupPlan> {
+  const images = await scanToolImages(clients.ec2, settings.listPageSize, cleanupImageOf);
+  const published = await publishedAmis(clients.ssm, settings);
+  const references = new Map<string, readonly ImageReference[]>();
+  const options = {
+    ownParameterPaths: ownParameterPaths(settings),
+    ...(clients.autoScaling ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) } : {}),
+  };
+  let decisions = decideCleanup(images, { published, references }, settings, now);
+  for (;;) {
+    const unasked = decisions.filter((d) => d.action !== 'keep' && !references.has(d.imageId));
+    if (unasked.length === 0) break;
+    const found = await findImageReferences(
+      clients.ec2,
+      unasked.map((d) => d.imageId),
+      options,
+    );
+    for (const [imageId, refs] of found) references.set(imageId, refs);
+    decisions = decideCleanup(images, { published, references }, settings, now);
+  }
+  const orphanedSnapshots = await planOrphanedSnapshots(clients.ec2);
+  const {
+    latestAmiParameter: _latest,
+    versionParameterPrefix: _prefix,
+    listPageSize: _pageSize,
+    ...shown
+  } = settings;
+  return {
+    region: settings.region,
+    generatedAt: now.toISOString(),
+    settings: shown,
+    decisions,
+    orphanedSnapshots,
+    totals: cleanupTotals(decisions, orphanedSnapshots, settings.pricePerGbMonth),
+  };
+}
+
+/** The settings from config with the request's overrides (keep). */
+export function cleanupSettings(config: Config, overrides: { keep?: number } = {}): CleanupSettings {
+  return {
+    region: config.region,
+    ...config.cleanup,
+    ...(overrides.keep !== undefined ? { keep: overrides.keep } : {}),
+    latestAmiParameter: config.latestAmiParameter,
+    versionParameterPrefix: config.build.versionParameterPrefix,
+    listPageSize: config.listPageSize,
+  };
+}

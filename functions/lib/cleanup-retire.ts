@@ -1,0 +1,453 @@
+/**
+ * Carrying out a cleanup plan, one item at a time (the CleanupAmis machine's Map items): an AMI
+ * deprecated (EnableImageDeprecation), disabled (DisableImage) or deleted (ami-deletion.ts
+ * deleteAmi, which checks protection and use again at that moment and republishes what named
+ * it), and an orphaned snapshot deleted. Each item is checked again first, whatever the plan
+ * said: never a published AMI (the account's latest or its version's), a protected one, one in
+ * use or one that is not this tool's; never a snapshot that is not tagged ManagedBy=pulsar-ami
+ * and OrphanedFrom, or that an image uses.
+ *
+ * Throttling (AwsThrottledError) and a snapshot still in use (SnapshotInUseError) are thrown by
+ * name, so the machine's Retry tries the item again; a delete is safe to try again: an image
+ * already deregistered by an earlier attempt has its snapshots that the attempt tagged
+ * OrphanedFrom deleted now.
+ */
+import {
+  DeleteSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  DisableImageCommand,
+  EnableImageDeprecationCommand,
+  type Image,
+} from '@aws-sdk/client-ec2';
+import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
+import { adoptLegacyAmi, type Ec2, getToolImage } from './ami-catalogue';
+import { type DeletionSettings, deleteAmi, ORPHANED_FROM_TAG, type SnapshotRetry } from './ami-deletion';
+import type { CleanupPlan } from './cleanup-plan';
+import {
+  AmiInUseError,
+  AmiNotFoundError,
+  AmiNotManagedError,
+  AmiNotReadyError,
+  AmiProtectedError,
+  AwsThrottledError,
+  awsCall,
+  fromAwsError,
+  ProblemError,
+} from './errors';
+import { findImageReferences, ownParameterPaths } from './image-references';
+import { readPublishedLatest, type Ssm, versionParameterName } from './latest-ami';
+import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
+
+/** 409: EC2 still holds the snapshot for an image (a deregistration finishing, or another image). */
+export class SnapshotInUseError extends ProblemError {
+  override name = 'SnapshotInUseError';
+  readonly status = 409;
+  readonly title = 'Snapshot in use';
+  constructor(
+    readonly snapshotIds: string[],
+    detail: string,
+  ) {
+    super(`Snapshot(s) ${snapshotIds.join(', ')} still in use: ${detail}`);
+    this.extensions.snapshotIds = snapshotIds;
+  }
+}
+
+export type RetireAction = 'deprecate' | 'disable' | 'delete';
+
+/** One Map item of the machine: an AMI and what the plan does to it. */
+export interface RetireItem {
+  imageId: string;
+  action: RetireAction;
+  /** The image's snapshots, as planned (a retried delete finds them by these). */
+  snapshotIds?: string[];
+  /** Their size, as planned: what deleting them reclaims. */
+  sizeGiB?: number;
+}
+
+export interface RetireResult {
+  imageId: string;
+  action: RetireAction;
+  outcome: 'done' | 'skipped' | 'failed';
+  detail: string;
+  snapshots: { deleted: string[]; kept: string[] };
+  /** The GiB of snapshots this item deleted. */
+  reclaimedGiB: number;
+}
+
+/** One orphaned snapshot to delete. */
+export interface SnapshotItem {
+  snapshotId: string;
+  /** The OrphanedFrom tag's value, as planned. */
+  orphanedFrom?: string;
+  sizeGiB?: number;
+}
+
+export interface SnapshotResult {
+  snapshotId: string;
+  outcome: 'done' | 'skipped' | 'failed';
+  detail: string;
+  reclaimedGiB: number;
+}
+
+export interface RetireSettings extends DeletionSettings {
+  versionParameterPrefix: string;
+}
+
+/**
+ * DeleteSnapshot's own retries inside one item, short (the machine's Retry waits longer): what
+ * is left is tagged OrphanedFrom and the item fails by name for the machine to retry.
+ */
+export const RETIRE_SNAPSHOT_RETRY: SnapshotRetry = {
+  attempts: 3,
+  baseDelayMs: 250,
+  maxDelayMs: 1_000,
+  budgetMs: 3_000,
+};
+
+const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
+
+/** EC2 takes whole minutes and no time in the past: the next whole minute. */
+export function deprecateAtFor(now: Date): Date {
+  return new Date(Math.ceil((now.getTime() + 1) / 60_000) * 60_000);
+}
+
+/** The parameter that publishes the AMI (the account's latest, its version's), or null. */
+export async function publishedAs(
+  ssm: Ssm,
+  settings: Pick<RetireSettings, 'latestAmiParameter' | 'versionParameterPrefix'>,
+  ami: Pick<Ami, 'imageId' | 'version' | 'architecture'>,
+): Promise<string | null> {
+  const names = [settings.latestAmiParameter];
+  if (ami.version !== null) {
+    names.push(versionParameterName(settings.versionParameterPrefix, ami.version, ami.architecture));
+  }
+  for (const name of names) if ((await readPublishedLatest(ssm, name)) === ami.imageId) return name;
+  return null;
+}
+
+const result = (
+  item: RetireItem,
+  outcome: RetireResult['outcome'],
+  detail: string,
+  snapshots: RetireResult['snapshots'] = { deleted: [], kept: [] },
+  reclaimedGiB = 0,
+): RetireResult => ({ imageId: item.imageId, action: item.action, outcome, detail, snapshots, reclaimedGiB });
+
+/** The snapshots among `ids` that exist, with their tags (snapshot-id filter: no NotFound for a gone one). */
+async function describeSnapshots(ec2: Ec2, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  const page = await ec2Call(
+    ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [{ Name: 'snapshot-id', Values: [...ids] }],
+      }),
+    ),
+  );
+  return page.Snapshots ?? [];
+}
+
+/** The images of the account made from the snapshot. */
+async function imagesUsing(ec2: Ec2, snapshotId: string): Promise<string[]> {
+  const page = await ec2Call(
+    ec2.send(
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        IncludeDisabled: true,
+        Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [snapshotId] }],
+      }),
+    ),
+  );
+  return (page.Images ?? []).flatMap((i: Image) => (i.ImageId ? [i.ImageId] : []));
+}
+
+/** DeleteSnapshot: gone already is fine; in use is SnapshotInUseError; throttling AwsThrottledError. */
+async function deleteSnapshotNow(ec2: Ec2, snapshotId: string): Promise<'deleted' | 'gone'> {
+  try {
+    await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    return 'deleted';
+  } catch (error) {
+    const e = error as { name?: string; message?: string };
+    if (e.name === 'InvalidSnapshot.NotFound') return 'gone';
+    if (e.name === 'InvalidSnapshot.InUse') throw new SnapshotInUseError([snapshotId], e.message ?? '');
+    throw fromAwsError('EC2', error);
+  }
+}
+
+/**
+ * Deletes one orphaned snapshot: only when it is tagged ManagedBy=pulsar-ami and OrphanedFrom
+ * (that value, when `orphanedFrom` is given) and no image of the account uses it.
+ */
+export async function deleteOrphanedSnapshot(ec2: Ec2, item: SnapshotItem): Promise<SnapshotResult> {
+  const { snapshotId } = item;
+  const done = (outcome: SnapshotResult['outcome'], detail: string, reclaimedGiB = 0): SnapshotResult => ({
+    snapshotId,
+    outcome,
+    detail,
+    reclaimedGiB,
+  });
+  const [snapshot] = await describeSnapshots(ec2, [snapshotId]);
+  if (!snapshot) return done('skipped', 'already gone');
+  const tags = tagsToRecord(snapshot.Tags);
+  if (tags[TAG.managedBy] !== MANAGED_BY) {
+    return done('skipped', `not tagged ${TAG.managedBy}=${MANAGED_BY}; left as it is`);
+  }
+  const from = tags[ORPHANED_FROM_TAG];
+  if (from === undefined || (item.orphanedFrom !== undefined && from !== item.orphanedFrom)) {
+    return done(
+      'skipped',
+      `not tagged ${ORPHANED_FROM_TAG}${item.orphanedFrom ? `=${item.orphanedFrom}` : ''}; left as it is`,
+    );
+  }
+  const [holder] = await imagesUsing(ec2, snapshotId);
+  if (holder) return done('skipped', `in use by ${holder}; kept`);
+  const outcome = await deleteSnapshotNow(ec2, snapshotId);
+  return outcome === 'gone'
+    ? done('skipped', 'already gone')
+    : done('done', `deleted (orphaned from ${from})`, snapshot.VolumeSize ?? item.sizeGiB ?? 0);
+}
+
+/**
+ * A delete tried again after an earlier attempt deregistered the image: its snapshots that the
+ * attempt tagged OrphanedFrom=<image> are deleted now.
+ */
+async function finishDeletedImage(ec2: Ec2, item: RetireItem): Promise<RetireResult> {
+  const planned = item.snapshotIds ?? [];
+  const existing = await describeSnapshots(ec2, planned);
+  const deleted: string[] = planned.filter((id) => !existing.some((s) => s.SnapshotId === id));
+  const kept: string[] = [];
+  for (const snapshot of existing) {
+    const id = snapshot.SnapshotId ?? '';
+    const outcome = await deleteOrphanedSnapshot(ec2, { snapshotId: id, orphanedFrom: item.imageId });
+    (outcome.outcome === 'done' ? deleted : kept).push(id);
+  }
+  const share = planned.length === 0 ? 0 : deleted.length / planned.length;
+  return result(
+    item,
+    'done',
+    'deregistered by an earlier attempt; its snapshots deleted now',
+    { deleted, kept },
+    (item.sizeGiB ?? 0) * share,
+  );
+}
+
+async function deprecateOrDisable(
+  clients: { ec2: Ec2; autoScaling?: AutoScaling },
+  settings: RetireSettings,
+  item: RetireItem,
+  image: Image,
+  ami: Ami,
+  now: Date,
+): Promise<RetireResult> {
+  if (ami.protected) return result(item, 'skipped', `protected by ${ami.protection}; kept`);
+  const refs = (
+    await findImageReferences(clients.ec2, [ami.imageId], {
+      ownParameterPaths: ownParameterPaths(settings),
+      ...(clients.autoScaling
+        ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
+        : {}),
+    })
+  ).get(ami.imageId);
+  if (refs && refs.length > 0) {
+    return result(item, 'skipped', `in use: ${refs.map((r) => r.detail).join('; ')}; kept`);
+  }
+  if (ami.state !== 'available') return result(item, 'skipped', `${ami.state} already`);
+  if (
+    item.action === 'deprecate' &&
+    image.DeprecationTime &&
+    Date.parse(image.DeprecationTime) <= now.getTime()
+  ) {
+    return result(item, 'skipped', `deprecated already (since ${image.DeprecationTime})`);
+  }
+  await adoptLegacyAmi(clients.ec2, ami);
+  if (item.action === 'deprecate') {
+    const at = deprecateAtFor(now);
+    await ec2Call(
+      clients.ec2.send(new EnableImageDeprecationCommand({ ImageId: ami.imageId, DeprecateAt: at })),
+    );
+    return result(item, 'done', `deprecated from ${at.toISOString()}`);
+  }
+  await ec2Call(clients.ec2.send(new DisableImageCommand({ ImageId: ami.imageId })));
+  return result(item, 'done', 'disabled (restore enables it again)');
+}
+
+const leftoverError = (snapshots: { snapshotId: string; error?: string }[]): Error | null => {
+  const inUse = snapshots.filter((s) => s.error?.startsWith('InvalidSnapshot.InUse'));
+  if (inUse.length > 0) {
+    return new SnapshotInUseError(
+      inUse.map((s) => s.snapshotId),
+      'tagged OrphanedFrom; the retry deletes them',
+    );
+  }
+  const throttled = snapshots.find((s) => /RequestLimitExceeded|Throttl/.test(s.error ?? ''));
+  return throttled ? new AwsThrottledError('EC2', 'RequestLimitExceeded') : null;
+};
+
+async function deleteNow(
+  clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
+  settings: RetireSettings,
+  item: RetireItem,
+): Promise<RetireResult> {
+  let deleted: Awaited<ReturnType<typeof deleteAmi>>;
+  try {
+    deleted = await deleteAmi(
+      {
+        ec2: clients.ec2,
+        ssm: clients.ssm,
+        ...(clients.autoScaling
+          ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
+          : {}),
+      },
+      { ...settings, snapshotRetry: settings.snapshotRetry ?? RETIRE_SNAPSHOT_RETRY },
+      item.imageId,
+      { keepSnapshots: false, dryRun: false },
+    );
+  } catch (error) {
+    if (error instanceof AmiInUseError) {
+      return result(item, 'skipped', `in use: ${error.references.map((r) => r.detail).join('; ')}; kept`);
+    }
+    if (error instanceof AmiProtectedError) {
+      return result(item, 'skipped', `protected by ${String(error.extensions.protection)}; kept`);
+    }
+    if (error instanceof AmiNotReadyError)
+      return result(item, 'skipped', 'still being created (pending); kept');
+    throw error;
+  }
+  const left = deleted.snapshots.filter((s) => s.status === 'orphaned' || s.status === 'failed');
+  const error = leftoverError(left);
+  if (error) throw error;
+  const gone = deleted.snapshots.filter((s) => s.status === 'deleted').map((s) => s.snapshotId);
+  const kept = deleted.snapshots.filter((s) => s.status !== 'deleted').map((s) => s.snapshotId);
+  const total = deleted.snapshots.length;
+  const detail =
+    left.length > 0
+      ? `deregistered; ${left.map((s) => `${s.snapshotId} not deleted (${s.error ?? s.status})`).join('; ')}`
+      : 'deregistered, its snapshots deleted';
+  return result(
+    item,
+    'done',
+    detail,
+    { deleted: gone, kept },
+    total === 0 ? 0 : ((item.sizeGiB ?? 0) * gone.length) / total,
+  );
+}
+
+/** Carries out one Map item (see the file's comment). */
+export async function retireAmi(
+  clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
+  settings: RetireSettings,
+  item: RetireItem,
+  now: Date = new Date(),
+): Promise<RetireResult> {
+  let found: { image: Image; ami: Ami };
+  try {
+    found = await getToolImage(clients.ec2, item.imageId, settings.region);
+  } catch (error) {
+    if (error instanceof AmiNotFoundError) {
+      return item.action === 'delete' && (item.snapshotIds?.length ?? 0) > 0
+        ? finishDeletedImage(clients.ec2, item)
+        : result(item, 'skipped', 'already gone');
+    }
+    if (error instanceof AmiNotManagedError)
+      return result(item, 'skipped', 'not a pulsar-ami image; left as it is');
+    throw error;
+  }
+  const published = await publishedAs(clients.ssm, settings, found.ami);
+  if (published) return result(item, 'skipped', `published as ${published}; kept`);
+  if (item.action === 'delete') return deleteNow(clients, settings, item);
+  return deprecateOrDisable(clients, settings, item, found.image, found.ami, now);
+}
+
+/** What a run did, from its results: the report the machine ends with. */
+export interface CleanupReport {
+  retired: number;
+  failed: number;
+  skipped: number;
+  orphanedSnapshotsDeleted: number;
+  orphanedSnapshotsFailed: number;
+  /** Images planned for retirement that this run left for the next (the per-run limit). */
+  deferred: number;
+  reclaimedGiB: number;
+  monthlySavingUsd: number;
+}
+
+export function reportCleanup(input: {
+  results: readonly Pick<RetireResult, 'outcome' | 'reclaimedGiB'>[];
+  orphanedSnapshotResults: readonly Pick<SnapshotResult, 'outcome' | 'reclaimedGiB'>[];
+  pricePerGbMonth: number;
+  deferred?: number;
+}): CleanupReport {
+  const count = (outcome: RetireResult['outcome']) =>
+    input.results.filter((r) => r.outcome === outcome).length;
+  const reclaimed =
+    input.results.reduce((sum, r) => sum + (r.outcome === 'done' ? r.reclaimedGiB : 0), 0) +
+    input.orphanedSnapshotResults.reduce((sum, r) => sum + (r.outcome === 'done' ? r.reclaimedGiB : 0), 0);
+  const reclaimedGiB = Math.round(reclaimed * 100) / 100;
+  return {
+    retired: count('done'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    orphanedSnapshotsDeleted: input.orphanedSnapshotResults.filter((r) => r.outcome === 'done').length,
+    orphanedSnapshotsFailed: input.orphanedSnapshotResults.filter((r) => r.outcome === 'failed').length,
+    deferred: input.deferred ?? 0,
+    reclaimedGiB,
+    monthlySavingUsd: Math.round(reclaimedGiB * input.pricePerGbMonth * 100) / 100,
+  };
+}
+
+/**
+ * Step Functions carries at most 256 KiB from state to state: a run retires at most this many
+ * AMIs and deletes at most this many orphaned snapshots (the oldest first); the next run goes on.
+ */
+export const MAX_ITEMS_PER_RUN = 200;
+
+/** The plan's own size in the machine at most (its results need the rest). */
+export const MACHINE_PLAN_BUDGET_BYTES = 120_000;
+
+export interface MachinePlan {
+  plan: CleanupPlan;
+  retirements: RetireItem[];
+  snapshotDeletions: SnapshotItem[];
+  /** AMIs and snapshots planned but left for the next run (MAX_ITEMS_PER_RUN). */
+  deferred: number;
+  pricePerGbMonth: number;
+}
+
+/**
+ * The plan as the machine carries it: the items of this run (at most MAX_ITEMS_PER_RUN of each,
+ * oldest first), and the plan itself, without its kept decisions when it would not fit.
+ */
+export function machinePlan(plan: CleanupPlan): MachinePlan {
+  const toRetire = plan.decisions.filter((d) => d.action !== 'keep').reverse();
+  const orphans = plan.orphanedSnapshots.filter((s) => s.action === 'delete');
+  const retirements: RetireItem[] = toRetire.slice(0, MAX_ITEMS_PER_RUN).map((d) => ({
+    imageId: d.imageId,
+    action: d.action as RetireAction,
+    snapshotIds: d.snapshotIds,
+    sizeGiB: d.sizeGiB,
+  }));
+  const snapshotDeletions: SnapshotItem[] = orphans.slice(0, MAX_ITEMS_PER_RUN).map((s) => ({
+    snapshotId: s.snapshotId,
+    orphanedFrom: s.orphanedFrom,
+    sizeGiB: s.sizeGiB,
+  }));
+  const deferred =
+    Math.max(0, toRetire.length - MAX_ITEMS_PER_RUN) + Math.max(0, orphans.length - MAX_ITEMS_PER_RUN);
+  let carried = plan;
+  if (JSON.stringify(plan).length > MACHINE_PLAN_BUDGET_BYTES) {
+    const kept = plan.decisions.filter((d) => d.action === 'keep');
+    carried = {
+      ...plan,
+      decisions: plan.decisions.filter((d) => d.action !== 'keep').slice(-MAX_ITEMS_PER_RUN),
+      keptDecisionsOmitted: kept.length,
+    };
+  }
+  return {
+    plan: carried,
+    retirements,
+    snapshotDeletions,
+    deferred,
+    pricePerGbMonth: plan.settings.pricePerGbMonth,
+  };
+}
