@@ -303,7 +303,9 @@ describe('an image that only names itself ours', () => {
     const [image] = await describeImage(baitId);
     expect(image?.Tags ?? []).toEqual([]);
     const list = await e2e.cli(['list', '--no-cache', '--json']);
-    expect((JSON.parse(list.stdout) as { items: Ami[] }).items.map((a) => a.imageId)).toEqual([published.imageId]);
+    expect((JSON.parse(list.stdout) as { items: Ami[] }).items.map((a) => a.imageId)).toEqual([
+      published.imageId,
+    ]);
     const latest = await e2e.cli(['latest', '--no-cache']);
     expect(latest.stdout.trim()).toBe(`Latest AMI: ${published.imageId}`);
     expect((await signedGet(e2e.url, `/amis/${baitId}`)).status).toBe(403);

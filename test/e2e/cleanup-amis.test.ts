@@ -200,7 +200,10 @@ describe('CleanupAmis on the sandbox', () => {
 describe('a plan over 10,000 images', () => {
   it('pages DescribeImages at 1,000, asks about use ten a call for the candidates only, and reads nothing per image', async () => {
     // A minute apart, the newest ten days old: none younger than the minimum age.
-    await e2e.control('POST', 'images', { count: 10_000, images: [{ name: 'batch', createdAt: daysAgo(10) }] });
+    await e2e.control('POST', 'images', {
+      count: 10_000,
+      images: [{ name: 'batch', createdAt: daysAgo(10) }],
+    });
     await e2e.control('DELETE', 'calls');
     const settings = cleanupSettings(loadConfig({ STAGE: 'dev', AWS_REGION: 'us-west-2' }));
     const started = Date.now();
