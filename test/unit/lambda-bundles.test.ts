@@ -33,6 +33,10 @@ const CLIENTS: Record<string, string[]> = {
   listBuilds: ['@aws-sdk/client-sfn'],
   getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
   getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
+  // The cleanup API
+  startCleanup: ['@aws-sdk/client-ec2', '@aws-sdk/client-sfn', '@aws-sdk/client-ssm'],
+  getCleanup: ['@aws-sdk/client-sfn'],
+  restoreAmi: ['@aws-sdk/client-ec2'],
 };
 
 /**
@@ -63,6 +67,9 @@ const MAX_KIB: Record<string, number> = {
   copyAmiToRegion: 600, // 481
   getAmiCopyState: 550, // 457
   buildOutcome: 50, // 31
+  startCleanup: 750, // 580 with a planner of DescribeImages alone; the full plan reads more of EC2
+  getCleanup: 600, // 495
+  restoreAmi: 600, // 484
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */
