@@ -7,6 +7,7 @@
  *  - `latest`: the same number of AWS calls with 1 image and with 10,000 (the published parameter, O(1));
  *  - a sandbox build (Packer in CodeBuild, then the validation, publishing): `pulsar-ami build` wall
  *    time against an uncached `latest` round trip;
+ *  - the cleanup plan over 1,000 and 10,000 images against `list --no-cache` of them (bench/cleanup.ts);
  *  - each Lambda bundle: size, biggest packages, init time against `node -e 0` (bench/lambda-bundles.ts).
  * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
  */
@@ -17,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
+import { reportCleanupBench } from './cleanup';
 import { reportLambdaBundles } from './lambda-bundles';
 import { median, time } from './timing';
 
@@ -248,6 +250,7 @@ async function main() {
     await sandbox.close();
     await rm(home, { recursive: true, force: true });
   }
+  await reportCleanupBench(Math.max(1, Math.round(RUNS / 5)));
   await reportLambdaBundles(RUNS);
 }
 

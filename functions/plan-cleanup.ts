@@ -12,11 +12,11 @@ import { ssm } from './lib/clients/ssm';
 import { config } from './lib/config';
 import { InvalidInputError } from './lib/errors';
 import { logger } from './lib/logger';
-import { fieldProblems } from './lib/validation';
+import { fieldProblems, keepSchema } from './lib/validation';
 import * as z from './lib/zod';
 
 export const cleanupExecutionInputSchema = z.strictObject({
-  keep: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100))),
+  keep: z.optional(keepSchema),
   source: z.enum(['schedule', 'api']),
 });
 

@@ -8,10 +8,14 @@ import type {
   BuildLogsResponse,
   BuildResponse,
   BuildSpec,
+  CleanupDryRunResponse,
+  CleanupResponse,
   DeleteAmiResponse,
   LatestAmiResponse,
   PostBuildResponse,
   Problem,
+  RestoreAmiResponse,
+  StartCleanupResponse,
   StartValidationResponse,
   ValidationResponse,
 } from '../../functions/lib/api-types';
@@ -133,6 +137,37 @@ export class ApiClient {
       `/builds/${encodeURIComponent(buildId)}/logs`,
       nextToken ? { nextToken } : {},
     );
+  }
+
+  /** `POST /cleanups` without apply: the plan (the API only reads). */
+  cleanupPlan(keep?: number): Promise<CleanupDryRunResponse> {
+    return this.request<CleanupDryRunResponse>(
+      'POST',
+      '/cleanups',
+      {},
+      { body: { ...(keep !== undefined ? { keep } : {}), apply: false } },
+    );
+  }
+
+  /** `POST /cleanups` with apply: CleanupAmis started (202). */
+  startCleanup(keep: number | undefined, idempotencyKey: string): Promise<StartCleanupResponse> {
+    return this.request<StartCleanupResponse>(
+      'POST',
+      '/cleanups',
+      {},
+      {
+        body: { ...(keep !== undefined ? { keep } : {}), apply: true },
+        headers: { 'idempotency-key': idempotencyKey },
+      },
+    );
+  }
+
+  cleanup(cleanupId: string): Promise<CleanupResponse> {
+    return this.request<CleanupResponse>('GET', `/cleanups/${encodeURIComponent(cleanupId)}`);
+  }
+
+  restore(imageId: string): Promise<RestoreAmiResponse> {
+    return this.request<RestoreAmiResponse>('POST', `/amis/${encodeURIComponent(imageId)}/restore`);
   }
 
   async request<T>(

@@ -1,10 +1,11 @@
 /** The HTTP API's response bodies: one definition for the Lambdas that send them and the CLI that reads them. */
 import type { Ami } from './ami';
 import type { CheckResult } from './check-results';
+import type { CleanupAction, CleanupPlan } from './cleanup-plan';
 import type { ExecutionStatus } from './execution-progress';
 import type { ImageReference } from './image-references';
 
-export type { Ami, CheckResult, ImageReference };
+export type { Ami, CheckResult, CleanupAction, CleanupPlan, ImageReference };
 
 export interface AmiListResponse {
   items: Ami[];
@@ -307,6 +308,82 @@ export interface BuildLogsResponse {
   nextToken?: string;
 }
 
+/** `POST /cleanups` without `apply`: 200, the plan; nothing changed (planCleanup makes no mutating call). */
+export interface CleanupDryRunResponse {
+  dryRun: true;
+  plan: CleanupPlan;
+}
+
+/** `POST /cleanups` with `apply`: 202, CleanupAmis started (or, for the same Idempotency-Key, the one it started). */
+export interface StartCleanupResponse {
+  dryRun: false;
+  /** The execution name; `GET /cleanups/{cleanupId}` follows it. */
+  cleanupId: string;
+  executionArn: string;
+  /** RUNNING for a new cleanup; a retried request (same Idempotency-Key) gets the execution's status. */
+  status: ExecutionStatus;
+  /** Path of the cleanup, relative to the API base URL. */
+  location: string;
+  startedAt?: string;
+}
+
+export type PostCleanupResponse = CleanupDryRunResponse | StartCleanupResponse;
+
+/** One AMI the Map retired (or tried to): the CleanupAmis output's `results`. */
+export interface RetirementResult {
+  imageId: string;
+  action: CleanupAction;
+  outcome: 'done' | 'skipped' | 'failed';
+  detail: string;
+  snapshots?: { deleted: string[]; kept: string[] };
+}
+
+export interface OrphanedSnapshotResult {
+  snapshotId: string;
+  outcome: 'done' | 'failed';
+  detail: string;
+}
+
+export interface CleanupReport {
+  retired: number;
+  failed: number;
+  skipped: number;
+  reclaimedGiB: number;
+  monthlySavingUsd: number;
+}
+
+/** `GET /cleanups/{id}`: a CleanupAmis execution, read from its history and output. */
+export interface CleanupResponse {
+  cleanupId: string;
+  executionArn: string;
+  status: ExecutionStatus;
+  /** Who started it: the schedule or the API (from the execution input). */
+  source: 'schedule' | 'api' | null;
+  /** The `keep` it was started with, or null for the configured default. */
+  keep: number | null;
+  startedAt: string;
+  stoppedAt?: string;
+  /** AMIs the Map retires (`total`), and how many of them ended so far, done (or skipped) and failed. */
+  progress: { total: number; done: number; failed: number };
+  /** Once Plan Cleanup has run. */
+  plan?: CleanupPlan;
+  /** Each AMI retired so far, in the order they ended; the output's list once the execution ended. */
+  results?: RetirementResult[];
+  orphanedSnapshotResults?: OrphanedSnapshotResult[];
+  report?: CleanupReport;
+  /** How the execution ended when it did not succeed. */
+  error?: { error: string; cause: string };
+}
+
+/** `POST /amis/{id}/restore`: 200, what was done (neither: the AMI was neither disabled nor deprecated). */
+export interface RestoreAmiResponse {
+  ami: Ami;
+  /** EnableImage ran (it was disabled). */
+  enabled: boolean;
+  /** DisableImageDeprecation ran (it was deprecated). */
+  deprecationCancelled: boolean;
+}
+
 /** RFC 9457 problem document, with the extension members this API uses. */
 export interface Problem {
   type: string;
@@ -325,6 +402,7 @@ export interface Problem {
   state?: string;
   validationId?: string;
   buildId?: string;
+  cleanupId?: string;
   executionArn?: string;
   version?: string;
   checksumUrl?: string;

@@ -71,6 +71,10 @@ const schema = z.object({
   BUILD_AMI_STATE_MACHINE_ARN: z.optional(
     z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
   ),
+  // CleanupAmis: the machine the cleanup API starts and follows.
+  CLEANUP_AMIS_STATE_MACHINE_ARN: z.optional(
+    z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
+  ),
   CODEBUILD_PROJECT: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/))),
   VERSION_PARAMETER_PREFIX: z.optional(z.string().check(z.regex(/^\/[\w./-]+[^/]$/))),
   // Build instances shut down with their build; the sweeper terminates any older than this.
@@ -88,9 +92,6 @@ const schema = z.object({
   CLEANUP_DISABLE_AFTER_DAYS: z.optional(z.string().check(z.regex(/^(\d{1,4})?$/))),
   CLEANUP_DELETE_AFTER_DAYS: z.optional(z.string().check(z.regex(/^(\d{1,4})?$/))),
   CLEANUP_PRICE_PER_GB_MONTH: z._default(z.coerce.number().check(z.gte(0), z.lte(10)), 0.05),
-  CLEANUP_AMIS_STATE_MACHINE_ARN: z.optional(
-    z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/)),
-  ),
 });
 
 export interface Config {
@@ -136,6 +137,8 @@ export interface Config {
     /** Build instances older than this are terminated by the sweeper. */
     maxLifetimeMinutes: number;
   };
+  /** ARN of the CleanupAmis machine; null where a function is not given it (the cleanup API refuses then). */
+  cleanupStateMachineArn: string | null;
   /** The function's package root: LAMBDA_TASK_ROOT on Lambda, else the working directory. */
   taskRoot: string;
   /** Cost limits (functions/lib/validation-limits.ts). */
@@ -155,8 +158,6 @@ export interface Config {
     deleteAfterDays: number | null;
     pricePerGbMonth: number;
   };
-  /** ARN of the CleanupAmis machine; null where a function is not given it. */
-  cleanupStateMachineArn: string | null;
 }
 
 const days = (value: string | undefined): number | null =>
@@ -218,10 +219,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       versionParameterPrefix: e.VERSION_PARAMETER_PREFIX ?? `/pulsar-ami/${e.STAGE}/versions`,
       maxLifetimeMinutes: e.BUILD_MAX_LIFETIME_MINUTES,
     },
+    cleanupStateMachineArn: e.CLEANUP_AMIS_STATE_MACHINE_ARN ?? null,
     taskRoot: e.LAMBDA_TASK_ROOT ?? process.cwd(),
     limits: { maxConcurrentValidations: e.MAX_CONCURRENT_VALIDATIONS },
     cleanup,
-    cleanupStateMachineArn: e.CLEANUP_AMIS_STATE_MACHINE_ARN ?? null,
   };
 }
 

@@ -143,7 +143,7 @@ export class ValidationNotFoundError extends ProblemError {
 }
 
 /** The API's long-running jobs: each is a Step Functions execution named by its id. */
-export type JobKind = 'validation' | 'build';
+export type JobKind = 'validation' | 'build' | 'cleanup';
 
 export class IdempotencyKeyReusedError extends ProblemError {
   override name = 'IdempotencyKeyReusedError';
@@ -187,6 +187,42 @@ export class BuildNotConfiguredError extends ProblemError {
     super(
       'This deployment has no BuildAmi state machine (BUILD_AMI_STATE_MACHINE_ARN is not set); redeploy the stack',
     );
+  }
+}
+
+export class CleanupNotFoundError extends ProblemError {
+  override name = 'CleanupNotFoundError';
+  readonly status = 404;
+  readonly title = 'Cleanup not found';
+  constructor(readonly cleanupId: string) {
+    super(`No cleanup ${cleanupId} exists (its execution is unknown or past Step Functions' retention)`);
+    this.extensions.cleanupId = cleanupId;
+  }
+}
+
+/** A deployment without the CleanupAmis machine (CLEANUP_AMIS_STATE_MACHINE_ARN unset). */
+export class CleanupNotConfiguredError extends ProblemError {
+  override name = 'CleanupNotConfiguredError';
+  readonly status = 500;
+  readonly title = 'Cleanup not configured';
+  constructor() {
+    super(
+      'This deployment has no CleanupAmis state machine (CLEANUP_AMIS_STATE_MACHINE_ARN is not set); redeploy the stack',
+    );
+  }
+}
+
+/** 409: a cleanup is already running (one at a time, so two never retire the same AMI); nothing was started. */
+export class CleanupRunningError extends ProblemError {
+  override name = 'CleanupRunningError';
+  readonly status = 409;
+  readonly title = 'A cleanup is already running';
+  constructor(cleanupId: string, executionArn: string) {
+    super(
+      `Cleanup ${cleanupId} is still running; nothing was started (follow it with GET /cleanups/${cleanupId}, or wait until it ends)`,
+    );
+    this.extensions.cleanupId = cleanupId;
+    this.extensions.executionArn = executionArn;
   }
 }
 

@@ -140,6 +140,7 @@ const PATH_KEYS: Record<string, string> = {
   amis: 'imageId',
   validations: 'validationId',
   builds: 'buildId',
+  cleanups: 'cleanupId',
 };
 
 export function requestKeys(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathParameters'>) {
@@ -153,7 +154,7 @@ export function requestKeys(event: Pick<APIGatewayProxyEvent, 'resource' | 'path
 function answerKeys(body: unknown): Record<string, string> {
   if (typeof body !== 'object' || body === null) return {};
   const keys: Record<string, string> = {};
-  for (const key of ['imageId', 'validationId', 'buildId', 'executionArn']) {
+  for (const key of ['imageId', 'validationId', 'buildId', 'cleanupId', 'executionArn']) {
     const value = (body as Record<string, unknown>)[key];
     if (typeof value === 'string') keys[key] = value;
   }

@@ -15,6 +15,12 @@ export const VALIDATION_ID_PATTERN =
   /^[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Build ids (BuildAmi execution names): `build-` and 1-57 letters, digits or dashes. */
 export const BUILD_ID_PATTERN = /^build-[A-Za-z0-9-]{1,57}$/;
+/**
+ * Cleanup ids (CleanupAmis execution names): `cleanup-` and 1-56 letters, digits or dashes from
+ * the API, or the UUID a scheduled run is named with.
+ */
+export const CLEANUP_ID_PATTERN =
+  /^(?:cleanup-[A-Za-z0-9-]{1,56}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 /** MAJOR.MINOR.PATCH, numbers without leading zeros. */
 export const VERSION_PATTERN = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
 /** family.size, e.g. t3.micro, m7g.2xlarge, c6in.metal, u-6tb1.112xlarge. */
@@ -80,6 +86,20 @@ export const buildIdSchema = z.string({ error: requiredString }).check(
       `must be a build id such as build-3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
   }),
 );
+
+export const cleanupIdSchema = z.string({ error: requiredString }).check(
+  z.refine<string>((v) => CLEANUP_ID_PATTERN.test(v), {
+    error: (issue) =>
+      `must be a cleanup id such as cleanup-3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, got '${short(String(issue.input))}'`,
+  }),
+);
+
+/** How many of the newest AMIs a cleanup keeps: a whole number from 1 to 100. */
+const keepMessage = (issue: { input: unknown }) =>
+  `must be a whole number from 1 to 100, got ${JSON.stringify(issue.input)?.slice(0, 40)}`;
+export const keepSchema = z
+  .number({ error: keepMessage })
+  .check(z.int({ error: keepMessage }), z.gte(1, { error: keepMessage }), z.lte(100, { error: keepMessage }));
 
 /** The CPU architectures an image is built for, as EC2 names them. */
 /** A Step Functions execution ARN (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`). */

@@ -68,7 +68,7 @@ describe('usage errors: exit 2, one-line reason, no HTTP call', () => {
       ['latest', '--region', 'us-weast-2'],
       "pulsar-ami: --region must be an AWS region such as us-west-2, got 'us-weast-2'",
     ],
-    [[], 'pulsar-ami: a command is required (build, list, validate, delete, latest)'],
+    [[], 'pulsar-ami: a command is required (build, list, validate, delete, latest, cleanup, restore)'],
     [['list', 'extra'], "pulsar-ami: too many arguments for 'list'. Expected 0 arguments but got 1."],
     [
       ['--api-url', 'ftp://example.com', 'latest'],

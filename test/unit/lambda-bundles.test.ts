@@ -38,6 +38,15 @@ const CLIENTS: Record<string, string[]> = {
   retireAmi: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   deleteOrphanedSnapshot: ['@aws-sdk/client-ec2'],
   reportCleanup: [],
+  // The cleanup API
+  startCleanup: [
+    '@aws-sdk/client-auto-scaling',
+    '@aws-sdk/client-ec2',
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-ssm',
+  ],
+  getCleanup: ['@aws-sdk/client-sfn'],
+  restoreAmi: ['@aws-sdk/client-ec2'],
 };
 
 /**
@@ -72,6 +81,9 @@ const MAX_KIB: Record<string, number> = {
   retireAmi: 750, // 624
   deleteOrphanedSnapshot: 600, // 481
   reportCleanup: 50, // 27
+  startCleanup: 800, // the planner's reads of EC2, SSM and Auto Scaling, and Step Functions
+  getCleanup: 600, // 495
+  restoreAmi: 600, // 484
 };
 
 /** Packages only the CLI uses; a Lambda has its credentials from the runtime. */

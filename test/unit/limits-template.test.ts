@@ -96,7 +96,8 @@ describe('the API stage', () => {
     });
     // Every mutating route of the template is one of those the deny covers.
     const methods = resourcesOfType(template, 'AWS::ApiGateway::Method').map(([, m]) => props(m).HttpMethod);
-    expect(methods.filter((m) => m !== 'GET').sort()).toEqual(['DELETE', 'POST', 'POST']);
+    // DELETE /amis/{id}; POST /amis/{id}/validations, /builds, /cleanups, /amis/{id}/restore.
+    expect(methods.filter((m) => m !== 'GET').sort()).toEqual(['DELETE', 'POST', 'POST', 'POST', 'POST']);
     expect(() =>
       applyApiStage(structuredClone(template), {
         rateLimit: 10,
@@ -113,6 +114,7 @@ describe('reserved concurrency', () => {
   it('caps the functions that start or delete, and keeps room for the two safety nets', () => {
     expect(fnProps('StartValidation').ReservedConcurrentExecutions).toBe(2);
     expect(fnProps('StartBuild').ReservedConcurrentExecutions).toBe(2);
+    expect(fnProps('StartCleanup').ReservedConcurrentExecutions).toBe(2);
     expect(fnProps('DeleteAmi').ReservedConcurrentExecutions).toBe(2);
     expect(fnProps('TerminateExecutionInstances').ReservedConcurrentExecutions).toBe(2);
     expect(fnProps('SweepValidationInstances').ReservedConcurrentExecutions).toBe(1);

@@ -180,6 +180,7 @@ describe('each function has the rights it uses, and no more', () => {
     ]);
     expect(functionsWith('states:StartExecution')).toEqual([
       'StartBuildLambdaFunction',
+      'StartCleanupLambdaFunction',
       'StartValidationLambdaFunction',
     ]);
     expect(functionsWith('ec2:CopyImage')).toEqual(['CopyAmiToRegionLambdaFunction']);
