@@ -33,11 +33,17 @@ beforeEach(async () => {
 /** AWS calls (not the API's own requests) the sandbox saw. */
 const awsCalls = async () => (await e2e.calls()).filter((c) => c.service !== 'execute-api');
 
+/** The image as EC2 describes it, or undefined once it is deregistered. */
 async function image(imageId: string) {
-  const page = await ec2.send(
-    new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'], IncludeDisabled: true }),
-  );
-  return page.Images?.[0];
+  try {
+    const page = await ec2.send(
+      new DescribeImagesCommand({ ImageIds: [imageId], Owners: ['self'], IncludeDisabled: true }),
+    );
+    return page.Images?.[0];
+  } catch (error) {
+    if ((error as Error).name === 'InvalidAMIID.NotFound') return undefined;
+    throw error;
+  }
 }
 
 async function plan(args: string[] = []): Promise<CleanupPlan> {

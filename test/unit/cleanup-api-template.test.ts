@@ -70,9 +70,10 @@ describe('the cleanup API in CloudFormation', () => {
     );
   });
 
-  it('restoreAmi may re-enable and undeprecate only images tagged ManagedBy=pulsar-ami', () => {
+  it('restoreAmi may re-enable and undeprecate only images tagged ManagedBy=pulsar-ami, and adopt a legacy one first', () => {
     const statements = statementsOf(roleOf('RestoreAmiLambdaFunction'));
     expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      'ec2:CreateTags',
       'ec2:DescribeImages',
       'ec2:DisableImageDeprecation',
       'ec2:EnableImage',
@@ -80,5 +81,12 @@ describe('the cleanup API in CloudFormation', () => {
     const restore = statements.find((s) => [s.Action].flat().includes('ec2:EnableImage'));
     expect(JSON.stringify(restore?.Resource)).toContain('::image/*');
     expect(restore?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ManagedBy': 'pulsar-ami' } });
+    // The only tag it may add: ManagedBy=pulsar-ami (and the version), onto an image with no ManagedBy yet.
+    const adopt = statements.find((s) => [s.Action].flat().includes('ec2:CreateTags'));
+    expect(adopt?.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/ManagedBy': 'pulsar-ami' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['ManagedBy', 'PulsarVersion'] },
+      Null: { 'aws:ResourceTag/ManagedBy': 'true' },
+    });
   });
 });

@@ -190,6 +190,7 @@ describe('each function has the rights it uses, and no more', () => {
       'DeleteAmiLambdaFunction',
       'DeleteFailedAmiLambdaFunction',
       'PublishAmiLambdaFunction',
+      'RestoreAmiLambdaFunction',
       'RetireAmiLambdaFunction',
       'StartValidationLambdaFunction',
       'TerminateExecutionInstancesLambdaFunction',
