@@ -9,7 +9,7 @@
  *    on them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,9 @@ const run = promisify(execFile);
 
 export default async function setup(project: TestProject) {
   const runTmp = await mkdtemp(join(tmpdir(), RUN_TMP_PREFIX));
+  // Open as the system's temporary folder is (sticky, everyone may pass): the sandbox's
+  // contained roots live under it and their unprivileged user must reach them.
+  await chmod(runTmp, 0o1777);
   process.env.TMPDIR = runTmp;
   project.provide('runTmp', runTmp);
 
