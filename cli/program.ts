@@ -33,12 +33,15 @@ Cache: ~/.pulsar-aws-lab/ami-cache/ (list 5 minutes, latest 60 seconds; --no-cac
 
 /**
  * `--version` / `-V` of the program: only before the command, as after it `--version` is
- * `build`'s own flag. Listed in the help, parsed by `asksVersion`.
+ * `build`'s own flag. Listed in the help, read by `preParse`.
  */
 const VERSION_OPTION = new Option('-V, --version', 'Print the version of pulsar-ami and exit');
 
-/** True when ARGV asks for the program's version: `-V` or `--version` before the command. */
-export function asksVersion(argv: readonly string[], program: Command): boolean {
+/** What ARGV asks before any command runs: the version, or help on a command that does not exist. */
+export function preParse(
+  argv: readonly string[],
+  program: Command,
+): { version: boolean; unknownHelpTopic?: string } {
   const takesValue = new Set(
     program.options
       .filter((o) => o.required || o.optional)
@@ -46,11 +49,19 @@ export function asksVersion(argv: readonly string[], program: Command): boolean 
   );
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--version' || arg === '-V') return true;
-    if (arg === '--' || !arg.startsWith('-')) return false;
+    if (arg === '--version' || arg === '-V') return { version: true };
+    if (arg === '--') return { version: false };
     if (takesValue.has(arg)) i++;
+    else if (!arg.startsWith('-')) {
+      // The command. `help NAME` of an unknown NAME: commander would print the program's help.
+      const topic = argv[i + 1];
+      const known = (name: string) => program.commands.some((c) => c.name() === name);
+      return arg === 'help' && topic !== undefined && !topic.startsWith('-') && !known(topic)
+        ? { version: false, unknownHelpTopic: topic }
+        : { version: false };
+    }
   }
-  return false;
+  return { version: false };
 }
 
 /**
@@ -105,7 +116,7 @@ export function buildProgram(
     .exitOverride()
     .configureHelp({
       ...HELP,
-      // -V/--version is read before parsing (asksVersion); the help lists it with the others.
+      // -V/--version is read before parsing (preParse); the help lists it with the others.
       visibleOptions(this: Help, cmd: Command) {
         const options = Help.prototype.visibleOptions.call(this, cmd);
         if (cmd.parent) return options;

@@ -10,7 +10,7 @@ import { CommandContext, type GlobalOptions } from './context';
 import type { CliDeps } from './deps';
 import { CliError, EXIT, UsageError } from './errors';
 import { clip, Printer } from './printer';
-import { asksVersion, buildProgram, type Invocation, PROGRAM, VERSION } from './program';
+import { buildProgram, type Invocation, PROGRAM, preParse, VERSION } from './program';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -29,9 +29,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     const program = buildProgram(COMMANDS, deps.stdout, (i) => {
       invocation = i;
     });
-    if (asksVersion(argv, program)) {
+    const asked = preParse(argv, program);
+    if (asked.version) {
       deps.stdout.write(`${VERSION}\n`);
       return EXIT.ok;
+    }
+    if (asked.unknownHelpTopic !== undefined) {
+      throw new UsageError(`unknown command '${asked.unknownHelpTopic}' (${commandNames()})`);
     }
     try {
       await program.parseAsync([...argv], { from: 'user' });
@@ -62,6 +66,8 @@ function commandNames(): string {
 
 function fromCommander(error: CommanderError): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+  // `help` and `help COMMAND` printed what was asked for; without a command, nothing was.
+  if (error.code === 'commander.help' && error.exitCode === 0) return EXIT.ok;
   if (error.code === 'commander.help') throw new UsageError(`a command is required (${commandNames()})`);
   const message = error.message
     .replace(/^error: /, '')

@@ -8,6 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, type E2e, startE2e } from '../support/e2e';
+import { green, liveLine, red, SGR, SPINNER, screen } from '../support/terminal';
 
 /** util-linux `script`: runs a command under a new pseudo-terminal. */
 const hasScript = (() => {
@@ -39,17 +40,7 @@ function onTerminal(args: string[], env: Record<string, string>): Promise<{ code
   });
 }
 
-/** The screen's lines once the output is drawn: what follows a line's last erase, colours removed. */
-function screen(out: string): string[] {
-  return out
-    .replaceAll('\r\n', '\n')
-    .split('\n')
-    .map((line) => line.split('\r\u001b[2K').at(-1) ?? '')
-    .map((line) => line.replaceAll(/\u001b\[\d+m/g, ''));
-}
-
-const LIVE_LINE = /\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Step \d\/6: [^\r\n]*\.\.\. (?:\u001b\[2m)?\d+s/;
-const SGR = /\u001b\[\d+m/;
+const LIVE_LINE = liveLine('Step \\d/6: ');
 const SLOW = { PULSAR_AMI_POLL_INTERVAL_MS: '400' };
 
 beforeAll(async () => {
@@ -70,11 +61,11 @@ describe.skipIf(!hasScript)('pulsar-ami on a terminal', () => {
     const r = await onTerminal(['validate', '--ami-id', imageId], SLOW);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(LIVE_LINE);
-    expect(r.out).toContain('\u001b[32m✓\u001b[0m AMI VALIDATION PASSED');
-    expect(r.out).toContain('  Checking: Java installed... \u001b[32m✓\u001b[0m');
+    expect(r.out).toContain(`${green('✓')} AMI VALIDATION PASSED`);
+    expect(r.out).toContain(`  Checking: Java installed... ${green('✓')}`);
     const lines = screen(r.out);
     // The live line never stays on the screen: every line left is one of the guide's.
-    expect(lines.filter((l) => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l))).toEqual([]);
+    expect(lines.filter((l) => SPINNER.test(l))).toEqual([]);
     for (const line of [
       'Validating AMI',
       `AMI ID: ${imageId}`,
@@ -92,14 +83,14 @@ describe.skipIf(!hasScript)('pulsar-ami on a terminal', () => {
     const r = await onTerminal(['validate', '--ami-id', imageId], { ...SLOW, NO_COLOR: '1' });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(LIVE_LINE);
-    expect(r.out).not.toMatch(SGR);
+    expect(r.out.match(SGR)).toBeNull();
     expect(screen(r.out)).toContain('✓ AMI VALIDATION PASSED');
   });
 
   it('an error on a terminal: `Error:` in red on stderr', async () => {
     const r = await onTerminal(['validate', '--ami-id', 'ami-0123456789abcdef0'], SLOW);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('\u001b[31mError:\u001b[0m');
+    expect(r.out).toContain(red('Error:'));
   });
 });
 
@@ -115,7 +106,7 @@ describe('pulsar-ami piped', () => {
   it('FORCE_COLOR: colour even when piped, still no live line', async () => {
     const r = await e2e.cli(['validate', '--ami-id', imageId], { ...SLOW, FORCE_COLOR: '1' });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('\u001b[32m✓\u001b[0m AMI VALIDATION PASSED');
+    expect(r.stdout).toContain(`${green('✓')} AMI VALIDATION PASSED`);
     expect(r.stdout).not.toContain('\r');
   });
 });
