@@ -9,10 +9,10 @@ import { basename, dirname } from 'node:path';
 export const RUN_TMP_PREFIX = 'pulsar-ami-test-run-';
 
 /**
- * Caches tools keep in the temporary folder on purpose, reused from run to run (tsx's compile
- * cache): not litter, yet removed with the run's folder.
+ * Caches tools keep in the temporary folder on purpose, reused from run to run (tsx's and
+ * Node's compile caches, which npm switches on): not litter, yet removed with the run's folder.
  */
-const TOOL_CACHES = [/^tsx-\d+$/];
+const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
 
 /** Entries of `dir` that the tests left behind (tool caches aside), sorted. */
 export function leftovers(dir: string): string[] {

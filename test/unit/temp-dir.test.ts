@@ -34,6 +34,7 @@ describe('the test run’s temporary folder', () => {
     made.push(dir);
     expect(leftovers(dir)).toEqual([]);
     mkdirSync(join(dir, 'tsx-0'));
+    mkdirSync(join(dir, 'node-compile-cache'));
     expect(leftovers(dir)).toEqual([]);
     mkdirSync(join(dir, 'listAmis-123-456-abcd'));
     writeFileSync(join(dir, 'pulsar-ami-cli-x'), '');
