@@ -137,6 +137,26 @@ describe('dist/cli/pulsar-ami.mjs', () => {
     expect(hits.length).toBe(before);
   });
 
+  it.each([
+    ['an id with an escape sequence', ['delete', '--ami-id', 'ami-0123\u001b[31mRED'], 2],
+    ['a command named with an escape sequence', ['ami-0123\u001b[31mRED'], 2],
+    ['a 100,000-character command name', ['x'.repeat(100_000)], 2],
+    ['a 100,000-character --api-url', ['--api-url', 'x'.repeat(100_000), 'latest'], 2],
+    [
+      'a 100,000-character https --api-url',
+      ['--api-url', `https://${'x'.repeat(100_000)}.example.com`, 'latest'],
+      1,
+    ],
+  ])('%s: a short message without any escape character, no request', async (_what, args, code) => {
+    const before = hits.length;
+    const r = await run(args as string[], cleanEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 's' }));
+    expect(r.code).toBe(code);
+    expect(r.stderr).not.toContain('\u001b');
+    expect(r.stderr.length).toBeLessThan(1_000);
+    expect(r.stdout).toBe('');
+    expect(hits.length).toBe(before);
+  });
+
   it('--version and -V: the package version, exit 0', async () => {
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
