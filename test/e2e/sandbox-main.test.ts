@@ -65,7 +65,8 @@ describe('npm run sandbox', () => {
   });
 
   it('a free port (0): serves, prints its URL, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(TSX, [MAIN], {
+    // One process (tsx as a loader), so the signal reaches the sandbox itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       cwd: root,
       env: { ...process.env, PULSAR_AMI_SANDBOX_QUIET: '1', PULSAR_AMI_SANDBOX_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
