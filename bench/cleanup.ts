@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 7, "the cleanup plan over 10,000 images costs at most 5× a `list --no-cache`
+ * The budget in docs/architecture.md, "the cleanup plan over 10,000 images costs at most 5× a `list --no-cache`
  * of them": the dry run (`pulsar-ami cleanup --json`, the whole plan, no change) against
  * `pulsar-ami list --no-cache`, over 1,000 and 10,000 sandbox images, cases interleaved in the
  * same run. Per case: the median wall time of the CLI process end to end, the DescribeImages and

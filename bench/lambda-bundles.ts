@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 7, "each Lambda bundle small, init time measured": bundles every function
+ * docs/architecture.md section 9, "each Lambda bundle small, init time measured": bundles every function
  * of serverless.yml with esbuild and the options of its `custom.esbuild`, then reports per
  * function the bundle size, the packages that weigh most in it (from the metafile) and its
  * init time — the median wall time of `node -e "require(bundle)"` as a ratio to `node -e 0`,

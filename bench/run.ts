@@ -1,6 +1,8 @@
 /**
- * Budgets from DESIGN.md section 7, measured as ratios against a baseline in the same run:
+ * Budgets from docs/architecture.md section 9, measured as ratios against a baseline in the same run:
  *  - `pulsar-ami latest` and cached `list`, per process, against a bare `node -e 0`;
+ *  - a cached `pulsar-ami latest` as people run it: installed on the PATH (`npm link`, the
+ *    README's step, into a temporary prefix), the binary run with `node`, and `npx pulsar-ami`;
  *  - AWS calls per `latest` (one parameter read) and per `list` over 10,000 images (pages of 1,000);
  *  - a sandbox validation: wall time against an uncached `latest` round trip, SSM calls and
  *    state transitions per validation (one SendCommand for all checks);
@@ -18,9 +20,10 @@ import { join, resolve } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sandboxCredentials } from '../sandbox/credentials';
 import { startSandbox } from '../sandbox/server';
+import { linkCli } from '../scripts/link-cli';
 import { reportCleanupBench } from './cleanup';
 import { reportLambdaBundles } from './lambda-bundles';
-import { median, time } from './timing';
+import { median, time, timeCommand } from './timing';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
@@ -74,6 +77,7 @@ async function measure(cases: Record<string, () => Promise<number>>): Promise<Re
 async function main() {
   const sandbox = await startSandbox({ port: 0, log: () => undefined });
   const home = await mkdtemp(join(tmpdir(), 'pulsar-ami-bench-'));
+  const bin = await linkCli(join(home, 'npm-prefix'));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -99,6 +103,21 @@ async function main() {
       cachedLatest: () => time([CLI, 'latest'], env),
       latest: () => time([CLI, 'latest', '--no-cache'], env),
     });
+
+    // The CLI as people start it, a cached `latest` each: on the PATH, the binary, npx.
+    const pathEnv = { ...env, PATH: `${bin}:${env.PATH ?? ''}` };
+    const root = resolve(import.meta.dirname, '..');
+    const started = await measure({
+      baseline: () => time(['-e', '0'], env),
+      onPath: () => timeCommand('pulsar-ami', ['latest'], pathEnv),
+      binary: () => time([CLI, 'latest'], env),
+    });
+    // npx costs seconds a call: a few runs tell it.
+    const npxMs: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      npxMs.push(await timeCommand('npx', ['pulsar-ami', 'latest'], env, root));
+    }
+    started.npx = median(npxMs);
 
     const amis = JSON.parse(await output([CLI, 'list', '--json', '--no-cache'], env)) as {
       items: { imageId: string }[];
@@ -192,6 +211,31 @@ async function main() {
       perProcess.latest?.toFixed(1) ?? '',
       ratio(perProcess.latest),
       '< 100 ms',
+    );
+    console.log('');
+    const startRatio = (ms: number | undefined) =>
+      ((ms ?? Number.NaN) / (started.baseline ?? Number.NaN)).toFixed(2);
+    const onPathRatio = Number(startRatio(started.onPath));
+    row('start-up, cached `latest`', 'median ms', 'ratio to `node -e 0`', 'budget');
+    row('---', '---', '---', '---');
+    row('`node -e 0` (baseline)', started.baseline?.toFixed(1) ?? '', '1.00', '');
+    row(
+      '`pulsar-ami latest` on the PATH (`npm link`)',
+      started.onPath?.toFixed(1) ?? '',
+      startRatio(started.onPath),
+      `≤ 2× ${onPathRatio <= 2 ? '✓' : '✗'}`,
+    );
+    row(
+      '`node dist/cli/pulsar-ami.mjs latest`',
+      started.binary?.toFixed(1) ?? '',
+      startRatio(started.binary),
+      '',
+    );
+    row(
+      `\`npx pulsar-ami latest\` (${npxMs.length} runs)`,
+      started.npx?.toFixed(1) ?? '',
+      startRatio(started.npx),
+      '',
     );
     console.log('');
     row('AWS calls', 'count', 'detail', 'budget');

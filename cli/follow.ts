@@ -44,6 +44,16 @@ export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The pause between polls, or less on Ctrl-C. Every command waits through here (and through
+ * the API client's requests), so on a terminal the live line shows the step and the time
+ * spent while it waits.
+ */
+export function pause(ctx: CommandContext, ms: number): Promise<void> {
+  const sleep = ctx.deps.sleep ?? defaultSleep;
+  return ctx.printer.waitFor(sleep(ms, ctx.deps.signal));
+}
+
 /** `61 minute(s)`, `90 second(s)`. */
 export function duration(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} minute(s)` : `${Math.round(ms / 1000)} second(s)`;
@@ -67,7 +77,6 @@ export async function pollOnce<T>(
   poll: () => Promise<T>,
 ): Promise<T | undefined> {
   const { deps, printer } = ctx;
-  const sleep = deps.sleep ?? defaultSleep;
   for (let failures = 0; ; ) {
     try {
       return await poll();
@@ -76,7 +85,7 @@ export async function pollOnce<T>(
       if (!transient(error) || ++failures > MAX_POLL_FAILURES) throw error;
       printer.debug(`poll failed (${failures}/${MAX_POLL_FAILURES}): ${(error as Error).message}`);
     }
-    await sleep(intervalMs, deps.signal);
+    await pause(ctx, intervalMs);
     if (deps.signal?.aborted) return undefined;
   }
 }

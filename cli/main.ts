@@ -1,33 +1,23 @@
-/** The `pulsar-ami` executable: the CLI core wired to the real process. */
-import { homedir } from 'node:os';
-import { runCli } from './run';
+/**
+ * The `pulsar-ami` executable. Kept small and free of modern syntax and APIs: it checks the
+ * Node.js version first, so an older Node gets one clear line instead of a stack trace, then
+ * sets up the process and loads the CLI.
+ */
+import { unsupportedNode } from './node-version';
 
-// A reader that stops reading (`pulsar-ami list | head -3`) closes the pipe: the next write
-// fails with EPIPE. That is the reader's choice, not a failure: end quietly, exit 0, as
-// Unix tools do, instead of Node's "Unhandled 'error' event" stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
-    // Any other output failure: nothing can be printed any more; fail without a trace.
-    process.exit(1);
-  });
+const unsupported = unsupportedNode(process.versions.node);
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
 }
 
-const interrupt = new AbortController();
-process.once('SIGINT', () => {
-  interrupt.abort();
-  // A second Ctrl-C, or one while nothing is in flight, ends the process now.
-  process.once('SIGINT', () => process.exit(130));
-  setTimeout(() => process.exit(130), 2000).unref();
-});
+// The SDK warns on every Node older than the one its future releases will need. The CLI
+// supports the Node versions of its `engines` (checked above), so for its users the warning is
+// noise; this is the SDK's documented switch for it. A value the user set is kept.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const code = await runCli(process.argv.slice(2), {
-  fetch: (input, init) => fetch(input, init),
-  env: process.env,
-  now: Date.now,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  homeDir: homedir(),
-  signal: interrupt.signal,
-});
-process.exitCode = code;
+// --debug prints stack traces: with source maps on, they name the TypeScript sources. Node
+// reads the maps of modules loaded after this, hence the CLI itself is loaded below.
+if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
+
+await import('./start');

@@ -9,23 +9,34 @@ import { COMMANDS } from './commands/index';
 import { CommandContext, type GlobalOptions } from './context';
 import type { CliDeps } from './deps';
 import { CliError, EXIT, UsageError } from './errors';
-import { Printer } from './printer';
-import { buildProgram, type Invocation, PROGRAM } from './program';
+import { clip, Printer } from './printer';
+import { buildProgram, type Invocation, PROGRAM, preParse, VERSION } from './program';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Runs `pulsar-ami ARGV…` (arguments after the program name) and resolves to its exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   // Known before parsing, so even a parse error is reported in the requested form.
-  let printer = new Printer(deps.stdout, deps.stderr, {
-    json: argv.includes('--json'),
-    debug: argv.includes('--debug'),
-  });
+  const environment = { env: deps.env, now: deps.now };
+  let printer = new Printer(
+    deps.stdout,
+    deps.stderr,
+    { json: argv.includes('--json'), debug: argv.includes('--debug') },
+    environment,
+  );
   try {
     let invocation: Invocation | undefined;
     const program = buildProgram(COMMANDS, deps.stdout, (i) => {
       invocation = i;
     });
+    const asked = preParse(argv, program);
+    if (asked.version) {
+      deps.stdout.write(`${VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (asked.unknownHelpTopic !== undefined) {
+      throw new UsageError(`unknown command '${asked.unknownHelpTopic}' (${commandNames()})`);
+    }
     try {
       await program.parseAsync([...argv], { from: 'user' });
     } catch (error) {
@@ -34,7 +45,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     }
     if (invocation === undefined) throw new UsageError(`a command is required (${commandNames()})`);
     const globals = await globalOptions(invocation.options);
-    printer = new Printer(deps.stdout, deps.stderr, { json: globals.json, debug: globals.debug });
+    printer = new Printer(
+      deps.stdout,
+      deps.stderr,
+      { json: globals.json, debug: globals.debug },
+      environment,
+    );
     const source = apiSource(globals.apiUrl, deps.env);
     checkApiRegion(source, globals.region, deps.env);
     const ctx = new CommandContext(deps, printer, globals, source, timeoutFrom(deps.env));
@@ -50,6 +66,8 @@ function commandNames(): string {
 
 function fromCommander(error: CommanderError): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+  // `help` and `help COMMAND` printed what was asked for; without a command, nothing was.
+  if (error.code === 'commander.help' && error.exitCode === 0) return EXIT.ok;
   if (error.code === 'commander.help') throw new UsageError(`a command is required (${commandNames()})`);
   const message = error.message
     .replace(/^error: /, '')
@@ -98,14 +116,12 @@ function report(error: unknown, printer: Printer, signal: AbortSignal | undefine
   }
   if (error instanceof UsageError) {
     if (printer.options.json) {
-      printer.error(
-        JSON.stringify({
-          type: 'urn:pulsar-ami:problem:usage',
-          title: 'Usage error',
-          detail: error.message,
-          exitCode: 2,
-        }),
-      );
+      printer.problem({
+        type: 'urn:pulsar-ami:problem:usage',
+        title: 'Usage error',
+        detail: clip(error.message),
+        exitCode: 2,
+      });
     } else {
       printer.error(`${PROGRAM}: ${error.message}`);
       printer.error(`Run '${PROGRAM} --help' for usage.`);
@@ -116,20 +132,20 @@ function report(error: unknown, printer: Printer, signal: AbortSignal | undefine
   const message = error instanceof Error ? error.message : String(error);
   if (printer.options.json) {
     const problem = known ? error.problem : {};
-    printer.error(
-      JSON.stringify({
-        type: 'urn:pulsar-ami:problem:cli',
-        title: known ? 'Command failed' : 'Unexpected error',
-        ...problem,
-        detail: message,
-        exitCode: EXIT.failure,
-      }),
-    );
+    printer.problem({
+      type: 'urn:pulsar-ami:problem:cli',
+      title: known ? 'Command failed' : 'Unexpected error',
+      ...problem,
+      detail: clip(message),
+      exitCode: EXIT.failure,
+    });
   } else {
     printer.error(known && error.bare ? message : `Error: ${message}`);
   }
   if (printer.options.debug && error instanceof Error && error.stack) {
-    printer.debug(known && error.cause instanceof Error ? (error.cause.stack ?? '') : error.stack);
+    // The stack of the error and of what caused it: where the CLI gave up, and why.
+    printer.debug(error.stack);
+    if (error.cause instanceof Error && error.cause.stack) printer.debug(`Caused by: ${error.cause.stack}`);
   }
   return EXIT.failure;
 }

@@ -24,8 +24,13 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node22',
+  // The oldest Node of package.json's engines: the CLI runs on it.
+  target: 'node20.3',
   minify: true,
+  // For --debug's stack traces (cli/main.ts turns them on): they name cli/….ts. The maps are
+  // read only then; the sources themselves are not copied in.
+  sourcemap: 'linked',
+  sourcesContent: false,
   // Prefer the ESM builds of the SDK and smithy packages: smaller, and tree-shakeable.
   mainFields: ['module', 'main'],
   banner: {

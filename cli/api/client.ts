@@ -23,6 +23,7 @@ import { parseJsonObject } from '../../functions/lib/json';
 import type { AwsCredentials, FetchLike } from '../deps';
 import { CliError } from '../errors';
 import type { Printer } from '../printer';
+import { reasonForCode } from './network';
 import { signHeaders } from './signer';
 
 export interface ApiClientOptions {
@@ -197,13 +198,18 @@ export class ApiClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url.toString(), {
-        method,
-        headers,
-        signal: AbortSignal.any(signals),
-        ...(body !== undefined ? { body } : {}),
-      });
-      text = await response.text();
+      [response, text] = await printer.waitFor(
+        (async () => {
+          const answer = await fetch(url.toString(), {
+            method,
+            headers,
+            signal: AbortSignal.any(signals),
+            ...(body !== undefined ? { body } : {}),
+          });
+          return [answer, await answer.text()] as const;
+        })(),
+        'Waiting for the pulsar-ami API...',
+      );
     } catch (error) {
       printer.debug(
         `${method} ${url} → failed after ${now() - started} ms: ${describeFetchError(error, timeoutMs, url)}`,
@@ -345,15 +351,6 @@ export function describeFetchError(error: unknown, timeoutMs: number, url?: URL)
     return `Node refuses to connect to port ${port} (a port browsers and fetch block)`;
   }
   const code = e?.cause?.code;
-  const reasons: Record<string, string> = {
-    ECONNREFUSED: 'connection refused',
-    ENOTFOUND: 'host not found (DNS)',
-    EAI_AGAIN: 'host name lookup failed (DNS)',
-    ECONNRESET: 'connection reset',
-    ETIMEDOUT: 'connection timed out',
-    EHOSTUNREACH: 'host unreachable',
-    ENETUNREACH: 'network unreachable',
-  };
-  if (code) return `${reasons[code] ?? e.cause?.message ?? 'network error'} (${code})`;
+  if (code) return reasonForCode(code, e.cause?.message);
   return e?.cause?.message ?? e?.message ?? String(error);
 }

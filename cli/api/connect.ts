@@ -8,7 +8,10 @@ export async function connect(ctx: CommandContext): Promise<ApiClient> {
   const { deps, printer, region, source } = ctx;
   const credentials = await resolveCredentials(deps.credentials ?? (() => defaultCredentials(deps.env)));
   printer.debug(`credentials: access key ${credentials.accessKeyId.slice(0, 4)}…`);
-  const baseUrl = await resolveApiUrl(source, region, credentials, deps.discoverApiUrl ?? discoverFromStack);
+  const baseUrl = await printer.waitFor(
+    resolveApiUrl(source, region, credentials, deps.discoverApiUrl ?? discoverFromStack, deps.env),
+    'Looking up the API in CloudFormation...',
+  );
   printer.debug(
     `API: ${baseUrl} (${source.kind === 'url' ? (source.from === 'flag' ? '--api-url' : 'PULSAR_AMI_API_URL') : `stack ${source.stackName} output`})`,
   );

@@ -3,9 +3,11 @@
  * of the deployed stack `pulsar-ami-{stage}` in the region (CloudFormation DescribeStacks).
  */
 
+import type { CloudFormationClientConfig } from '@aws-sdk/client-cloudformation';
 import { isLoopback } from '../../functions/lib/loopback';
 import type { AwsCredentials } from '../deps';
 import { CliError, UsageError } from '../errors';
+import { networkFailure } from './network';
 
 export const STACK_OUTPUT = 'ServiceEndpoint';
 
@@ -109,18 +111,51 @@ function notFound(stackName: string, region: string, why: string): CliError {
   );
 }
 
+/**
+ * An AWS endpoint that could not be reached at all (refused, not found, timed out): the
+ * problem is the endpoint, not the stack or the API, and the message names it.
+ */
+export class EndpointUnreachableError extends Error {
+  override name = 'EndpointUnreachableError';
+  constructor(
+    readonly service: string,
+    /** `scheme://host[:port]` the SDK sent the request to. */
+    readonly endpoint: string,
+    readonly reason: string,
+    options: { cause: unknown },
+  ) {
+    super(`Cannot reach ${service} at ${endpoint}: ${reason}`, options);
+  }
+}
+
 /** CloudFormation lookup; resolves undefined when the stack or its output does not exist. */
 export async function discoverFromStack(input: {
   stackName: string;
   region: string;
   credentials: AwsCredentials;
+  /** Replaces the SDK's HTTP handler (tests: a network that fails). */
+  requestHandler?: CloudFormationClientConfig['requestHandler'];
 }): Promise<string | undefined> {
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const client = new CloudFormationClient({
     region: input.region,
     credentials: input.credentials,
     maxAttempts: 2,
+    ...(input.requestHandler ? { requestHandler: input.requestHandler } : {}),
   });
+  // Where the request went, as the SDK resolved it (AWS_ENDPOINT_URL, a profile's
+  // endpoint_url, or the region's endpoint): named when it cannot be reached.
+  let endpoint: string | undefined;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { protocol?: string; hostname?: string; port?: number };
+      if (request?.hostname) {
+        endpoint = `${request.protocol ?? 'https:'}//${request.hostname}${request.port ? `:${request.port}` : ''}`;
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'pulsarAmiEndpointRecorder' },
+  );
   try {
     const out = await client.send(new DescribeStacksCommand({ StackName: input.stackName }));
     const outputs = out.Stacks?.[0]?.Outputs ?? [];
@@ -128,10 +163,51 @@ export async function discoverFromStack(input: {
   } catch (error) {
     const e = error as Error;
     if (e.name === 'ValidationError' && /does not exist/i.test(e.message)) return undefined;
+    const reason = networkFailure(error);
+    if (reason !== undefined && endpoint !== undefined) {
+      throw new EndpointUnreachableError('CloudFormation', endpoint, reason, { cause: error });
+    }
     throw error;
   } finally {
     client.destroy();
   }
+}
+
+/** Where an endpoint the SDK used came from, as a reader can act on it. */
+function endpointOrigin(
+  endpoint: string,
+  region: string,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  for (const name of ['AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL']) {
+    if (env[name]) return `set by ${name}`;
+  }
+  return /\.amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname)
+    ? `AWS's endpoint for ${region}`
+    : "your AWS profile's endpoint_url";
+}
+
+function unreachable(
+  error: EndpointUnreachableError,
+  stackName: string,
+  region: string,
+  env: Readonly<Record<string, string | undefined>>,
+): CliError {
+  const origin = endpointOrigin(error.endpoint, region, env);
+  const fix = origin.startsWith('set by ')
+    ? `start what serves it or unset ${origin.slice('set by '.length)}`
+    : 'check the network';
+  return new CliError(
+    `Cannot reach the ${error.service} endpoint ${error.endpoint} (${origin}) to look up the API's URL (stack ${stackName} in ${region}): ${error.reason}. Either ${fix}, or pass --api-url URL or set PULSAR_AMI_API_URL`,
+    {
+      title: 'Endpoint unreachable',
+      service: error.service,
+      endpoint: error.endpoint,
+      stackName,
+      region,
+    },
+    { cause: error },
+  );
 }
 
 /** AWS error codes that mean the credentials themselves were refused (unknown, wrong, expired, not allowed). */
@@ -167,12 +243,14 @@ export async function resolveApiUrl(
   region: string,
   credentials: AwsCredentials,
   discover: typeof discoverFromStack,
+  env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<string> {
   if (source.kind === 'url') return source.url;
   let found: string | undefined;
   try {
     found = await discover({ stackName: source.stackName, region, credentials });
   } catch (error) {
+    if (error instanceof EndpointUnreachableError) throw unreachable(error, source.stackName, region, env);
     throw (
       refusedCredentials(source.stackName, region, error) ??
       notFound(source.stackName, region, `CloudFormation DescribeStacks failed (${(error as Error).message})`)

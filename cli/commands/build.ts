@@ -22,7 +22,7 @@ import type { ApiClient } from '../api/client';
 import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
-import { defaultSleep, duration, millis, pollInterval, pollOnce, transient } from '../follow';
+import { duration, millis, pause, pollInterval, pollOnce, transient } from '../follow';
 import { printable } from '../printer';
 import { PROGRAM } from '../program';
 import { progressLines } from './validate';
@@ -312,7 +312,6 @@ class Follower {
 
   async run(): Promise<number> {
     const { deps, printer } = this.ctx;
-    const sleep = deps.sleep ?? defaultSleep;
     const deadline = deps.now() + this.timing.waitMs;
     printer.debug(`Build: ${this.snap.buildId} (${this.snap.executionArn})`);
     for (;;) {
@@ -326,7 +325,7 @@ class Follower {
         followHints(this.ctx, this.snap.buildId, this.snap.executionArn);
         return EXIT.failure;
       }
-      await sleep(this.timing.intervalMs, deps.signal);
+      await pause(this.ctx, this.timing.intervalMs);
       if (deps.signal?.aborted) return stopped(this.ctx, this.snap.buildId, this.snap.executionArn);
       const next = await pollOnce(this.ctx, this.timing.intervalMs, () => this.api.build(this.snap.buildId));
       if (!next) return stopped(this.ctx, this.snap.buildId, this.snap.executionArn);

@@ -19,7 +19,7 @@ import type { ApiClient } from '../api/client';
 import type { CommandModule } from '../command';
 import type { CommandContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
-import { defaultSleep, duration, millis, pollInterval, pollOnce } from '../follow';
+import { duration, millis, pause, pollInterval, pollOnce } from '../follow';
 import { printable } from '../printer';
 import { PROGRAM } from '../program';
 import { formatCreated, renderTable } from '../table';
@@ -214,7 +214,6 @@ class Follower {
 
   async run(): Promise<number> {
     const { deps, printer } = this.ctx;
-    const sleep = deps.sleep ?? defaultSleep;
     const deadline = deps.now() + this.timing.waitMs;
     for (;;) {
       this.tell();
@@ -226,7 +225,7 @@ class Follower {
         followHints(this.ctx, this.snap.cleanupId, this.snap.executionArn);
         return EXIT.failure;
       }
-      await sleep(this.timing.intervalMs, deps.signal);
+      await pause(this.ctx, this.timing.intervalMs);
       if (deps.signal?.aborted) return stopped(this.ctx, this.snap.cleanupId, this.snap.executionArn);
       const next = await pollOnce(this.ctx, this.timing.intervalMs, () =>
         this.api.cleanup(this.snap.cleanupId),

@@ -17,10 +17,10 @@ import type { CommandContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
 import {
   DEFAULT_POLL_INTERVAL_MS,
-  defaultSleep,
   duration,
   MAX_POLL_FAILURES,
   millis,
+  pause,
   pollInterval,
   transient,
 } from '../follow';
@@ -160,7 +160,6 @@ async function follow(
   first?: ValidationResponse,
 ): Promise<number> {
   const { deps, printer } = ctx;
-  const sleep = deps.sleep ?? defaultSleep;
   const deadline = deps.now() + timing.waitMs;
   let printed = 0;
   let failures = 0;
@@ -191,7 +190,7 @@ async function follow(
       followHints(ctx, target);
       return EXIT.failure;
     }
-    await sleep(timing.intervalMs, deps.signal);
+    await pause(ctx, timing.intervalMs);
     if (deps.signal?.aborted) return stopped(ctx, target);
   }
 }

@@ -9,7 +9,7 @@ import { VERSION_PATTERN } from './validation';
 export const NAME_PREFIX = 'pulsar-base-';
 export const MANAGED_BY = 'pulsar-ami';
 
-/** Tag keys, as DESIGN.md section 3 lists them. */
+/** Tag keys, as docs/architecture.md section 4 lists them. */
 export const TAG = {
   name: 'Name',
   version: 'PulsarVersion',
@@ -103,7 +103,7 @@ export function recordToTags(record: Record<string, string>): Tag[] {
   return Object.entries(record).map(([Key, Value]) => ({ Key, Value }));
 }
 
-/** The tags every image this tool builds carries (DESIGN.md section 3). */
+/** The tags every image this tool builds carries (docs/architecture.md section 4). */
 export function buildTags(input: {
   name: string;
   version: string;

@@ -1,9 +1,9 @@
 /**
  * Copying a validated AMI to another region (the guide's multi-region strategy): CopyImage in
  * the target region, idempotent by a ClientToken derived from the build id and the region,
- * with the source's name, its DESIGN.md tags and provenance, and where it came from. The copy
- * is tagged validated only once it is available (build-publishing.ts), so a copy that fails or
- * never finishes is never anyone's latest.
+ * with the source's name, its tags (docs/architecture.md section 4) and provenance, and where
+ * it came from. The copy is tagged validated only once it is available (build-publishing.ts),
+ * so a copy that fails or never finishes is never anyone's latest.
  */
 import { CopyImageCommand, DescribeImagesCommand, type Tag } from '@aws-sdk/client-ec2';
 import { TAG } from './ami';

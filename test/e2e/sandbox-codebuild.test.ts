@@ -439,7 +439,9 @@ describe.skipIf(isolation !== null)('builds run their buildspec for real', () =>
 
   it('cannot see or touch the host', async () => {
     const nonce = `pulsar-ami-escape-${randomUUID()}`;
-    const hostTmp = join(tmpdir(), nonce);
+    // The path the build writes is /tmp in its own root; on the host that is the system's /tmp
+    // (not this test run's TMPDIR), which must stay untouched.
+    const hostTmp = join('/tmp', nonce);
     const build = await finished(
       (
         await start({

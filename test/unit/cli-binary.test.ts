@@ -1,6 +1,6 @@
 /** The built executable, spawned as a user would run it: exit codes, lazy chunks, default credential chain. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,15 @@ afterEach(() => {
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
 });
 
+/** The URL of a port on this machine that nothing listens on. */
+async function closedPort(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+  const url = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((done) => probe.close(done));
+  return url;
+}
+
 /** A clean environment: a fresh HOME, no AWS config, no instance metadata. */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const home = mkdtempSync(join(tmpdir(), 'pulsar-ami-bin-'));
@@ -126,6 +135,102 @@ describe('dist/cli/pulsar-ami.mjs', () => {
     expect(cached.stdout).toBe(`Latest AMI: ${ID}\n`);
     expect(cached.stderr).toContain('latest answered from cache');
     expect(hits.length).toBe(before);
+  });
+
+  it.each([
+    ['an id with an escape sequence', ['delete', '--ami-id', 'ami-0123\u001b[31mRED'], 2],
+    ['a command named with an escape sequence', ['ami-0123\u001b[31mRED'], 2],
+    ['a 100,000-character command name', ['x'.repeat(100_000)], 2],
+    ['a 100,000-character --api-url', ['--api-url', 'x'.repeat(100_000), 'latest'], 2],
+    [
+      'a 100,000-character https --api-url',
+      ['--api-url', `https://${'x'.repeat(100_000)}.example.com`, 'latest'],
+      1,
+    ],
+  ])('%s: a short message without any escape character, no request', async (_what, args, code) => {
+    const before = hits.length;
+    const r = await run(args as string[], cleanEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 's' }));
+    expect(r.code).toBe(code);
+    expect(r.stderr).not.toContain('\u001b');
+    expect(r.stderr.length).toBeLessThan(1_000);
+    expect(r.stdout).toBe('');
+    expect(hits.length).toBe(before);
+  });
+
+  it('--version and -V: the package version, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      expect(await run([flag], cleanEnv())).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it('--debug: the stack trace of a failure names the TypeScript sources (source maps)', async () => {
+    const r = await run(
+      ['--debug', 'list', '--no-cache'],
+      cleanEnv({
+        AWS_ACCESS_KEY_ID: 'A',
+        AWS_SECRET_ACCESS_KEY: 's',
+        PULSAR_AMI_API_URL: await closedPort(),
+      }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n {4}at .*\bcli\/api\/client\.ts:\d+:\d+\)/);
+    expect(r.stderr).toMatch(/\n {4}at .*\bcli\/commands\/list\.ts:\d+:\d+\)/);
+    // Without --debug: one line, no trace.
+    const plain = await run(
+      ['list', '--no-cache'],
+      cleanEnv({
+        AWS_ACCESS_KEY_ID: 'A',
+        AWS_SECRET_ACCESS_KEY: 's',
+        PULSAR_AMI_API_URL: await closedPort(),
+      }),
+    );
+    expect(plain.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('AWS_ENDPOINT_URL down: names the CloudFormation endpoint and its address, not the API URL', async () => {
+    const endpoint = await closedPort();
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 's', AWS_ENDPOINT_URL: endpoint });
+    delete env.PULSAR_AMI_API_URL;
+    for (const args of [['list'], ['latest'], ['validate', '--ami-id', ID], ['delete', '--ami-id', ID]]) {
+      const r = await run(args, env);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
+        `Error: Cannot reach the CloudFormation endpoint ${endpoint} (set by AWS_ENDPOINT_URL) to look up the API's URL (stack pulsar-ami-dev in us-west-2): connection refused (ECONNREFUSED). Either start what serves it or unset AWS_ENDPOINT_URL, or pass --api-url URL or set PULSAR_AMI_API_URL`,
+      ]);
+    }
+  });
+
+  it('on a Node the SDK will drop (20): no SDK warning, as the CLI supports it (engines)', async () => {
+    const preload = join(root, 'test', 'fixtures', 'node-20-version.cjs');
+    const endpoint = await closedPort();
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 's', AWS_ENDPOINT_URL: endpoint });
+    delete env.PULSAR_AMI_API_URL;
+    // The SDK does warn there: a script creating the same client under the same preload.
+    const sdk = await new Promise<string>((done) =>
+      execFile(
+        process.execPath,
+        [
+          '--require',
+          preload,
+          '--input-type=module',
+          '-e',
+          "const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation'); new CloudFormationClient({ region: 'us-west-2' });",
+        ],
+        { cwd: root, env },
+        (_error, _stdout, stderr) => done(stderr),
+      ),
+    );
+    expect(sdk).toContain('NodeVersionSupportWarning');
+    // The CLI loads that client to find the API (the endpoint is down: exit 1), without the warning.
+    const cli = await new Promise<Result>((done) =>
+      execFile(process.execPath, ['--require', preload, BIN, 'list'], { env }, (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('Cannot reach the CloudFormation endpoint');
+    expect(cli.stderr).not.toContain('Warning');
   });
 
   it('an unreachable API (a closed port): exit 1', async () => {

@@ -417,6 +417,51 @@ describe('API discovery', () => {
     expect(String(server.seen[0]?.headers.authorization)).toContain('/us-west-2/cloudformation/aws4_request');
   });
 
+  it('the region’s own CloudFormation endpoint unreachable: names it, and the network, not the API URL', async () => {
+    // The SDK resolves the endpoint as it would (no AWS_ENDPOINT_URL: the region's); the
+    // network fails as DNS does without one.
+    const offline = {
+      handle: async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND cloudformation.eu-west-1.amazonaws.com'), {
+          code: 'ENOTFOUND',
+        });
+      },
+    };
+    const h = new Harness({
+      env: {},
+      discoverApiUrl: (input) => discoverFromStack({ ...input, requestHandler: offline }),
+    });
+    const r = await h.run('--region', 'eu-west-1', 'latest');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "Error: Cannot reach the CloudFormation endpoint https://cloudformation.eu-west-1.amazonaws.com (AWS's endpoint for eu-west-1) to look up the API's URL (stack pulsar-ami-dev in eu-west-1): host not found (DNS) (ENOTFOUND). Either check the network, or pass --api-url URL or set PULSAR_AMI_API_URL\n",
+    );
+    expect(h.calls).toHaveLength(0);
+    const json = await h.run('--json', '--region', 'eu-west-1', 'latest');
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      title: 'Endpoint unreachable',
+      service: 'CloudFormation',
+      endpoint: 'https://cloudformation.eu-west-1.amazonaws.com',
+      region: 'eu-west-1',
+      exitCode: 1,
+    });
+  });
+
+  it('AWS_ENDPOINT_URL unreachable (in process): names that endpoint and the variable', async () => {
+    const probe = createServer();
+    await new Promise<void>((ready) => probe.listen(0, '127.0.0.1', ready));
+    const url = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise((closed) => probe.close(closed));
+    vi.stubEnv('AWS_ENDPOINT_URL', url);
+    const h = new Harness({ env: { AWS_ENDPOINT_URL: url } });
+    const r = await h.run('list', '--no-cache');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `Error: Cannot reach the CloudFormation endpoint ${url} (set by AWS_ENDPOINT_URL) to look up the API's URL (stack pulsar-ami-dev in us-west-2): connection refused (ECONNREFUSED). Either start what serves it or unset AWS_ENDPOINT_URL`,
+    );
+    expect(r.stderr).not.toContain('DescribeStacks failed');
+  });
+
   it('discoverFromStack: a stack that does not exist resolves undefined', async () => {
     const server = await serve(() => ({
       status: 400,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AMI_COLUMNS, amiRow, formatCreated, renderTable } from '../../cli/table';
-import { AMIS, ami, Harness, listRoute } from './cli-harness';
+import { AMIS, API, ami, Harness, listRoute } from './cli-harness';
 
 describe('formatCreated', () => {
   it.each([
@@ -53,12 +53,16 @@ describe('renderTable', () => {
 });
 
 describe('list output', () => {
-  it('on a terminal: the guide’s lines and the box table', async () => {
+  it('on a terminal: the guide’s lines, the mark in green, and the box table', async () => {
     const h = new Harness({ tty: true, routes: listRoute(AMIS) });
     const r = await h.run('list');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines.slice(0, 3)).toEqual(['Fetching AMI list from AWS...', '✓ Found 3 AMI(s)', '']);
+    expect(lines.slice(0, 3)).toEqual([
+      'Fetching AMI list from AWS...',
+      '\u001b[32m✓\u001b[0m Found 3 AMI(s)',
+      '',
+    ]);
     expect(lines[3]?.startsWith('┌')).toBe(true);
     expect(lines[6]).toBe(
       '│ ami-0a1b2c3d4e5f67890 │ pulsar-base-3.0.0-20251006  │ 3.0.0   │ available │ 2025-10-06 14:23 │',
@@ -78,8 +82,12 @@ describe('list output', () => {
     expect(r.stdout).toContain('✓ Found 3 AMI(s)');
   });
 
-  it('zero AMIs: Found 0, no table, exit 0', async () => {
-    const h = new Harness({ tty: true, routes: listRoute([]) });
+  it('zero AMIs: Found 0, no table, exit 0 (NO_COLOR: no colour on the terminal)', async () => {
+    const h = new Harness({
+      tty: true,
+      routes: listRoute([]),
+      env: { PULSAR_AMI_API_URL: API, NO_COLOR: '1' },
+    });
     const r = await h.run('--region', 'us-west-2', 'list');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(

@@ -31,7 +31,7 @@ beforeAll(async () => {
   source = ebs[names[0] as string] as HclObject;
 });
 
-const DESIGN_IMAGE_TAGS = [
+const IMAGE_TAGS = [
   'Name',
   'PulsarVersion',
   'BuildDate',
@@ -240,10 +240,10 @@ describe('image', () => {
     expect(expression(t.locals.build_time)).toBe('timestamp()');
   });
 
-  it('carries every DESIGN tag and the provenance on the AMI and on its snapshots', () => {
+  it('carries every documented tag and the provenance on the AMI and on its snapshots', () => {
     for (const key of ['tags', 'snapshot_tags']) {
       const tags = source[key] as HclObject;
-      expect(Object.keys(tags).sort(), key).toEqual([...DESIGN_IMAGE_TAGS].sort());
+      expect(Object.keys(tags).sort(), key).toEqual([...IMAGE_TAGS].sort());
       expect(resolveLocals(t, tags.Name), key).toBe(resolveLocals(t, source.ami_name));
       expect(expression(tags.PulsarVersion), key).toBe('var.pulsar_version');
       // timestamp() is RFC 3339 UTC: ISO 8601.

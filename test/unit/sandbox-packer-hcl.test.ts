@@ -273,7 +273,7 @@ describe('the project template (packer/pulsar-base.pkr.hcl)', () => {
     expect(await s.scope().local('build_time')).toBe('2026-03-04T05:06:07Z');
   });
 
-  it('configures the build instance and the image as DESIGN section 3 says', async () => {
+  it('configures the build instance and the image as docs/architecture.md section 4 says', async () => {
     const config = await source(await session());
     expect(config).toMatchObject({
       amiName: 'pulsar-base-3.0.0-20260304050607',
