@@ -80,6 +80,12 @@ export interface CleanupDecision {
   snapshotIds: string[];
   /** Sum of its EBS snapshot volume sizes. */
   sizeGiB: number;
+  /**
+   * What deleting it frees (delete only): its snapshots a delete removes — tagged
+   * ManagedBy=pulsar-ami and used by no image that stays. A legacy image's untagged snapshots
+   * are kept by the delete, so they are not counted.
+   */
+  reclaimGiB?: number;
 }
 
 export interface OrphanedSnapshot {
@@ -303,7 +309,7 @@ export function cleanupTotals(
   const count = (action: CleanupAction) => decisions.filter((d) => d.action === action).length;
   const deletedOrphans = orphaned.filter((s) => s.action === 'delete');
   const reclaimedGiB =
-    decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + d.sizeGiB, 0) +
+    decisions.filter((d) => d.action === 'delete').reduce((sum, d) => sum + (d.reclaimGiB ?? d.sizeGiB), 0) +
     deletedOrphans.reduce((sum, s) => sum + s.sizeGiB, 0);
   return {
     images: decisions.length,
@@ -394,6 +400,50 @@ async function snapshotsInUse(ec2: Ec2, snapshotIds: readonly string[]): Promise
   return held;
 }
 
+/** This tool's snapshots (tagged ManagedBy=pulsar-ami: the only ones a delete removes), by id, with their size. */
+async function ownSnapshotSizes(ec2: Ec2): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2Call(
+      ec2.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [{ Name: `tag:${TAG.managedBy}`, Values: [MANAGED_BY] }],
+          MaxResults: 1000,
+          NextToken,
+        }),
+      ),
+    );
+    for (const snapshot of page.Snapshots ?? []) {
+      if (snapshot.SnapshotId) sizes.set(snapshot.SnapshotId, snapshot.VolumeSize ?? 0);
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return sizes;
+}
+
+/**
+ * Each deletion with what it frees (`reclaimGiB`): the snapshots of it that are this tool's
+ * (`own`) and that no image staying in the plan uses too. Other decisions are left as they are.
+ */
+export function withReclaim(
+  decisions: readonly CleanupDecision[],
+  own: ReadonlyMap<string, number>,
+): CleanupDecision[] {
+  const staying = new Set(decisions.filter((d) => d.action !== 'delete').flatMap((d) => d.snapshotIds));
+  return decisions.map((d) =>
+    d.action !== 'delete'
+      ? d
+      : {
+          ...d,
+          reclaimGiB: d.snapshotIds
+            .filter((id) => !staying.has(id))
+            .reduce((sum, id) => sum + (own.get(id) ?? 0), 0),
+        },
+  );
+}
+
 /**
  * The snapshots an earlier delete could not delete (tagged OrphanedFrom): each deleted, unless it
  * is not tagged ManagedBy=pulsar-ami or an image still uses it.
@@ -462,6 +512,9 @@ export async function planCleanup(
     );
     for (const [imageId, refs] of found) references.set(imageId, refs);
     decisions = decideCleanup(images, { published, references }, settings, now);
+  }
+  if (decisions.some((d) => d.action === 'delete')) {
+    decisions = withReclaim(decisions, await ownSnapshotSizes(clients.ec2));
   }
   const orphanedSnapshots = await planOrphanedSnapshots(clients.ec2);
   const {

@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { toAmi } from '../../functions/lib/ami';
 import {
+  type CleanupDecision,
   type CleanupFacts,
   type CleanupImage,
   type CleanupSettings,
@@ -27,6 +28,7 @@ import {
   decideCleanup,
   planCleanup,
   versionParameterPhrase,
+  withReclaim,
 } from '../../functions/lib/cleanup-plan';
 import { loadConfig } from '../../functions/lib/config';
 import type { ImageReference } from '../../functions/lib/image-references';
@@ -416,23 +418,35 @@ describe('planCleanup against fake clients', () => {
         : [],
     }));
     ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] });
-    ec2Mock.on(DescribeSnapshotsCommand).resolves({
-      Snapshots: [
-        {
-          SnapshotId: 'snap-0ffffffffffffff01',
-          VolumeSize: 12,
-          Tags: [
-            { Key: 'ManagedBy', Value: 'pulsar-ami' },
-            { Key: 'OrphanedFrom', Value: 'ami-0ffffffffffffff99' },
-          ],
-        },
-        {
-          SnapshotId: 'snap-0ffffffffffffff02',
-          VolumeSize: 50,
-          Tags: [{ Key: 'OrphanedFrom', Value: 'ami-1' }],
-        },
-      ],
-    });
+    // This tool's snapshots (what a delete removes): every image's but the 5th's (a legacy one's, untagged).
+    ec2Mock
+      .on(DescribeSnapshotsCommand, { Filters: [{ Name: 'tag:ManagedBy', Values: ['pulsar-ami'] }] })
+      .resolves({
+        Snapshots: IMAGES.filter((_, i) => i !== 4).map((image) => ({
+          SnapshotId: image.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId,
+          VolumeSize: 10,
+          Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }],
+        })),
+      });
+    ec2Mock
+      .on(DescribeSnapshotsCommand, { Filters: [{ Name: 'tag-key', Values: ['OrphanedFrom'] }] })
+      .resolves({
+        Snapshots: [
+          {
+            SnapshotId: 'snap-0ffffffffffffff01',
+            VolumeSize: 12,
+            Tags: [
+              { Key: 'ManagedBy', Value: 'pulsar-ami' },
+              { Key: 'OrphanedFrom', Value: 'ami-0ffffffffffffff99' },
+            ],
+          },
+          {
+            SnapshotId: 'snap-0ffffffffffffff02',
+            VolumeSize: 50,
+            Tags: [{ Key: 'OrphanedFrom', Value: 'ami-1' }],
+          },
+        ],
+      });
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: id(24) } });
     ssmMock
       .on(GetParametersByPathCommand)
@@ -468,8 +482,11 @@ describe('planCleanup against fake clients', () => {
     expect(byId.get(id(24))?.reason).toBe('published latest');
     expect(byId.get(id(4))).toMatchObject({ action: 'delete', sizeGiB: 10, snapshotIds: [snapshot(4)] });
     expect(plan.totals).toMatchObject({ images: 25, keep: 8, delete: 17, orphanedSnapshots: 1 });
-    expect(plan.totals.reclaimedGiB).toBe(17 * 10 + 12);
-    expect(plan.totals.monthlySavingUsd).toBe(9.1);
+    // What the deletes free: the 5th image's snapshot is not this tool's, a delete keeps it.
+    expect(byId.get(id(4))?.reclaimGiB).toBe(10);
+    expect(byId.get(id(5))).toMatchObject({ action: 'delete', sizeGiB: 10, reclaimGiB: 0 });
+    expect(plan.totals.reclaimedGiB).toBe(16 * 10 + 12);
+    expect(plan.totals.monthlySavingUsd).toBe(8.6);
     expect(plan.orphanedSnapshots).toEqual([
       {
         snapshotId: 'snap-0ffffffffffffff01',
@@ -505,6 +522,36 @@ describe('planCleanup against fake clients', () => {
       (c) => (c.args[0] as { constructor: { name: string } }).constructor.name,
     );
     expect(sent.filter((name) => !/^(Describe|Get)\w+Command$/.test(name))).toEqual([]);
+  });
+
+  it('counts as freed only the snapshots a delete removes: this tool’s, and used by no image that stays', () => {
+    const decision = (imageId: string, action: 'keep' | 'delete', snapshotIds: string[]) =>
+      ({ imageId, action, snapshotIds, sizeGiB: 8 * snapshotIds.length }) as CleanupDecision;
+    const own = new Map([
+      ['snap-a', 8],
+      ['snap-b', 8],
+      ['snap-shared', 8],
+    ]);
+    const out = withReclaim(
+      [
+        decision('ami-kept', 'keep', ['snap-shared']),
+        decision('ami-1', 'delete', ['snap-a', 'snap-shared']),
+        decision('ami-legacy', 'delete', ['snap-untagged']),
+        decision('ami-2', 'delete', ['snap-b']),
+      ],
+      own,
+    );
+    expect(out.map((d) => [d.imageId, d.reclaimGiB])).toEqual([
+      ['ami-kept', undefined],
+      ['ami-1', 8],
+      ['ami-legacy', 0],
+      ['ami-2', 8],
+    ]);
+    expect(cleanupTotals(out, [], 0.05)).toMatchObject({
+      delete: 3,
+      reclaimedGiB: 16,
+      monthlySavingUsd: 0.8,
+    });
   });
 
   it('asks again about the validated AMIs the minimum keeps no longer once in-use ones count', async () => {
