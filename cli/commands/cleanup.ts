@@ -42,7 +42,10 @@ export const cleanup: CommandModule = {
   summary: 'Plan the retirement of old AMIs (keep the newest N, validated, published, in use) and apply it',
   configure(command) {
     command
-      .option('--keep <N>', 'Keep the newest N AMIs, 1-100 (default: the configured number, 3)')
+      .option(
+        '--keep <N>',
+        'Keep the newest N AMIs of each architecture, 1-100 (default: the configured number, 3)',
+      )
       .option('--apply', 'Retire the AMIs the plan names (default: only show the plan)')
       .option('--follow <CLEANUP_ID>', 'Follow a cleanup already started instead of starting one')
       .addHelpText('after', ENV_HELP);
@@ -93,7 +96,7 @@ const usd = (n: number) => `$${n.toFixed(2)}`;
 /** The plan's lines: the table of AMIs, the orphaned snapshots, the totals. */
 export function planLines(p: CleanupPlan, style: 'box' | 'plain'): string[] {
   const lines: string[] = [];
-  lines.push(`Cleanup plan for ${p.region}: keep the newest ${p.settings.keep}`);
+  lines.push(`Cleanup plan for ${p.region}: keep the newest ${p.settings.keep} of each architecture`);
   lines.push('');
   if (p.decisions.length === 0) lines.push(`No Pulsar AMIs found in ${p.region}`);
   else {
@@ -176,7 +179,9 @@ async function apply(
     }
     throw explainRunning(ctx, error);
   }
-  printer.line(`Cleaning up AMIs in ${ctx.region}${keep !== undefined ? ` (keep the newest ${keep})` : ''}`);
+  printer.line(
+    `Cleaning up AMIs in ${ctx.region}${keep !== undefined ? ` (keep the newest ${keep} of each architecture)` : ' (keep as the stack is configured)'}`,
+  );
   printer.line(`Cleanup: ${started.cleanupId}`);
   printer.debug(`Execution: ${started.executionArn}`);
   const first = await pollOnce(ctx, timing.intervalMs, () => api.cleanup(started.cleanupId));
@@ -195,10 +200,12 @@ function explainRunning(ctx: CommandContext, error: unknown): unknown {
   );
 }
 
-const resultLine = (r: RetirementResult) =>
-  r.outcome === 'done'
-    ? `Retired ${r.imageId} (${r.action}): done`
-    : `Retired ${r.imageId} (${r.action}): ${r.outcome}${r.detail ? ` (${printable(r.detail)})` : ''}`;
+const resultLine = (r: RetirementResult) => {
+  const why = r.detail ? `: ${printable(r.detail)}` : '';
+  if (r.outcome === 'done') return `Retired ${r.imageId} (${r.action}): done`;
+  if (r.outcome === 'skipped') return `Skipped ${r.imageId} (${r.action})${why}`;
+  return `Could not retire ${r.imageId} (${r.action})${why}`;
+};
 
 /** Polls the cleanup until it ends, printing the plan's summary once and each AMI once as it ends. */
 class Follower {

@@ -4,13 +4,10 @@
  * from the child execution's Cause), and where a build was published (the home region and each
  * copy) or which copies failed. Pure: no AWS call.
  */
+import { errorReason as plainReason, type StepError } from './execution-progress';
 import { field, parseJsonObject, text } from './json';
 
-/** A Step Functions error as Catch records it. */
-export interface StepError {
-  Error?: string | null;
-  Cause?: string | null;
-}
+export type { StepError };
 
 export interface Failure {
   error: 'BuildFailed' | 'ValidationFailed' | 'CopyFailed';
@@ -26,16 +23,6 @@ const records = (value: unknown): Record<string, unknown>[] =>
   Array.isArray(value)
     ? value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
     : [];
-
-/** The reason a Lambda error or a plain error gives: its message, else the error's name and cause. */
-function plainReason(error: StepError): string {
-  const lambda = parseJsonObject(error.Cause ?? undefined);
-  const message = text(lambda?.errorMessage);
-  if (message) return message;
-  const name = text(error.Error) ?? 'Error';
-  const cause = text(error.Cause);
-  return cause ? `${name}: ${cause}` : name;
-}
 
 /**
  * CodeBuild's "Error while executing command: <the whole command, many lines>. Reason: exit

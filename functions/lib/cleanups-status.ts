@@ -1,7 +1,7 @@
 /**
  * Where a cleanup is (`GET /cleanups/{id}`): the CleanupAmis execution and a bounded read of its
- * history. While it runs, progress is counted from the history: the Map's iteration count
- * (MapStateStarted), else the plan's AMIs to retire; each exit of the iterator's **Retire AMI**
+ * history. While it runs, progress is counted from the history: the total is Plan Cleanup's
+ * items of this run (`planned.retirements`), known from the first poll after planning; each exit of the iterator's **Retire AMI**
  * task is one AMI ended (its output's `outcome`), each failed iteration one failed. Once it
  * ended, the output's `results` and `report` are the word. Pure reading, apart from the two calls.
  */
@@ -17,12 +17,14 @@ import type { Config } from './config';
 import { CleanupNotFoundError } from './errors';
 import {
   type ExecutionLike,
+  errorReason,
   executionOutput,
   executionStatus,
   finalError,
   type HistoryEventLike,
   iso,
   isRecord,
+  type StepError,
 } from './execution-progress';
 import { describeExecution, executionArnFor, readHistory, type Sfn } from './executions';
 import { parseJsonObject } from './json';
@@ -33,11 +35,24 @@ export const RETIRE_STATE = 'Retire AMI';
 
 const OUTCOMES = ['done', 'skipped', 'failed'] as const;
 
-/** A CleanupPlan: the object itself, or under `plan`. */
+/** A CleanupPlan: the object itself, or under `plan`, or under Plan Cleanup's `planned`. */
 function planIn(value: unknown): CleanupPlan | undefined {
   if (!isRecord(value)) return undefined;
   if (Array.isArray(value.decisions) && isRecord(value.totals)) return value as unknown as CleanupPlan;
-  return isRecord(value.plan) ? planIn(value.plan) : undefined;
+  if (isRecord(value.plan)) return planIn(value.plan);
+  return isRecord(value.planned) ? planIn(value.planned) : undefined;
+}
+
+/** How many AMIs this run retires: Plan Cleanup's items (`planned.retirements`). */
+function retirementsIn(value: unknown): number | undefined {
+  if (!isRecord(value) || !isRecord(value.planned)) return undefined;
+  return Array.isArray(value.planned.retirements) ? value.planned.retirements.length : undefined;
+}
+
+/** A failed item's detail in words: the caught error's reason (a Lambda error's message, never its JSON). */
+function detailOf(value: Record<string, unknown>): string {
+  if (isRecord(value.error)) return errorReason(value.error as StepError);
+  return typeof value.detail === 'string' ? value.detail : '';
 }
 
 /** A retirement result: the object itself, or under `result`. */
@@ -52,7 +67,7 @@ function resultIn(value: unknown): RetirementResult | undefined {
       imageId: value.imageId,
       action: value.action as RetirementResult['action'],
       outcome: value.outcome as RetirementResult['outcome'],
-      detail: typeof value.detail === 'string' ? value.detail : '',
+      detail: detailOf(value),
       ...(isRecord(value.snapshots) ? { snapshots: value.snapshots as RetirementResult['snapshots'] } : {}),
     } as RetirementResult;
   }
@@ -77,15 +92,13 @@ export function cleanupProgress(
   for (const event of [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0))) {
     const type = event.type ?? '';
     const exited = event.stateExitedEventDetails;
-    if (type.endsWith('StateExited') && exited?.name === PLAN_STATE && !plan) {
-      plan = planIn(parseJsonObject(exited.output));
+    if (type.endsWith('StateExited') && exited?.name === PLAN_STATE) {
+      const planned = parseJsonObject(exited.output);
+      plan ??= planIn(planned);
+      total = retirementsIn(planned) ?? total;
     } else if (type.endsWith('StateExited') && exited?.name === RETIRE_STATE) {
       const result = resultIn(parseJsonObject(exited.output));
       if (result) results.push(result);
-    } else if (type === 'MapStateStarted') {
-      const length = (event as { mapStateStartedEventDetails?: { length?: number } })
-        .mapStateStartedEventDetails?.length;
-      if (typeof length === 'number') total = (total ?? 0) + length;
     } else if (type === 'MapIterationFailed') iterationsFailed++;
   }
   const ended = Array.isArray(output?.results)
@@ -96,7 +109,12 @@ export function cleanupProgress(
     told.filter((r) => r.outcome === 'failed').length + (ended.length > 0 ? 0 : iterationsFailed);
   const done = told.length - told.filter((r) => r.outcome === 'failed').length;
   const orphaned = Array.isArray(output?.orphanedSnapshotResults)
-    ? (output.orphanedSnapshotResults.filter(isRecord) as unknown as OrphanedSnapshotResult[])
+    ? (output.orphanedSnapshotResults
+        .filter(isRecord)
+        .map(({ error: _error, ...r }) => ({
+          ...r,
+          detail: detailOf({ error: _error, ...r }),
+        })) as unknown as OrphanedSnapshotResult[])
     : undefined;
   const report = isRecord(output?.report) ? (output.report as unknown as CleanupReport) : undefined;
   const error = finalError(execution, events, status);

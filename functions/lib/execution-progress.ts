@@ -4,7 +4,7 @@
  * ValidateAmi and BuildAmi progress (validation-progress.ts, builds-progress.ts), which give
  * the states their meaning.
  */
-import { parseJsonObject } from './json';
+import { parseJsonObject, text } from './json';
 
 /** The parts of a Step Functions history event read here (the SDK's HistoryEvent fits). */
 export interface HistoryEventLike {
@@ -155,6 +155,26 @@ export function executionOutput(
       events.find((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails?.output,
     )
   );
+}
+
+/** A Step Functions error as Catch records it. */
+export interface StepError {
+  Error?: string | null;
+  Cause?: string | null;
+}
+
+/**
+ * The reason a caught error gives, in words: a Lambda error's message (its Cause is the
+ * function's `{errorType, errorMessage, trace}` JSON, never shown raw), else the error's name
+ * and cause.
+ */
+export function errorReason(error: StepError): string {
+  const lambda = parseJsonObject(error.Cause ?? undefined);
+  const message = text(lambda?.errorMessage);
+  if (message) return message;
+  const name = text(error.Error) ?? 'Error';
+  const cause = text(error.Cause);
+  return cause ? `${name}: ${cause}` : name;
 }
 
 /** A caught or flagged error in the state data: `$.error` = `{Error, Cause}`. */

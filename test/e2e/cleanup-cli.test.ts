@@ -57,7 +57,7 @@ describe('cleanup (dry run)', () => {
     const r = await e2e.cli(['cleanup', '--keep', '1']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('Cleanup plan for us-west-2: keep the newest 1');
+    expect(lines[0]).toBe('Cleanup plan for us-west-2: keep the newest 1 of each architecture');
     expect(lines[2]).toMatch(/^AMI ID\s+Version\s+Created\s+Action\s+Reason\s+GiB$/);
     expect(r.stdout).toMatch(/^Images: \d+ — keep \d+, deprecate \d+, disable \d+, delete \d+$/m);
     expect(r.stdout).toMatch(/^Orphaned snapshots to delete: \d+$/m);

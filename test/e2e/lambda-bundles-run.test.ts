@@ -25,7 +25,8 @@ beforeAll(async () => {
       build({ ...bundleOptions(), entryPoints: [fn.entry], outfile: join(dir, `${fn.name}.js`) }),
     ),
   );
-});
+  // Every function bundled, minified: a minute or more on a busy two-core machine.
+}, 300_000);
 afterAll(async () => {
   await sandbox.close();
   await rm(dir, { recursive: true, force: true });

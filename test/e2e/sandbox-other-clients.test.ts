@@ -95,6 +95,8 @@ describe('other AWS clients against the sandbox', () => {
       const still = await awsEc2(['describe-images', '--image-ids', imageId]);
       expect(still.stdout).toContain(imageId);
     },
+    // Four runs of the AWS CLI (a Python program: seconds each to start on a busy machine).
+    120_000,
   );
 
   it.skipIf(!boto3)('boto3 pages through images, reads a parameter, and gets AWS error codes', async () => {

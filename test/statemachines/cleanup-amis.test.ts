@@ -432,7 +432,11 @@ describe('CleanupAmis scenarios', () => {
     expect(outcome.status).toBe('SUCCEEDED');
     const results = new Map(outcome.output?.results.map((r) => [r.imageId, r]));
     expect(results.get(ids[4] ?? '')).toMatchObject({ outcome: 'failed', action: 'delete' });
-    expect(results.get(ids[4] ?? '')?.detail).toMatch(/^AwsCallError \(.*UnauthorizedOperation/);
+    // The caught error travels whole; GET /cleanups/{id} says it in words (cleanups-status.ts).
+    const failed = results.get(ids[4] ?? '') as { detail?: string; error?: { Error: string; Cause: string } };
+    expect(failed.detail).toBe('AwsCallError');
+    expect(failed.error?.Error).toBe('AwsCallError');
+    expect(failed.error?.Cause).toContain('UnauthorizedOperation');
     expect([results.get(ids[3] ?? '')?.outcome, results.get(ids[5] ?? '')?.outcome]).toEqual([
       'done',
       'done',

@@ -356,7 +356,7 @@ describe('GET /cleanups/{id}', () => {
     );
   });
 
-  it('running: the plan, progress counted from the Map (2 of 3 ended, 1 failed), the results so far', async () => {
+  it('running: the plan and this run’s total from Plan Cleanup, 2 of 3 ended (1 failed), the results so far in words', async () => {
     eventId = 0;
     const p = {
       ...plan(1),
@@ -373,7 +373,18 @@ describe('GET /cleanups/{id}', () => {
       events: [
         { id: ++eventId, type: 'ExecutionStarted', timestamp: at(0) },
         entered('Plan Cleanup', { keep: 1 }),
-        exited('Plan Cleanup', { plan: p }),
+        // Plan Cleanup's state as the machine carries it: the plan and this run's items.
+        exited('Plan Cleanup', {
+          keep: 1,
+          source: 'api',
+          planned: {
+            plan: p,
+            retirements: p.decisions.map((d) => ({ imageId: d.imageId, action: 'delete' })),
+            snapshotDeletions: [],
+            deferred: 0,
+            pricePerGbMonth: 0.05,
+          },
+        }),
         entered('Retire Old AMIs', {}, 'Map'),
         {
           id: ++eventId,
@@ -385,7 +396,19 @@ describe('GET /cleanups/{id}', () => {
         entered('Retire AMI', { imageId: OLD }),
         entered('Retire AMI', { imageId: 'ami-0fedcba9876543210' }),
         exited('Retire AMI', retired('ami-0fedcba9876543210', 'done')),
-        exited('Retire AMI', retired(OLD, 'failed')),
+        // A failure the Map caught: the Lambda's error JSON (with its trace) as the Cause.
+        exited('Retire AMI', {
+          ...retired(OLD, 'failed'),
+          detail: 'AwsThrottledError',
+          error: {
+            Error: 'AwsThrottledError',
+            Cause: JSON.stringify({
+              errorType: 'AwsThrottledError',
+              errorMessage: 'EC2 kept throttling requests (RequestLimitExceeded) after retries',
+              trace: ['AwsThrottledError: EC2 kept throttling', '    at fromAwsError (errors.ts:350:36)'],
+            }),
+          },
+        }),
         entered('Retire AMI', { imageId: 'ami-0aaaaaaaaaaaaaaaa' }),
       ] as never,
     });
@@ -398,8 +421,16 @@ describe('GET /cleanups/{id}', () => {
       source: 'api',
       keep: 1,
       progress: { total: 3, done: 1, failed: 1 },
-      results: [retired('ami-0fedcba9876543210', 'done'), retired(OLD, 'failed')],
+      results: [
+        retired('ami-0fedcba9876543210', 'done'),
+        // Said in words: the error's message, never its JSON or trace.
+        {
+          ...retired(OLD, 'failed'),
+          detail: 'EC2 kept throttling requests (RequestLimitExceeded) after retries',
+        },
+      ],
     });
+    expect(JSON.stringify(r.json)).not.toContain('trace');
     expect((r.json.plan as CleanupPlan).decisions).toHaveLength(3);
     expect(r.json.report).toBeUndefined();
     expect(r.json.stoppedAt).toBeUndefined();

@@ -146,7 +146,7 @@ function plan(): CleanupPlan {
 }
 
 const PLAN_LINES = [
-  'Cleanup plan for us-west-2: keep the newest 1',
+  'Cleanup plan for us-west-2: keep the newest 1 of each architecture',
   '',
   'AMI ID                 Version  Created           Action     Reason               GiB',
   'ami-0a1b2c3d4e5f67890  3.0.0    2025-10-06 14:23  keep       published latest     8',
@@ -328,7 +328,7 @@ describe('cleanup --apply', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
       [
-        'Cleaning up AMIs in us-west-2 (keep the newest 1)',
+        'Cleaning up AMIs in us-west-2 (keep the newest 1 of each architecture)',
         `Cleanup: ${CLEANUP_ID}`,
         'Planned: 3 AMI(s) — keep 1, deprecate 1, disable 0, delete 1; 1 orphaned snapshot(s) to delete',
         `Retired ${MID} (deprecate): done`,
@@ -360,7 +360,7 @@ describe('cleanup --apply', () => {
     });
     const r = await run(['cleanup', '--apply'], applyRoutes([snapshot(), failed]));
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`Retired ${OLD} (delete): failed (InvalidSnapshot.InUse: snap-1 is in use)\n`);
+    expect(r.stdout).toContain(`Could not retire ${OLD} (delete): InvalidSnapshot.InUse: snap-1 is in use\n`);
     expect(r.stdout).toContain(
       'Cleanup finished: 1 retired, 0 skipped, 1 failed; 0 orphaned snapshot(s) deleted\n',
     );
