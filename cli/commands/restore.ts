@@ -34,7 +34,7 @@ export const restore: CommandModule = {
       printer.line(`  AMI Name: ${printable(ami.name)}`);
       printer.line(`  State: ${ami.state}`);
       printer.line(
-        `  ${DRY} Would ${ami.state === 'disabled' ? 're-enable it and ' : ''}cancel its deprecation, if it has one`,
+        `  ${DRY} Would ${ami.state === 'disabled' ? 're-enable it and ' : ''}cancel its deprecation, if it has one (EC2 says whether it has when it is restored)`,
       );
       printer.line('✓ Dry run: nothing was changed');
       return EXIT.ok;
@@ -61,5 +61,11 @@ function report(printer: Printer, region: string, r: RestoreAmiResponse): number
       ? `✓ AMI restored: ${r.ami.imageId} is ${r.ami.state}`
       : `✓ Nothing to restore: ${r.ami.imageId} is ${r.ami.state} and not deprecated`,
   );
+  // Restoring changes neither its age nor its rank: the next cleanup would retire it again.
+  if ((r.enabled || r.deprecationCancelled) && !r.ami.protected) {
+    printer.line(
+      `  The next cleanup retires it again unless it is kept: tag it Protected=true (aws ec2 create-tags --resources ${r.ami.imageId} --tags Key=Protected,Value=true)`,
+    );
+  }
   return EXIT.ok;
 }

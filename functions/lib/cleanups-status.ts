@@ -109,12 +109,10 @@ export function cleanupProgress(
     told.filter((r) => r.outcome === 'failed').length + (ended.length > 0 ? 0 : iterationsFailed);
   const done = told.length - told.filter((r) => r.outcome === 'failed').length;
   const orphaned = Array.isArray(output?.orphanedSnapshotResults)
-    ? (output.orphanedSnapshotResults
-        .filter(isRecord)
-        .map(({ error: _error, ...r }) => ({
-          ...r,
-          detail: detailOf({ error: _error, ...r }),
-        })) as unknown as OrphanedSnapshotResult[])
+    ? (output.orphanedSnapshotResults.filter(isRecord).map(({ error: _error, ...r }) => ({
+        ...r,
+        detail: detailOf({ error: _error, ...r }),
+      })) as unknown as OrphanedSnapshotResult[])
     : undefined;
   const report = isRecord(output?.report) ? (output.report as unknown as CleanupReport) : undefined;
   const error = finalError(execution, events, status);
@@ -124,7 +122,7 @@ export function cleanupProgress(
   return {
     status,
     source,
-    keep: typeof input?.keep === 'number' ? input.keep : null,
+    keep: typeof input?.keep === 'number' ? input.keep : (plan?.settings.keep ?? null),
     startedAt,
     ...(stoppedAt ? { stoppedAt } : {}),
     progress: { total: Math.max(total ?? retiring(plan), done + failed), done, failed },

@@ -436,7 +436,7 @@ describe('GET /cleanups/{id}', () => {
     expect(r.json.stoppedAt).toBeUndefined();
   });
 
-  it('ended: the output’s results and report are the word; without MapStateStarted the plan gives the total', async () => {
+  it('ended: the output’s results and report are the word, and the keep it ran with', async () => {
     eventId = 0;
     const output = {
       plan: plan(3),
@@ -456,7 +456,7 @@ describe('GET /cleanups/{id}', () => {
     sfnMock.on(GetExecutionHistoryCommand).resolves({
       events: [
         entered('Plan Cleanup', {}),
-        exited('Plan Cleanup', { plan: plan(3) }),
+        exited('Plan Cleanup', { source: 'schedule', planned: { plan: plan(3), retirements: [] } }),
         entered('Retire AMI', { imageId: OLD }),
         exited('Retire AMI', retired(OLD, 'done')),
       ] as never,
@@ -465,7 +465,8 @@ describe('GET /cleanups/{id}', () => {
     expect(r.json).toMatchObject({
       status: 'SUCCEEDED',
       source: 'schedule',
-      keep: null,
+      // Not in the input: the plan's, the stack's setting it ran with.
+      keep: plan(3).settings.keep,
       stoppedAt: at(30).toISOString(),
       progress: { total: 1, done: 1, failed: 0 },
       results: output.results,

@@ -492,6 +492,7 @@ describe('restore', () => {
         '  Cancelling deprecation... ✓',
         '',
         `✓ AMI restored: ${ID} is available`,
+        `  The next cleanup retires it again unless it is kept: tag it Protected=true (aws ec2 create-tags --resources ${ID} --tags Key=Protected,Value=true)`,
         '',
       ].join('\n'),
     );
