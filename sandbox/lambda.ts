@@ -55,6 +55,7 @@ export class LambdaRuntime {
         stage: this.info.stage,
         region: this.info.apiRegion,
         accountId: this.accountId,
+        ...(this.info.deployEnv ? { env: this.info.deployEnv } : {}),
       });
     }
     return this.app;

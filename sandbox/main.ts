@@ -30,6 +30,8 @@ const sandbox = await startSandbox({
   port,
   host: flags.host ?? '127.0.0.1',
   allowRemote: flags['allow-remote'] ?? false,
+  // serverless.yml's PULSAR_AMI_… settings, as `serverless deploy` would read them.
+  deployEnv: process.env,
   log: process.env.PULSAR_AMI_SANDBOX_QUIET ? () => undefined : (line) => console.error(line),
 }).catch((error: NodeJS.ErrnoException) => {
   console.error(

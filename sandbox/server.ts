@@ -37,6 +37,11 @@ export interface SandboxOptions {
   /** Seed the default world (default true). */
   seed?: boolean;
   log?: (line: string) => void;
+  /**
+   * serverless.yml's deploy-time `PULSAR_AMI_…` settings (`${env:…}`), as a deployment reads
+   * them; `npm run sandbox` passes its environment. Default: none, every setting its default.
+   */
+  deployEnv?: Readonly<Record<string, string | undefined>>;
   /** The stage whose API and stack the sandbox serves (default `dev`). */
   stage?: string;
   /** The API's region (default `us-west-2`). */
@@ -149,7 +154,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = new Faults();
   const world = new World({ faults, timeScale: options.timeScale });
   const calls = new CallLog();
-  const info: SandboxInfo = { url: '', stage, apiRegion, serviceName: 'pulsar-ami' };
+  const info: SandboxInfo = {
+    url: '',
+    stage,
+    apiRegion,
+    serviceName: 'pulsar-ami',
+    ...(options.deployEnv ? { deployEnv: options.deployEnv } : {}),
+  };
   const serverlessYml = options.serverlessYml ?? DEFAULT_SERVERLESS_YML;
   const lambda = new LambdaRuntime(serverlessYml, info, world.accountId, log, calls);
   const api = new ApiGateway(serverlessYml, info, world.accountId, calls, log, lambda);

@@ -20,6 +20,8 @@ interface VariableContext {
   stage: string;
   region: string;
   accountId: string;
+  /** What `${env:NAME}` reads; only `PULSAR_AMI_…` names, the deploy-time settings. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 function lookup(doc: Yaml, path: string): unknown {
@@ -44,6 +46,10 @@ function resolveVariable(body: string, ctx: VariableContext, depth: number): str
   if (source === 'opt:region' || source === 'self:provider.region' || source === 'aws:region')
     return ctx.region;
   if (source === 'aws:accountId') return ctx.accountId;
+  if (source.startsWith('env:PULSAR_AMI_')) {
+    const value = ctx.env?.[source.slice(4)];
+    if (value !== undefined && value !== '') return value;
+  }
   if (source === 'self:service') return serviceNameOf(ctx.doc);
   if (source.startsWith('self:')) {
     const value = lookup(ctx.doc, source.slice(5));
@@ -318,7 +324,12 @@ function eventsOf(fn: Yaml): Yaml[] {
 
 export function loadServerlessApp(
   file: string,
-  options: { stage: string; region: string; accountId: string },
+  options: {
+    stage: string;
+    region: string;
+    accountId: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  },
 ): ServerlessApp {
   const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as unknown;
   if (!isRecord(doc)) throw new Error(`${file} is not a serverless.yml document`);

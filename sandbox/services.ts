@@ -17,6 +17,11 @@ export interface SandboxInfo {
   apiRegion: string;
   /** serverless.yml `service` (`pulsar-ami`). */
   serviceName: string;
+  /**
+   * What serverless.yml's `${env:NAME, default}` variables read, as a deployment would: the
+   * `PULSAR_AMI_…` settings. Absent (the tests' default): every setting its default.
+   */
+  deployEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface AwsCallContext {

@@ -134,6 +134,28 @@ describe('serverless.yml routes', () => {
       expect.arrayContaining(['GET /amis', 'GET /amis/latest', 'GET /amis/{id}', 'DELETE /amis/{id}']),
     );
   });
+  it('reads the deploy-time PULSAR_AMI_… settings it is given (npm run sandbox gives its environment), nothing else', () => {
+    const load = (env?: Record<string, string>) =>
+      loadServerlessApp(resolve(import.meta.dirname, '../../serverless.yml'), {
+        stage: 'dev',
+        region: 'us-west-2',
+        accountId: '123456789012',
+        ...(env ? { env } : {}),
+      }).environment;
+    // Without: every setting its default (what the tests run with, whatever the shell has).
+    expect(load()).toMatchObject({ CLEANUP_KEEP: '3', CLEANUP_DEPRECATE_AFTER_DAYS: '' });
+    const staged = load({
+      PULSAR_AMI_CLEANUP_KEEP: '5',
+      PULSAR_AMI_CLEANUP_DEPRECATE_AFTER_DAYS: '30',
+      PULSAR_AMI_CLEANUP_DISABLE_AFTER_DAYS: '',
+    });
+    expect(staged).toMatchObject({
+      CLEANUP_KEEP: '5',
+      CLEANUP_DEPRECATE_AFTER_DAYS: '30',
+      // Empty is the default's own meaning ('' here), as serverless reads an empty variable.
+      CLEANUP_DISABLE_AFTER_DAYS: '',
+    });
+  });
 });
 
 describe('SigV4 verification', () => {
