@@ -283,7 +283,7 @@ describe('delete of what it may touch', () => {
 
 describe('an image that only names itself ours', () => {
   it('pulsar-base-99.0.0-… registered today: never listed, adopted, validated or made latest', async () => {
-    const published = await seed(ours('3.1.0', { tags: { Validated: 'true' } }));
+    const published = await seed(ours('3.1.0', { tags: { ManagedBy: 'pulsar-ami', Validated: 'true' } }));
     const theirs = await seed({ name: 'team-x-base', managed: false, snapshots: 1 });
     const bait = await ec2.send(
       new RegisterImageCommand({
