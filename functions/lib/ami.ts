@@ -33,6 +33,22 @@ export const TAG = {
   sourceRegion: 'SourceRegion',
 } as const;
 
+/**
+ * The image tags only this tool writes (besides ManagedBy itself): its builds, copies and
+ * validations record them on images it manages. On an image without ManagedBy (a legacy one) they
+ * were written by someone else, and are not read (see toAmi).
+ */
+export const TOOL_WRITTEN_TAGS: readonly string[] = [
+  TAG.version,
+  TAG.buildDate,
+  TAG.buildExecution,
+  TAG.validated,
+  TAG.validationDate,
+  TAG.validationExecution,
+  TAG.sourceAmi,
+  TAG.sourceRegion,
+];
+
 /** Why an image counts as this tool's: tagged by it, or named by the guide's convention. */
 export type Ownership = 'managed' | 'legacy';
 
@@ -52,6 +68,7 @@ export interface Ami {
   snapshotIds: string[];
   /** x86_64, arm64, … as EC2 says it. */
   architecture?: string;
+  /** Its tags, as this tool reads them: a legacy image's without TOOL_WRITTEN_TAGS. */
   tags: Record<string, string>;
 }
 
@@ -122,23 +139,39 @@ export function buildTags(input: {
 }
 
 /**
- * An image is this tool's when it is tagged ManagedBy=pulsar-ami, or when it is named
+ * Every tag that claims a manager: its key, trimmed and case-folded, is `managedby` (`ManagedBy`,
+ * `managedby`, `ManagedBy `, …). EC2 keeps such keys apart, a person reads them as one: each is a
+ * claim, read as forgivingly as protectionOf reads Protected, so a variant never leaves an image
+ * looking unclaimed.
+ */
+export function managedByClaims(tags: readonly Tag[] | undefined): Tag[] {
+  const folded = TAG.managedBy.toLowerCase();
+  return (tags ?? []).filter((t) => t.Key?.trim().toLowerCase() === folded);
+}
+
+/**
+ * An image is this tool's when it is tagged ManagedBy=pulsar-ami (that exact key and value, and
+ * no other ManagedBy claim: see managedByClaims), or when it is named
  * pulsar-base-*, carries no ManagedBy tag at all, and was created before `legacyBefore` (from
  * before the tool: the guide's script made it). The cutoff is what keeps a name from being a
  * claim: anyone who may register an image can name it pulsar-base-99.0.0-…, but nobody can set
  * the CreationDate EC2 gives it, so an untagged image made after the cutoff is not this tool's
  * and is never adopted, validated, published or deleted. `null` adopts no untagged image.
- * An image another tool manages (ManagedBy with any other value, whatever its name) is not this
- * tool's either. Everything that is not this tool's is never listed, changed or deleted. (That
+ * An image another tool manages (any ManagedBy claim but the exact ManagedBy=pulsar-ami — another
+ * value, or a key such as `managedby` or `ManagedBy ` — whatever its name) is not this tool's
+ * either. Everything that is not this tool's is never listed, changed or deleted. (That
  * the account owns it is asked of EC2: every query says Owners=self.)
  */
 export function ownershipOf(
   image: Pick<Image, 'Name' | 'Tags' | 'CreationDate'>,
   legacyBefore: Date | null,
 ): Ownership | null {
-  const tags = tagsToRecord(image.Tags);
-  if (tags[TAG.managedBy] === MANAGED_BY) return 'managed';
-  if (!image.Name?.startsWith(NAME_PREFIX) || TAG.managedBy in tags || legacyBefore === null) return null;
+  const claims = managedByClaims(image.Tags);
+  if (claims.length > 0) {
+    const [only] = claims;
+    return claims.length === 1 && only?.Key === TAG.managedBy && only.Value === MANAGED_BY ? 'managed' : null;
+  }
+  if (!image.Name?.startsWith(NAME_PREFIX) || legacyBefore === null) return null;
   const created = Date.parse(image.CreationDate ?? '');
   return !Number.isNaN(created) && created < legacyBefore.getTime() ? 'legacy' : null;
 }
@@ -190,6 +223,11 @@ export function toAmi(image: Image, legacyBefore: Date | null): Ami | null {
   const ownership = ownershipOf(image, legacyBefore);
   if (ownership === null || image.ImageId === undefined) return null;
   const tags = tagsToRecord(image.Tags);
+  // A legacy image carries no ManagedBy tag, so this tool never wrote any of its tags: adopting
+  // an image (ami-catalogue.ts adoptLegacyAmi) tags ManagedBy before anything records a version
+  // or a result on it. A PulsarVersion, Validated, BuildExecutionArn, … tag on a legacy image was
+  // written by someone else, and is not read: the version is the name's, and it is not validated.
+  if (ownership === 'legacy') for (const key of TOOL_WRITTEN_TAGS) delete tags[key];
   const name = image.Name ?? tags[TAG.name] ?? '';
   const tagged = tags[TAG.version];
   const version = tagged !== undefined && parseVersion(tagged) ? tagged : versionFromName(name);

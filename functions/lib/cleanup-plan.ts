@@ -10,7 +10,11 @@
  * - At least `minValidated` (2) validated AMIs of each architecture are kept, whatever else
  *   happens: when fewer are kept for other reasons, the newest validated ones are kept too.
  * - Every published AMI is kept: the account's latest parameter, and each version's own
- *   (`{prefix}/{V}/latest-ami-id`, `{prefix}/{V}/arm64/latest-ami-id`).
+ *   (`{prefix}/{V}/latest-ami-id`, `{prefix}/{V}/arm64/latest-ami-id`), and every other stage's
+ *   (any `…/latest-ami-id` under `/pulsar-ami/`).
+ * - Stages that share an account and region share one catalogue. An image another stage built
+ *   (its BuildExecutionArn names another stage's BuildAmi machine, `pulsar-ami-{stage}-build-ami`)
+ *   is kept, and takes none of this stage's newest N or validated places.
  * - Younger than the minimum age, protected (Protected=true, EC2 deregistration protection),
  *   launched within the last D days (EC2's LastLaunchedTime), still pending: kept.
  * - In use (image-references.ts: instances, launch templates, other applications' parameters,
@@ -57,6 +61,8 @@ export interface CleanupSettings {
   latestAmiParameter: string;
   versionParameterPrefix: string;
   listPageSize: number;
+  /** This stage's BuildAmi machine (config.build.stateMachineName): other stages' are told apart by it. */
+  buildStateMachineName: string;
 }
 
 export interface CleanupDecision {
@@ -101,7 +107,10 @@ export interface CleanupPlan {
   region: string;
   /** ISO 8601. */
   generatedAt: string;
-  settings: Omit<CleanupSettings, 'latestAmiParameter' | 'versionParameterPrefix' | 'listPageSize'>;
+  settings: Omit<
+    CleanupSettings,
+    'latestAmiParameter' | 'versionParameterPrefix' | 'listPageSize' | 'buildStateMachineName'
+  >;
   /** Every AMI of this tool in the region, newest first, each with its action. */
   decisions: CleanupDecision[];
   orphanedSnapshots: OrphanedSnapshot[];
@@ -142,6 +151,30 @@ export interface CleanupImage {
   lastLaunchedTime: string | null;
   /** EC2's DeprecationTime (ISO 8601), null when not deprecated. */
   deprecationTime: string | null;
+  /** The Step Functions machine its BuildExecutionArn tag names, when it has one. */
+  buildMachine?: string;
+}
+
+/** The machine an execution ARN names (`arn:…:states:{region}:{account}:execution:{machine}:{name}`). */
+export function machineOfExecution(executionArn: string): string | null {
+  const parts = executionArn.split(':');
+  return parts[5] === 'execution' && parts[6] ? parts[6] : null;
+}
+
+const STAGE_BUILD_MACHINE = /^pulsar-ami-(.+)-build-ami$/;
+
+/**
+ * The other stage's BuildAmi machine that built `image`, or null when this stage built it or
+ * nothing says (no BuildExecutionArn, or a machine that is no stage's).
+ */
+export function otherStageBuilder(
+  image: Pick<CleanupImage, 'buildMachine'>,
+  ownMachine: string,
+): string | null {
+  const machine = image.buildMachine;
+  return machine !== undefined && machine !== ownMachine && STAGE_BUILD_MACHINE.test(machine)
+    ? machine
+    : null;
 }
 
 /** The plan's summary of one of this tool's images (the EC2 image and its Ami view). */
@@ -159,7 +192,14 @@ export function cleanupImageOf(image: Image, ami: Ami): CleanupImage {
     sizeGiB: (image.BlockDeviceMappings ?? []).reduce((sum, m) => sum + (m.Ebs?.VolumeSize ?? 0), 0),
     lastLaunchedTime: image.LastLaunchedTime ?? null,
     deprecationTime: image.DeprecationTime ?? null,
+    ...buildMachineOf(ami),
   };
+}
+
+function buildMachineOf(ami: Ami): { buildMachine?: string } {
+  const arn = ami.tags[TAG.buildExecution];
+  const machine = arn === undefined ? null : machineOfExecution(arn);
+  return machine === null ? {} : { buildMachine: machine };
 }
 
 /** What the plan found out about the images besides themselves. */
@@ -235,13 +275,16 @@ export function decideCleanup(
   const reasons = new Map<string, string[]>();
   for (const image of sorted) {
     const architecture = image.architecture ?? DEFAULT_ARCHITECTURE;
+    // Another stage's image is that stage's to retire: kept, and it takes none of this stage's places.
+    const otherStage = otherStageBuilder(image, settings.buildStateMachineName);
     // Only usable images take one of the newest N: a pending build or a failed image does not
     // push a good one out.
-    const usable = image.state === 'available' || image.state === 'disabled';
+    const usable = otherStage === null && (image.state === 'available' || image.state === 'disabled');
     const rank = usable ? (rankInArchitecture.get(architecture) ?? 0) : Number.POSITIVE_INFINITY;
     if (usable) rankInArchitecture.set(architecture, rank + 1);
     const suffix = architecture === DEFAULT_ARCHITECTURE ? '' : ` ${architecture}`;
     const why: string[] = [];
+    if (otherStage !== null) why.push(`built by another stage (${otherStage})`);
     if (image.state === 'pending') why.push('still being created (pending)');
     if (rank < settings.keep) why.push(`newest ${settings.keep}${suffix}`);
     why.push(...(facts.published.get(image.imageId) ?? []));
@@ -263,7 +306,10 @@ export function decideCleanup(
   const architectures = new Set(sorted.map((i) => i.architecture ?? DEFAULT_ARCHITECTURE));
   for (const architecture of architectures) {
     const validated = sorted.filter(
-      (i) => (i.architecture ?? DEFAULT_ARCHITECTURE) === architecture && countsAsValidated(i),
+      (i) =>
+        (i.architecture ?? DEFAULT_ARCHITECTURE) === architecture &&
+        countsAsValidated(i) &&
+        otherStageBuilder(i, settings.buildStateMachineName) === null,
     );
     let kept = validated.filter((i) => (reasons.get(i.imageId) ?? []).length > 0).length;
     for (const image of validated) {
@@ -335,9 +381,25 @@ export function versionParameterPhrase(prefix: string, name: string): string | n
   return `published latest of ${match[1]}${match[2] && match[2] !== DEFAULT_ARCHITECTURE ? ` ${match[2]}` : ''}`;
 }
 
+/** Where every stage's parameters live (`/pulsar-ami/{stage}/…`). */
+export const STAGES_PARAMETER_ROOT = '/pulsar-ami';
+
+/** Every parameter under `path`, recursive (GetParametersByPath, every page of 10). */
+async function* parametersUnder(ssm: Ssm, path: string) {
+  let NextToken: string | undefined;
+  do {
+    const page = await ssmCall(
+      ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true, MaxResults: 10, NextToken })),
+    );
+    yield* page.Parameters ?? [];
+    NextToken = page.NextToken;
+  } while (NextToken);
+}
+
 /**
- * Every published AMI: the account's latest (one GetParameter) and each version's own
- * parameters (GetParametersByPath under the prefix, recursive, every page of 10).
+ * Every published AMI: the account's latest (one GetParameter), each version's own parameters
+ * (under the prefix), and every other stage's (each `…/latest-ami-id` under `/pulsar-ami/`:
+ * stages in one account and region share the images).
  */
 export async function publishedAmis(
   ssm: Ssm,
@@ -348,25 +410,20 @@ export async function publishedAmis(
     published.set(imageId, [...(published.get(imageId) ?? []), phrase]);
   const latest = await readPublishedLatest(ssm, settings.latestAmiParameter);
   if (latest) add(latest, 'published latest');
-  let NextToken: string | undefined;
-  do {
-    const page = await ssmCall(
-      ssm.send(
-        new GetParametersByPathCommand({
-          Path: settings.versionParameterPrefix,
-          Recursive: true,
-          MaxResults: 10,
-          NextToken,
-        }),
-      ),
-    );
-    for (const parameter of page.Parameters ?? []) {
-      const value = parameter.Value?.trim() ?? '';
-      const phrase = versionParameterPhrase(settings.versionParameterPrefix, parameter.Name ?? '');
-      if (phrase && AMI_ID_PATTERN.test(value)) add(value, phrase);
+  for await (const parameter of parametersUnder(ssm, settings.versionParameterPrefix)) {
+    const value = parameter.Value?.trim() ?? '';
+    const phrase = versionParameterPhrase(settings.versionParameterPrefix, parameter.Name ?? '');
+    if (phrase && AMI_ID_PATTERN.test(value)) add(value, phrase);
+  }
+  const ownPrefix = `${settings.versionParameterPrefix.replace(/\/+$/, '')}/`;
+  for await (const parameter of parametersUnder(ssm, STAGES_PARAMETER_ROOT)) {
+    const name = parameter.Name ?? '';
+    const value = parameter.Value?.trim() ?? '';
+    if (name === settings.latestAmiParameter || name.startsWith(ownPrefix)) continue;
+    if (name.endsWith('/latest-ami-id') && AMI_ID_PATTERN.test(value)) {
+      add(value, `published by another stage (${name})`);
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
   return published;
 }
 
@@ -521,6 +578,7 @@ export async function planCleanup(
     latestAmiParameter: _latest,
     versionParameterPrefix: _prefix,
     listPageSize: _pageSize,
+    buildStateMachineName: _machine,
     ...shown
   } = settings;
   return {
@@ -542,5 +600,6 @@ export function cleanupSettings(config: Config, overrides: { keep?: number } = {
     latestAmiParameter: config.latestAmiParameter,
     versionParameterPrefix: config.build.versionParameterPrefix,
     listPageSize: config.listPageSize,
+    buildStateMachineName: config.build.stateMachineName,
   };
 }

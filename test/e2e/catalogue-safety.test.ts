@@ -283,7 +283,7 @@ describe('delete of what it may touch', () => {
 
 describe('an image that only names itself ours', () => {
   it('pulsar-base-99.0.0-… registered today: never listed, adopted, validated or made latest', async () => {
-    const published = await seed(ours('3.1.0', { tags: { Validated: 'true' } }));
+    const published = await seed(ours('3.1.0', { tags: { ManagedBy: 'pulsar-ami', Validated: 'true' } }));
     const theirs = await seed({ name: 'team-x-base', managed: false, snapshots: 1 });
     const bait = await ec2.send(
       new RegisterImageCommand({
@@ -309,6 +309,82 @@ describe('an image that only names itself ours', () => {
     const latest = await e2e.cli(['latest', '--no-cache']);
     expect(latest.stdout.trim()).toBe(`Latest AMI: ${published.imageId}`);
     expect((await signedGet(e2e.url, `/amis/${baitId}`)).status).toBe(403);
+  });
+});
+
+/** The seeded legacy image (pulsar-base-2.9.0-…, no ManagedBy tag, from before the cutoff). */
+async function seededLegacy(): Promise<string> {
+  const page = await ec2.send(
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      Filters: [{ Name: 'name', Values: ['pulsar-base-2.9.0-20250101120000'] }],
+    }),
+  );
+  const id = page.Images?.[0]?.ImageId;
+  if (!id) throw new Error('the seed has no legacy image');
+  return id;
+}
+
+describe('tags someone else wrote on a legacy image', () => {
+  it.each([
+    ['ManagedBy ', 'team-x'],
+    ['managedby', 'team-y'],
+    [' MANAGEDBY', 'pulsar-ami'],
+  ])(
+    "a ManagedBy claim under the key '%s' (=%s): not ours, never listed, adopted, validated or deleted",
+    async (Key, Value) => {
+      await e2e.reset();
+      const legacy = await seededLegacy();
+      await ec2.send(new CreateTagsCommand({ Resources: [legacy], Tags: [{ Key, Value }] }));
+      await e2e.control('DELETE', 'calls');
+      await expectRefusedWithDryRun(legacy, `AMI ${legacy} is not a pulsar-ami image`);
+      const validate = await e2e.cli(['validate', '--ami-id', legacy]);
+      expect(validate.code).toBe(1);
+      expect(validate.stderr).toContain(`AMI ${legacy} is not a pulsar-ami image`);
+      expect(await e2e.changes()).toEqual([]);
+      expect((await e2e.calls()).filter((c) => c.action === 'StartExecution')).toEqual([]);
+      const [image] = await describeImage(legacy);
+      expect(image?.Tags ?? []).toContainEqual({ Key, Value });
+      expect((image?.Tags ?? []).filter((t) => t.Key === 'ManagedBy')).toEqual([]);
+      const list = await e2e.cli(['list', '--no-cache', '--json']);
+      expect((JSON.parse(list.stdout) as { items: Ami[] }).items.map((a) => a.imageId)).not.toContain(legacy);
+      expect((await signedGet(e2e.url, `/amis/${legacy}`)).status).toBe(403);
+    },
+  );
+
+  it('forged PulsarVersion=99.0.0 Validated=true: read by its name, unvalidated, never the latest after a republish', async () => {
+    await e2e.reset();
+    const legacy = await seededLegacy();
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [legacy],
+        Tags: [
+          { Key: 'PulsarVersion', Value: '99.0.0' },
+          { Key: 'Validated', Value: 'true' },
+          { Key: 'ValidationDate', Value: '2030-01-01' },
+        ],
+      }),
+    );
+    const name = 'pulsar-base-2.11.1-20250401000000';
+    const right = await seed({
+      name,
+      createdAt: '2025-04-01T00:00:00.000Z',
+      tags: { Name: name, ManagedBy: 'pulsar-ami', PulsarVersion: '2.11.1', Validated: 'true' },
+    });
+    const list = await e2e.cli(['list', '--no-cache', '--json']);
+    const items = (JSON.parse(list.stdout) as { items: Ami[] }).items;
+    expect(items.find((a) => a.imageId === legacy)).toMatchObject({ version: '2.9.0', validated: null });
+    // The published latest (the seeded 3.0.0) goes: the latest moves by the rule, to 2.11.1.
+    const latestBefore = (await e2e.cli(['latest', '--no-cache'])).stdout.trim().split(' ').at(-1) ?? '';
+    expect(latestBefore).not.toBe(legacy);
+    const deleted = await e2e.cli(['delete', '--ami-id', latestBefore]);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toContain(`Latest AMI republished: ${right.imageId}`);
+    expect((await e2e.cli(['latest', '--no-cache'])).stdout.trim()).toBe(`Latest AMI: ${right.imageId}`);
+    const any = await e2e.cli(['latest', '--no-cache', '--include-unvalidated']);
+    expect(any.stdout.trim()).toBe(`Latest AMI: ${right.imageId}`);
+    const v99 = await signedGet(e2e.url, '/amis/latest?version=99.0.0&validated=false');
+    expect(v99.status).toBe(404);
   });
 });
 

@@ -180,6 +180,76 @@ describe('CleanupAmis on the sandbox', () => {
     expect(imagesAfter.has(foreign)).toBe(true);
   });
 
+  it('two stages in one account and region: dev’s run keeps every image prod built and every AMI prod publishes', async () => {
+    const { ids } = await seed();
+    const prodArn = (n: number) =>
+      `arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-prod-build-ami:build-${n}`;
+    // Prod's: three newer than all of dev's, and its rollback (older, published as prod's latest of 3.0.5).
+    const prod = (
+      await e2e.control<{ images: { imageId: string }[] }>('POST', 'images', {
+        images: [
+          ...[0, 1, 2].map((n) => ({
+            name: `pulsar-base-3.2.${n}-2025070200000${n}`,
+            createdAt: daysAgo(1.5 + n * 0.1),
+            tags: {
+              ManagedBy: 'pulsar-ami',
+              PulsarVersion: `3.2.${n}`,
+              Validated: 'true',
+              BuildExecutionArn: prodArn(n),
+            },
+          })),
+          {
+            name: 'pulsar-base-3.0.5-20250101000000',
+            createdAt: daysAgo(60),
+            tags: { ManagedBy: 'pulsar-ami', PulsarVersion: '3.0.5', Validated: 'true' },
+          },
+        ],
+      })
+    ).images.map((i) => i.imageId);
+    const [rollback] = prod.slice(3);
+    await ssm.send(
+      new PutParameterCommand({
+        Name: '/pulsar-ami/prod/versions/3.0.5/latest-ami-id',
+        Value: rollback,
+        Type: 'String',
+        DataType: 'aws:ec2:image',
+      }),
+    );
+    const settings = cleanupSettings(loadConfig({ STAGE: 'dev', AWS_REGION: 'us-west-2' }));
+    const plan = await planCleanup({ ec2: e2e.ec2, ssm, autoScaling }, settings);
+    const actions = new Map(plan.decisions.map((d) => [d.imageId, [d.action, d.reason]]));
+    expect(prod.map((id) => actions.get(id))).toEqual([
+      ['keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      ['keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      ['keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      ['keep', 'published by another stage (/pulsar-ami/prod/versions/3.0.5/latest-ami-id)'],
+    ]);
+    // Dev's newest 3 are dev's own: prod's newer builds take none of them.
+    expect(ids.map((id) => actions.get(id)?.[0])).toEqual([
+      'keep',
+      'keep',
+      'keep',
+      'delete',
+      'delete',
+      'delete',
+      'delete',
+    ]);
+
+    const { executionArn = '' } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: MACHINE,
+        name: 'cleanup-e2e-stages',
+        input: JSON.stringify({ source: 'api' }),
+      }),
+    );
+    await e2e.control('POST', 'executions/wait', { executionArns: [executionArn], timeoutMs: 25_000 });
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    const left = new Set((await state())?.images.map((i) => i.imageId));
+    expect(prod.filter((id) => !left.has(id))).toEqual([]);
+    expect(ids.filter((id) => left.has(id))).toEqual(ids.slice(0, 3));
+  });
+
   it('an input the machine refuses fails at its first state, changing nothing', async () => {
     await seed();
     const before = await state();
@@ -216,7 +286,8 @@ describe('a plan over 10,000 images', () => {
       // Two ownership queries (tagged, and named pulsar-base-*), ten pages each.
       DescribeImages: 20,
       GetParameter: 1,
-      GetParametersByPath: 1,
+      // This stage's version parameters, then every stage's under /pulsar-ami.
+      GetParametersByPath: 2,
       DescribeImageReferences: 1_000,
       DescribeLaunchConfigurations: 1,
       // This tool's snapshots (what the 9,997 deletes free), ten pages of 1,000; then the orphans.

@@ -121,6 +121,42 @@ describe('ownership', () => {
       expect(toAmi(image(golden), CUTOFF)).toBeNull();
     }
   });
+  it('reads every ManagedBy claim as a person would (any case, any spaces around the key): only the exact ManagedBy=pulsar-ami is this tool’s', () => {
+    // Old enough and named pulsar-base-*: without the claim it would be legacy, and adopted.
+    const old = { Name: 'pulsar-base-2.9.0-20250101120000', CreationDate: '2025-01-01T12:00:00.000Z' };
+    expect(ownershipOf({ ...old, Tags: [] }, CUTOFF)).toBe('legacy');
+    const claims = [
+      [{ Key: 'ManagedBy ', Value: 'team-x' }],
+      [{ Key: 'managedby', Value: 'team-y' }],
+      [{ Key: ' MANAGEDBY\t', Value: 'team-z' }],
+      [{ Key: 'managedBy', Value: 'pulsar-ami' }],
+      [{ Key: 'ManagedBy ', Value: 'pulsar-ami' }],
+      [{ Key: 'managedby', Value: '' }],
+      // Two claims, one of them ours: contested, so not ours.
+      [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'managedby', Value: 'team-y' },
+      ],
+      [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        { Key: 'ManagedBy ', Value: 'pulsar-ami' },
+      ],
+    ];
+    for (const Tags of claims) {
+      expect([Tags, ownershipOf({ ...old, Tags }, CUTOFF)]).toEqual([Tags, null]);
+      expect([Tags, toAmi(image({ ...old, Tags }), CUTOFF)]).toEqual([Tags, null]);
+    }
+    // Tags that only look alike are no claim: the image stays legacy.
+    for (const Key of ['Managed By', 'ManagedByTeam', 'Owner']) {
+      expect([Key, ownershipOf({ ...old, Tags: [{ Key, Value: 'team-x' }] }, CUTOFF)]).toEqual([
+        Key,
+        'legacy',
+      ]);
+    }
+    expect(ownershipOf({ ...old, Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] }, CUTOFF)).toBe(
+      'managed',
+    );
+  });
   it('names the protection that applies, the cooldown with its end, and counts an unknown state as protected', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const at = (state: string) => protectionOf({ Tags: [], DeregistrationProtection: state }, now);
@@ -194,6 +230,75 @@ describe('tag mapping', () => {
       '3.0.0',
     );
     expect(toAmi(image({ CreationDate: '2025-10-06T14:23:00.000Z' }), CUTOFF)?.validated).toBeNull();
+  });
+});
+
+describe('tags on a legacy image (no ManagedBy: this tool wrote none of them)', () => {
+  const legacy = (tags: { Key: string; Value: string }[]) =>
+    toAmi(
+      image({
+        ImageId: 'ami-0000000000000290a',
+        Name: 'pulsar-base-2.9.0-20250101120000',
+        CreationDate: '2025-01-01T12:00:00.000Z',
+        Architecture: 'x86_64',
+        Tags: tags,
+      }),
+      CUTOFF,
+    );
+  const forged = [
+    { Key: 'PulsarVersion', Value: '99.0.0' },
+    { Key: 'Validated', Value: 'true' },
+    { Key: 'ValidationDate', Value: '2030-01-01T00:00:00Z' },
+    { Key: 'ValidationExecutionArn', Value: 'arn:aws:states:us-west-2:123456789012:execution:x:y' },
+    {
+      Key: 'BuildExecutionArn',
+      Value: 'arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-dev-build-ami:b',
+    },
+    { Key: 'Team', Value: 'data' },
+  ];
+
+  it('reads the version from the name only, not validated, the tool’s tags left out', () => {
+    const ami = legacy(forged);
+    expect(ami).toMatchObject({
+      ownership: 'legacy',
+      version: '2.9.0',
+      validated: null,
+      validationDate: null,
+    });
+    expect(ami?.tags).toEqual({ Team: 'data' });
+  });
+
+  it('never answers a forged legacy image as the latest, validated or not', () => {
+    const real = toAmi(
+      image({
+        ImageId: 'ami-0000000000000300a',
+        Name: 'pulsar-base-3.0.0-20251006142300',
+        Architecture: 'x86_64',
+        Tags: [
+          { Key: 'ManagedBy', Value: 'pulsar-ami' },
+          { Key: 'PulsarVersion', Value: '3.0.0' },
+          { Key: 'Validated', Value: 'true' },
+        ],
+      }),
+      CUTOFF,
+    );
+    const fake = legacy(forged);
+    if (!real || !fake) throw new Error('both images are this tool’s');
+    expect(chooseLatest([fake, real])?.imageId).toBe(real.imageId);
+    expect(chooseLatest([fake, real], { includeUnvalidated: true })?.imageId).toBe(real.imageId);
+    expect(chooseLatest([fake])).toBeUndefined();
+    expect(chooseLatest([fake], { version: '99.0.0', includeUnvalidated: true })).toBeUndefined();
+  });
+
+  it('reads the same tags on a managed image', () => {
+    const managed = toAmi(
+      image({
+        Name: 'pulsar-base-2.9.0-20250101120000',
+        Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }, ...forged],
+      }),
+      CUTOFF,
+    );
+    expect(managed).toMatchObject({ ownership: 'managed', version: '99.0.0', validated: true });
   });
 });
 

@@ -27,6 +27,7 @@ import {
   cleanupTotals,
   decideCleanup,
   planCleanup,
+  publishedAmis,
   versionParameterPhrase,
   withReclaim,
 } from '../../functions/lib/cleanup-plan';
@@ -49,6 +50,7 @@ const SETTINGS: CleanupSettings = {
   latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
   versionParameterPrefix: '/pulsar-ami/dev/versions',
   listPageSize: 1000,
+  buildStateMachineName: 'pulsar-ami-dev-build-ami',
 };
 
 let counter = 0;
@@ -187,6 +189,47 @@ describe('decideCleanup: the rules', () => {
       ['keep', 'published latest'],
       ['keep', 'newest 3 arm64'],
       ['keep', 'published latest of 3.0.6'],
+    ]);
+  });
+
+  it('keeps another stage’s images, which take none of this stage’s newest N or validated places', () => {
+    const prod = { buildMachine: 'pulsar-ami-prod-build-ami' };
+    const images = [
+      image(1.5, prod),
+      image(2, prod),
+      image(3, { buildMachine: 'pulsar-ami-dev-build-ami' }),
+      image(4, prod),
+      image(5, { validated: false }),
+      image(6, { validated: false, buildMachine: 'SomeoneElsesMachine' }),
+      image(7),
+      image(8),
+      image(9),
+    ];
+    expect(outcome(images, noFacts(), { ...SETTINGS, keep: 3, minValidated: 2 })).toEqual([
+      [images[0]?.imageId, 'keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      [images[1]?.imageId, 'keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      [images[2]?.imageId, 'keep', 'newest 3'],
+      [images[3]?.imageId, 'keep', 'built by another stage (pulsar-ami-prod-build-ami)'],
+      [images[4]?.imageId, 'keep', 'newest 3'],
+      // A machine that is no stage's BuildAmi says nothing: the image is this stage's.
+      [images[5]?.imageId, 'keep', 'newest 3'],
+      // Only one validated image of this stage is kept so far (the 3rd): the newest other one joins it.
+      [images[6]?.imageId, 'keep', 'one of the 2 newest validated'],
+      [images[7]?.imageId, 'delete', 'beyond the newest 3'],
+      [images[8]?.imageId, 'delete', 'beyond the newest 3'],
+    ]);
+    // The same images with no stage named: the newest 3 are taken by the first three.
+    const unnamed = images.map(({ buildMachine: _m, ...rest }) => rest);
+    expect(outcome(unnamed).map(([, action]) => action)).toEqual([
+      'keep',
+      'keep',
+      'keep',
+      'delete',
+      'delete',
+      'delete',
+      'delete',
+      'delete',
+      'delete',
     ]);
   });
 
@@ -341,6 +384,19 @@ describe('cleanupImageOf and the settings', () => {
       deprecationTime: '2026-02-02T00:00:00Z',
     });
     expect(toAmi({ ...ours, Name: 'ubuntu-custom', Tags: [] }, null)).toBeNull();
+    const built = {
+      ...ours,
+      Tags: [
+        { Key: 'ManagedBy', Value: 'pulsar-ami' },
+        {
+          Key: 'BuildExecutionArn',
+          Value: 'arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-prod-build-ami:b1',
+        },
+      ],
+    };
+    const builtAmi = toAmi(built, null);
+    expect(builtAmi && cleanupImageOf(built, builtAmi).buildMachine).toBe('pulsar-ami-prod-build-ami');
+    expect(ami && cleanupImageOf(ours, ami)).not.toHaveProperty('buildMachine');
     expect(toAmi({ ...ours, Tags: [{ Key: 'ManagedBy', Value: 'other-tool' }] }, null)).toBeNull();
   });
 
@@ -516,12 +572,51 @@ describe('planCleanup against fake clients', () => {
     expect(ssmMock.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input)).toEqual([
       { Path: '/pulsar-ami/dev/versions', Recursive: true, MaxResults: 10, NextToken: undefined },
       { Path: '/pulsar-ami/dev/versions', Recursive: true, MaxResults: 10, NextToken: 'p2' },
+      { Path: '/pulsar-ami', Recursive: true, MaxResults: 10, NextToken: undefined },
     ]);
     // Reads only: every command sent is a Describe or a Get.
     const sent = [...ec2Mock.calls(), ...ssmMock.calls(), ...asMock.calls()].map(
       (c) => (c.args[0] as { constructor: { name: string } }).constructor.name,
     );
     expect(sent.filter((name) => !/^(Describe|Get)\w+Command$/.test(name))).toEqual([]);
+  });
+
+  it('keeps what every other stage publishes: each …/latest-ami-id under /pulsar-ami/', async () => {
+    ssmMock.reset();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: id(1) } });
+    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+    ssmMock
+      .on(GetParametersByPathCommand, { Path: '/pulsar-ami' })
+      .resolvesOnce({
+        Parameters: [
+          { Name: '/pulsar-ami/dev/latest-ami-id', Value: id(1) },
+          { Name: '/pulsar-ami/dev/versions/3.0.2/latest-ami-id', Value: id(2) },
+          { Name: '/pulsar-ami/prod/latest-ami-id', Value: id(3) },
+        ],
+        NextToken: 'p2',
+      })
+      .resolves({
+        Parameters: [
+          { Name: '/pulsar-ami/prod/versions/3.0.4/arm64/latest-ami-id', Value: ` ${id(4)} ` },
+          { Name: '/pulsar-ami/prod/versions/3.0.5/latest-ami-id', Value: 'not-an-ami' },
+          { Name: '/pulsar-ami/prod/notes', Value: id(6) },
+        ],
+      });
+    const published = await publishedAmis(clients.ssm, SETTINGS);
+    expect([...published]).toEqual([
+      [id(1), ['published latest']],
+      [id(3), ['published by another stage (/pulsar-ami/prod/latest-ami-id)']],
+      [id(4), ['published by another stage (/pulsar-ami/prod/versions/3.0.4/arm64/latest-ami-id)']],
+    ]);
+    expect(
+      ssmMock
+        .commandCalls(GetParametersByPathCommand)
+        .map((c) => [c.args[0].input.Path, c.args[0].input.NextToken]),
+    ).toEqual([
+      ['/pulsar-ami/dev/versions', undefined],
+      ['/pulsar-ami', undefined],
+      ['/pulsar-ami', 'p2'],
+    ]);
   });
 
   it('counts as freed only the snapshots a delete removes: this tool’s, and used by no image that stays', () => {

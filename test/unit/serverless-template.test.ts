@@ -668,6 +668,10 @@ describe('CleanupAmis in the CloudFormation template', () => {
         .flatMap(actionsOf)
         .every((a) => /:(Describe|Get|List)\w+$/.test(a)),
     ).toBe(true);
+    // Every stage's published AMIs are read (stages in one account and region share the images).
+    const reads = statementsOf('PlanCleanupRole').find((s) => s.Sid === 'ReadPublishedAmis');
+    expect(JSON.stringify(reads?.Resource)).toContain(':parameter/pulsar-ami/*"');
+    expect(JSON.stringify(reads?.Resource)).toContain(':parameter/pulsar-ami"');
     const deny = statementsOf('RetireAmiRole').find((s) => s.Effect === 'Deny');
     expect(deny?.Action).toEqual(['ec2:EnableImageDeprecation', 'ec2:DisableImage', 'ec2:DeregisterImage']);
     expect(deny?.Condition).toEqual({ StringEqualsIgnoreCase: { 'aws:ResourceTag/Protected': 'true' } });
