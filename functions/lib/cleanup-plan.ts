@@ -4,11 +4,14 @@
  * orphaned snapshots go; what that saves. Planning only reads (no call that changes anything).
  *
  * The rules, in one pure function (`decideCleanup`), so that they are tested without AWS:
- * - The newest N (default 3) usable (available or disabled) AMIs of each architecture are kept:
- *   an arm64 build never pushes an x86_64 image out of the newest N, nor the other way round,
- *   and neither does a pending build or a failed image.
- * - At least `minValidated` (2) validated AMIs of each architecture are kept, whatever else
- *   happens: when fewer are kept for other reasons, the newest validated ones are kept too.
+ * - The newest N (default 3) available AMIs of each architecture are kept: an arm64 build never
+ *   pushes an x86_64 image out of the newest N, nor the other way round, and neither does a
+ *   pending build, a failed image or a disabled one (which cannot be launched). A disabled AMI
+ *   newer than the Nth is kept too (someone disabled it on purpose; restoring it is theirs to do).
+ * - At least `minValidated` (2) validated, available AMIs of each architecture are kept,
+ *   whatever else happens: when fewer are kept for other reasons, the newest validated ones are
+ *   kept too. A disabled one does not count: it could not be launched in a disaster.
+ * - A failed image (EC2 could not create it) is deleted, whatever its age or rank.
  * - Every published AMI is kept: the account's latest parameter, and each version's own
  *   (`{prefix}/{V}/latest-ami-id`, `{prefix}/{V}/arm64/latest-ami-id`), and every other stage's
  *   (any `…/latest-ami-id` under `/pulsar-ami/`).
@@ -219,9 +222,8 @@ const timeOf = (iso: string | null): number => {
   return Number.isNaN(t) ? Number.NaN : t;
 };
 
-/** Counted toward "at least two validated": validated, and available or disabled (restorable). */
-const countsAsValidated = (image: CleanupImage) =>
-  image.validated === true && (image.state === 'available' || image.state === 'disabled');
+/** Counted toward "at least two validated": validated, and available (it can be launched). */
+const countsAsValidated = (image: CleanupImage) => image.validated === true && image.state === 'available';
 
 /** Which stage an image beyond N has reached by its age, and the phrase saying so. */
 function stageOf(
@@ -277,16 +279,20 @@ export function decideCleanup(
     const architecture = image.architecture ?? DEFAULT_ARCHITECTURE;
     // Another stage's image is that stage's to retire: kept, and it takes none of this stage's places.
     const otherStage = otherStageBuilder(image, settings.buildStateMachineName);
-    // Only usable images take one of the newest N: a pending build or a failed image does not
-    // push a good one out.
-    const usable = otherStage === null && (image.state === 'available' || image.state === 'disabled');
-    const rank = usable ? (rankInArchitecture.get(architecture) ?? 0) : Number.POSITIVE_INFINITY;
-    if (usable) rankInArchitecture.set(architecture, rank + 1);
+    // Only available images take one of the newest N: a pending build, a failed image or a
+    // disabled one does not push a launchable one out.
+    const usable = otherStage === null && image.state === 'available';
+    const newer = rankInArchitecture.get(architecture) ?? 0;
+    const rank = usable ? newer : Number.POSITIVE_INFINITY;
+    if (usable) rankInArchitecture.set(architecture, newer + 1);
     const suffix = architecture === DEFAULT_ARCHITECTURE ? '' : ` ${architecture}`;
     const why: string[] = [];
     if (otherStage !== null) why.push(`built by another stage (${otherStage})`);
     if (image.state === 'pending') why.push('still being created (pending)');
     if (rank < settings.keep) why.push(`newest ${settings.keep}${suffix}`);
+    if (otherStage === null && image.state === 'disabled' && newer < settings.keep) {
+      why.push(`disabled, newer than the newest ${settings.keep}${suffix} available`);
+    }
     why.push(...(facts.published.get(image.imageId) ?? []));
     if (image.protection !== null) why.push(`protected by ${image.protection}`);
     for (const ref of facts.references.get(image.imageId) ?? []) why.push(`in use: ${ref.detail}`);
@@ -327,7 +333,9 @@ export function decideCleanup(
     const { action, reason } =
       why.length > 0
         ? { action: 'keep' as const, reason: why[0] ?? '' }
-        : stageOf(image, settings, `beyond the newest ${settings.keep}${suffix}`, now);
+        : image.state === 'failed'
+          ? { action: 'delete' as const, reason: 'failed (EC2 could not create it)' }
+          : stageOf(image, settings, `beyond the newest ${settings.keep}${suffix}`, now);
     return {
       imageId: image.imageId,
       name: image.name,

@@ -124,11 +124,36 @@ describe('decideCleanup: the rules', () => {
     ];
     expect(outcome(images)).toEqual([
       [images[0]?.imageId, 'keep', 'still being created (pending)'],
-      [images[1]?.imageId, 'delete', 'beyond the newest 3'],
+      [images[1]?.imageId, 'delete', 'failed (EC2 could not create it)'],
       [images[2]?.imageId, 'keep', 'newest 3'],
       [images[3]?.imageId, 'keep', 'newest 3'],
       [images[4]?.imageId, 'keep', 'newest 3'],
       [images[5]?.imageId, 'delete', 'beyond the newest 3'],
+    ]);
+  });
+
+  it('gives no place to a disabled AMI (it cannot be launched), keeps one newer than the Nth, and never counts it as one of the two validated', () => {
+    const images = [
+      image(1, { state: 'disabled', validated: true }),
+      image(2, { validated: false }),
+      image(3, { state: 'disabled', validated: true }),
+      image(4, { validated: true }),
+      image(5, { validated: false }),
+      image(6, { state: 'disabled', validated: true }),
+      image(7, { validated: true }),
+      image(8, { validated: true }),
+    ];
+    expect(outcome(images)).toEqual([
+      [images[0]?.imageId, 'keep', 'disabled, newer than the newest 3 available'],
+      [images[1]?.imageId, 'keep', 'newest 3'],
+      [images[2]?.imageId, 'keep', 'disabled, newer than the newest 3 available'],
+      [images[3]?.imageId, 'keep', 'newest 3'],
+      [images[4]?.imageId, 'keep', 'newest 3'],
+      // Beyond the newest 3 available: a disabled one is retired like any other.
+      [images[5]?.imageId, 'delete', 'beyond the newest 3'],
+      // Two validated that can be launched: 4 days old (newest 3) and this one.
+      [images[6]?.imageId, 'keep', 'one of the 2 newest validated'],
+      [images[7]?.imageId, 'delete', 'beyond the newest 3'],
     ]);
   });
 
@@ -168,7 +193,7 @@ describe('decideCleanup: the rules', () => {
     ];
     const facts = { ...noFacts(), references: new Map([[images[6]?.imageId ?? '', [ref('instance i-1')]]]) };
     expect(outcome(images, facts).slice(3)).toEqual([
-      [images[3]?.imageId, 'delete', 'beyond the newest 3'],
+      [images[3]?.imageId, 'delete', 'failed (EC2 could not create it)'],
       [images[4]?.imageId, 'keep', 'one of the 2 newest validated'],
       [images[5]?.imageId, 'delete', 'beyond the newest 3'],
       [images[6]?.imageId, 'keep', 'in use: instance i-1'],
@@ -320,7 +345,7 @@ describe('decideCleanup: the rules', () => {
       [70, { deprecationTime: daysAgo(2) }, 'disable', 'beyond the newest 1: disable after 60 days'],
       [70, {}, 'disable', 'beyond the newest 1: disable after 60 days'],
       [70, { state: 'disabled' }, 'keep', 'beyond the newest 1; disabled, deleted at 90 days old'],
-      [70, { state: 'failed' }, 'keep', 'beyond the newest 1; failed, deleted at 90 days old'],
+      [70, { state: 'failed' }, 'delete', 'failed (EC2 could not create it)'],
       [100, { state: 'disabled' }, 'delete', 'beyond the newest 1: delete after 90 days'],
       [100, {}, 'delete', 'beyond the newest 1: delete after 90 days'],
     ] as const)('an image %d days old (%o): %s', (age, extra, action, reason) => {
