@@ -1,20 +1,18 @@
 /**
- * The budget in docs/architecture.md, "the cleanup plan over 10,000 images costs at most 5× a `list --no-cache`
- * of them": the dry run (`pulsar-ami cleanup --json`, the whole plan, no change) against
- * `pulsar-ami list --no-cache`, over 1,000 and 10,000 sandbox images, cases interleaved in the
- * same run. Per case: the median wall time of the CLI process end to end, the DescribeImages and
- * DescribeImageReferences calls the sandbox recorded, and the peak RSS growth of the sandbox
- * process while the command ran — the sandbox serves the API's Lambdas in process, so that is
- * the handler's memory plus the sandbox's answering it (the CLI's own process is not counted).
+ * The budget in docs/architecture.md, "the cleanup plan over 10,000 images costs at most 5× a
+ * `list --no-cache` of them": the dry run (`pulsar-ami cleanup --json`, the whole plan, no
+ * change) against `pulsar-ami list --no-cache`, over 1,000 and 10,000 sandbox images, cases
+ * interleaved in the same run. Per case: the median wall time of the CLI process end to end, the
+ * DescribeImages and DescribeImageReferences calls the sandbox recorded, and the peak RSS growth
+ * of the sandbox process while the command ran — the sandbox serves the API's Lambdas in
+ * process, so that is the handler's memory plus the sandbox's answering it (the CLI's own
+ * process is not counted).
  *
  * `npm run bench` prints this table after its own; `npm run bench:cleanup` prints it alone.
  * `--runs N` sets the repetitions (default 3); `--sizes 1000,10000` the image counts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { sandboxCredentials } from '../sandbox/credentials';
-import { startSandbox } from '../sandbox/server';
+import { resolve } from 'node:path';
+import { startBenchSandbox } from './sandbox';
 import { median, time } from './timing';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/pulsar-ami.mjs');
@@ -62,25 +60,10 @@ async function peakRss<T>(run: () => Promise<T>): Promise<{ value: T; peakMiB: n
 }
 
 export async function benchCleanup(options: { runs: number; sizes: number[] }): Promise<SizeResult[]> {
-  const sandbox = await startSandbox({ port: 0, log: () => undefined });
-  const home = await mkdtemp(join(tmpdir(), 'pulsar-ami-bench-cleanup-'));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    AWS_ACCESS_KEY_ID: sandboxCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    PULSAR_AMI_API_URL: sandbox.url,
-  };
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return response.json() as Promise<{ calls: Call[] }>;
-  };
+  const bench = await startBenchSandbox('bench-cleanup');
+  const { env } = bench;
+  const control = (method: string, path: string, body?: unknown) =>
+    bench.control<{ calls: Call[] }>(method, path, body);
   const measureCase = async (args: string[]): Promise<{ ms: number; calls: Call[]; peakMiB: number }> => {
     global.gc?.();
     await control('DELETE', 'calls');
@@ -121,8 +104,7 @@ export async function benchCleanup(options: { runs: number; sizes: number[] }): 
       results.push({ images, plan: p, list: l, ratio: p.medianMs / l.medianMs });
     }
   } finally {
-    await sandbox.close();
-    await rm(home, { recursive: true, force: true });
+    await bench.close();
   }
   return results;
 }

@@ -14,15 +14,13 @@
  * `npm run bench` prints a Markdown table; `--runs N` sets the repetitions (default 15).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sandboxCredentials } from '../sandbox/credentials';
-import { startSandbox } from '../sandbox/server';
 import { linkCli } from '../scripts/link-cli';
 import { reportCleanupBench } from './cleanup';
 import { reportLambdaBundles } from './lambda-bundles';
+import { startBenchSandbox } from './sandbox';
 import { median, time, timeCommand } from './timing';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -75,26 +73,11 @@ async function measure(cases: Record<string, () => Promise<number>>): Promise<Re
 }
 
 async function main() {
-  const sandbox = await startSandbox({ port: 0, log: () => undefined });
-  const home = await mkdtemp(join(tmpdir(), 'pulsar-ami-bench-'));
+  const bench = await startBenchSandbox('bench');
+  const { sandbox, home, env } = bench;
   const bin = await linkCli(join(home, 'npm-prefix'));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    AWS_ACCESS_KEY_ID: sandboxCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: sandboxCredentials.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    PULSAR_AMI_API_URL: sandbox.url,
-  };
-  const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status}`);
-    return response.json() as Promise<{ calls: Call[]; executions: ExecutionSummary[] }>;
-  };
+  const control = (method: string, path: string, body?: unknown) =>
+    bench.control<{ calls: Call[]; executions: ExecutionSummary[] }>(method, path, body);
   try {
     await time([CLI, 'list'], env); // fills the cache
     const perProcess = await measure({
@@ -291,8 +274,7 @@ async function main() {
       );
     }
   } finally {
-    await sandbox.close();
-    await rm(home, { recursive: true, force: true });
+    await bench.close();
   }
   await reportCleanupBench(Math.max(1, Math.round(RUNS / 5)));
   await reportLambdaBundles(RUNS);
