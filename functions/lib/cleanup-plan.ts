@@ -24,9 +24,9 @@
  * so no call per image; DescribeImageReferences only for the images that would go.
  */
 import type { Image } from '@aws-sdk/client-ec2';
-import { DescribeImagesCommand, DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
-import { type Ami, DEFAULT_ARCHITECTURE, MANAGED_BY, newestFirst, TAG, tagsToRecord } from './ami';
+import { type Ami, DEFAULT_ARCHITECTURE, MANAGED_BY, newestFirst, TAG } from './ami';
 import { type Ec2, scanToolImages } from './ami-catalogue';
 import { ORPHANED_FROM_TAG } from './ami-deletion';
 import type { Config } from './config';
@@ -34,6 +34,7 @@ import { awsCall } from './errors';
 import { findImageReferences, type ImageReference, ownParameterPaths } from './image-references';
 import { readPublishedLatest, type Ssm } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
+import { judgeOrphans } from './orphaned-snapshots';
 import { AMI_ID_PATTERN } from './validation';
 
 export type CleanupAction = 'keep' | 'deprecate' | 'disable' | 'delete';
@@ -370,36 +371,6 @@ export async function publishedAmis(
   return published;
 }
 
-/** Snapshots an image of the account is made from, among `snapshotIds` (200 a DescribeImages). */
-async function snapshotsInUse(ec2: Ec2, snapshotIds: readonly string[]): Promise<Map<string, string>> {
-  const held = new Map<string, string>();
-  for (let i = 0; i < snapshotIds.length; i += 200) {
-    const wanted = new Set(snapshotIds.slice(i, i + 200));
-    let NextToken: string | undefined;
-    do {
-      const page = await ec2Call(
-        ec2.send(
-          new DescribeImagesCommand({
-            Owners: ['self'],
-            IncludeDisabled: true,
-            Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [...wanted] }],
-            MaxResults: 1000,
-            NextToken,
-          }),
-        ),
-      );
-      for (const image of page.Images ?? []) {
-        for (const m of image.BlockDeviceMappings ?? []) {
-          const id = m.Ebs?.SnapshotId;
-          if (id && wanted.has(id) && image.ImageId) held.set(id, image.ImageId);
-        }
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-  }
-  return held;
-}
-
 /** This tool's snapshots (tagged ManagedBy=pulsar-ami: the only ones a delete removes), by id, with their size. */
 async function ownSnapshotSizes(ec2: Ec2): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
@@ -445,8 +416,9 @@ export function withReclaim(
 }
 
 /**
- * The snapshots an earlier delete could not delete (tagged OrphanedFrom): each deleted, unless it
- * is not tagged ManagedBy=pulsar-ami or an image still uses it.
+ * The snapshots tagged OrphanedFrom, each judged by the orphan rule (orphaned-snapshots.ts):
+ * deleted only when tagged ManagedBy=pulsar-ami, EC2's own description names the same AMI as the
+ * tag, that AMI is gone and no image uses it; kept otherwise, saying which check failed.
  */
 export async function planOrphanedSnapshots(ec2: Ec2): Promise<OrphanedSnapshot[]> {
   const found: Snapshot[] = [];
@@ -462,25 +434,19 @@ export async function planOrphanedSnapshots(ec2: Ec2): Promise<OrphanedSnapshot[
         }),
       ),
     );
-    found.push(...(page.Snapshots ?? []));
+    found.push(...(page.Snapshots ?? []).filter((s) => s.SnapshotId));
     NextToken = page.NextToken;
   } while (NextToken);
-  const ids = found.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
-  const held = ids.length > 0 ? await snapshotsInUse(ec2, ids) : new Map<string, string>();
-  return found.flatMap((snapshot): OrphanedSnapshot[] => {
-    if (!snapshot.SnapshotId) return [];
-    const tags = tagsToRecord(snapshot.Tags);
-    const holder = held.get(snapshot.SnapshotId);
-    const base = {
-      snapshotId: snapshot.SnapshotId,
-      orphanedFrom: tags[ORPHANED_FROM_TAG] ?? '',
+  const verdicts = await judgeOrphans(ec2, found);
+  return found.map((snapshot, index): OrphanedSnapshot => {
+    const verdict = verdicts[index];
+    return {
+      snapshotId: snapshot.SnapshotId ?? '',
+      orphanedFrom: verdict?.orphanedFrom ?? '',
       sizeGiB: snapshot.VolumeSize ?? 0,
+      action: verdict?.orphaned ? 'delete' : 'keep',
+      reason: verdict?.reason ?? '',
     };
-    if (tags[TAG.managedBy] !== MANAGED_BY) {
-      return [{ ...base, action: 'keep' as const, reason: `not tagged ${TAG.managedBy}=${MANAGED_BY}` }];
-    }
-    if (holder) return [{ ...base, action: 'keep' as const, reason: `in use by ${holder}` }];
-    return [{ ...base, action: 'delete' as const, reason: `orphaned from ${base.orphanedFrom}` }];
   });
 }
 

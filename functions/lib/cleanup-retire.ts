@@ -4,8 +4,8 @@
  * deleteAmi, which checks protection and use again at that moment and republishes what named
  * it), and an orphaned snapshot deleted. Each item is checked again first, whatever the plan
  * said: never a published AMI (the account's latest or its version's), a protected one, one in
- * use or one that is not this tool's; never a snapshot that is not tagged ManagedBy=pulsar-ami
- * and OrphanedFrom, or that an image uses.
+ * use or one that is not this tool's; never a snapshot the orphan rule does not find orphaned
+ * (orphaned-snapshots.ts: the OrphanedFrom tag alone is not enough).
  *
  * Throttling (AwsThrottledError) and a snapshot still in use (SnapshotInUseError) are thrown by
  * name, so the machine's Retry tries the item again; a delete is safe to try again: an image
@@ -20,7 +20,7 @@ import {
   EnableImageDeprecationCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
+import { type Ami, tagsToRecord } from './ami';
 import { adoptLegacyAmi, type Ec2, getToolImage } from './ami-catalogue';
 import { type DeletionSettings, deleteAmi, ORPHANED_FROM_TAG, type SnapshotRetry } from './ami-deletion';
 import type { CleanupPlan } from './cleanup-plan';
@@ -38,6 +38,7 @@ import {
 import { findImageReferences, ownParameterPaths } from './image-references';
 import { readPublishedLatest, type Ssm, versionParameterName } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
+import { judgeOrphans } from './orphaned-snapshots';
 
 /** 409: EC2 still holds the snapshot for an image (a deregistration finishing, or another image). */
 export class SnapshotInUseError extends ProblemError {
@@ -148,20 +149,6 @@ async function describeSnapshots(ec2: Ec2, ids: readonly string[]) {
   return page.Snapshots ?? [];
 }
 
-/** The images of the account made from the snapshot. */
-async function imagesUsing(ec2: Ec2, snapshotId: string): Promise<string[]> {
-  const page = await ec2Call(
-    ec2.send(
-      new DescribeImagesCommand({
-        Owners: ['self'],
-        IncludeDisabled: true,
-        Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [snapshotId] }],
-      }),
-    ),
-  );
-  return (page.Images ?? []).flatMap((i: Image) => (i.ImageId ? [i.ImageId] : []));
-}
-
 /** DeleteSnapshot: gone already is fine; in use is SnapshotInUseError; throttling AwsThrottledError. */
 async function deleteSnapshotNow(ec2: Ec2, snapshotId: string): Promise<'deleted' | 'gone'> {
   try {
@@ -176,8 +163,10 @@ async function deleteSnapshotNow(ec2: Ec2, snapshotId: string): Promise<'deleted
 }
 
 /**
- * Deletes one orphaned snapshot: only when it is tagged ManagedBy=pulsar-ami and OrphanedFrom
- * (that value, when `orphanedFrom` is given) and no image of the account uses it.
+ * Deletes one orphaned snapshot, judged again just before DeleteSnapshot by the orphan rule
+ * (orphaned-snapshots.ts: ManagedBy=pulsar-ami, EC2's description naming the AMI its
+ * OrphanedFrom tag names, that AMI gone, no image using it), and tagged OrphanedFrom with the
+ * planned value when `orphanedFrom` is given.
  */
 export async function deleteOrphanedSnapshot(ec2: Ec2, item: SnapshotItem): Promise<SnapshotResult> {
   const { snapshotId } = item;
@@ -189,23 +178,16 @@ export async function deleteOrphanedSnapshot(ec2: Ec2, item: SnapshotItem): Prom
   });
   const [snapshot] = await describeSnapshots(ec2, [snapshotId]);
   if (!snapshot) return done('skipped', 'already gone');
-  const tags = tagsToRecord(snapshot.Tags);
-  if (tags[TAG.managedBy] !== MANAGED_BY) {
-    return done('skipped', `not tagged ${TAG.managedBy}=${MANAGED_BY}; left as it is`);
+  const from = tagsToRecord(snapshot.Tags)[ORPHANED_FROM_TAG];
+  if (item.orphanedFrom !== undefined && from !== item.orphanedFrom) {
+    return done('skipped', `not tagged ${ORPHANED_FROM_TAG}=${item.orphanedFrom} any more; kept`);
   }
-  const from = tags[ORPHANED_FROM_TAG];
-  if (from === undefined || (item.orphanedFrom !== undefined && from !== item.orphanedFrom)) {
-    return done(
-      'skipped',
-      `not tagged ${ORPHANED_FROM_TAG}${item.orphanedFrom ? `=${item.orphanedFrom}` : ''}; left as it is`,
-    );
-  }
-  const [holder] = await imagesUsing(ec2, snapshotId);
-  if (holder) return done('skipped', `in use by ${holder}; kept`);
+  const [verdict] = await judgeOrphans(ec2, [snapshot]);
+  if (!verdict?.orphaned) return done('skipped', `${verdict?.reason ?? 'not orphaned'}; kept`);
   const outcome = await deleteSnapshotNow(ec2, snapshotId);
   return outcome === 'gone'
     ? done('skipped', 'already gone')
-    : done('done', `deleted (orphaned from ${from})`, snapshot.VolumeSize ?? item.sizeGiB ?? 0);
+    : done('done', `deleted (${verdict.reason})`, snapshot.VolumeSize ?? item.sizeGiB ?? 0);
 }
 
 /**

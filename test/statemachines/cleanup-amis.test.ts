@@ -63,7 +63,8 @@ const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
 const asMock = mockClient(AutoScalingClient);
 const images = new Map<string, Image>();
-const snapshots = new Map<string, { tags: Record<string, string>; size: number }>();
+/** Each snapshot's tags, size and EC2's own description (CreateImage's, naming its AMI). */
+const snapshots = new Map<string, { tags: Record<string, string>; size: number; description: string }>();
 const parameters = new Map<string, string>();
 /** Calls that fail: action → the errors to throw, one a call, before answering. */
 const failures = new Map<string, Error[]>();
@@ -82,7 +83,11 @@ function addImage(age: number, tags: Record<string, string> = {}): string {
   counter += 1;
   const imageId = `ami-${hex(counter)}`;
   const snapshotId = `snap-${hex(counter)}`;
-  snapshots.set(snapshotId, { tags: { ManagedBy: 'pulsar-ami' }, size: 8 });
+  snapshots.set(snapshotId, {
+    tags: { ManagedBy: 'pulsar-ami' },
+    size: 8,
+    description: `Created by CreateImage(i-0abc) for ${imageId}`,
+  });
   images.set(imageId, {
     ImageId: imageId,
     Name: `pulsar-base-3.0.${counter}-20260101000000`,
@@ -103,14 +108,22 @@ function addImage(age: number, tags: Record<string, string> = {}): string {
 function addOrphan(from: string): string {
   counter += 1;
   const snapshotId = `snap-${hex(counter)}`;
-  snapshots.set(snapshotId, { tags: { ManagedBy: 'pulsar-ami', OrphanedFrom: from }, size: 20 });
+  snapshots.set(snapshotId, {
+    tags: { ManagedBy: 'pulsar-ami', OrphanedFrom: from },
+    size: 20,
+    description: `Created by CreateImage(i-0abc) for ${from}`,
+  });
   return snapshotId;
 }
 
 const snapshotOf = (imageId: string) => images.get(imageId)?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
-const describeSnapshot = ([SnapshotId, s]: [string, { tags: Record<string, string>; size: number }]) => ({
+const describeSnapshot = ([SnapshotId, s]: [
+  string,
+  { tags: Record<string, string>; size: number; description: string },
+]) => ({
   SnapshotId,
   VolumeSize: s.size,
+  Description: s.description,
   Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
 });
 
@@ -121,6 +134,8 @@ function arrangeAccount() {
       if (found.length === 0) throw awsError('InvalidAMIID.NotFound');
       return { Images: found };
     }
+    const byId = input.Filters?.find((f: { Name: string }) => f.Name === 'image-id');
+    if (byId) return { Images: [...images.values()].filter((i) => byId.Values.includes(i.ImageId)) };
     const bySnapshot = input.Filters?.find(
       (f: { Name: string }) => f.Name === 'block-device-mapping.snapshot-id',
     );

@@ -476,9 +476,18 @@ describe('deleteAmi', () => {
 
   it('keeps snapshots when asked', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    // Even with every DeleteSnapshot failing, a snapshot kept on purpose is never tagged OrphanedFrom.
+    ec2Mock
+      .on(DeleteSnapshotCommand)
+      .rejects(Object.assign(new Error('in use'), { name: 'InvalidSnapshot.InUse' }));
     const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: false });
     expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(
+      ec2Mock
+        .commandCalls(CreateTagsCommand)
+        .filter((c) => c.args[0].input.Tags?.some((t) => t.Key === 'OrphanedFrom')),
+    ).toEqual([]);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
   });
 

@@ -209,6 +209,9 @@ describe('retireAmi', () => {
     // The retry: the image is gone; its snapshot carries OrphanedFrom=<image> and no image uses it.
     ec2Mock.on(DescribeImagesCommand, { ImageIds: [ID] }).rejects(notFound('InvalidAMIID.NotFound'));
     ec2Mock
+      .on(DescribeImagesCommand, { Filters: [{ Name: 'image-id', Values: [ID] }] })
+      .resolves({ Images: [] });
+    ec2Mock
       .on(DescribeImagesCommand, { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [SNAP] }] })
       .resolves({ Images: [] });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
@@ -216,6 +219,7 @@ describe('retireAmi', () => {
         {
           SnapshotId: SNAP,
           VolumeSize: 8,
+          Description: `Created by CreateImage(i-0abc) for ${ID}`,
           Tags: [
             { Key: 'ManagedBy', Value: 'pulsar-ami' },
             { Key: 'OrphanedFrom', Value: ID },
@@ -248,18 +252,20 @@ describe('retireAmi', () => {
 });
 
 describe('deleteOrphanedSnapshot', () => {
-  const tagged = (tags: Record<string, string>) =>
+  const CREATED = `Created by CreateImage(i-0abc) for ${ID}`;
+  const tagged = (tags: Record<string, string>, description: string = CREATED) =>
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
       Snapshots: [
         {
           SnapshotId: SNAP,
           VolumeSize: 20,
+          Description: description,
           Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
         },
       ],
     });
 
-  it('deletes one tagged ManagedBy=pulsar-ami and OrphanedFrom that no image uses', async () => {
+  it('deletes one tagged ManagedBy=pulsar-ami and OrphanedFrom, made for that AMI, which is gone, and no image uses', async () => {
     tagged({ ManagedBy: 'pulsar-ami', OrphanedFrom: ID });
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [] });
     expect(await deleteOrphanedSnapshot(clients.ec2, { snapshotId: SNAP })).toEqual({
@@ -268,25 +274,52 @@ describe('deleteOrphanedSnapshot', () => {
       detail: `deleted (orphaned from ${ID})`,
       reclaimedGiB: 20,
     });
+    // The AMI named asked about by an image-id filter: none is gone, not an error.
+    expect(
+      ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.Filters?.[0]?.Name),
+    ).toEqual(['image-id', 'block-device-mapping.snapshot-id']);
   });
 
   it.each([
-    [{ OrphanedFrom: ID }, {}, 'not tagged ManagedBy=pulsar-ami; left as it is'],
-    [{ ManagedBy: 'pulsar-ami' }, {}, 'not tagged OrphanedFrom; left as it is'],
+    [{ OrphanedFrom: ID }, {}, 'not tagged ManagedBy=pulsar-ami; kept'],
+    [{ ManagedBy: 'pulsar-ami' }, {}, 'not tagged OrphanedFrom; kept'],
     [
       { ManagedBy: 'pulsar-ami', OrphanedFrom: 'ami-0bbbbbbbbbbbbbbb1' },
       { orphanedFrom: ID },
-      `not tagged OrphanedFrom=${ID}; left as it is`,
+      `not tagged OrphanedFrom=${ID} any more; kept`,
     ],
     [
       { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
       { heldBy: 'ami-0ccccccccccccccc1' },
       'in use by ami-0ccccccccccccccc1; kept',
     ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: 'ami-0123456789abcdef0' },
+      { orphanedFrom: 'ami-0123456789abcdef0' },
+      `its EC2 description names ${ID}, not ami-0123456789abcdef0 (the OrphanedFrom tag); kept`,
+    ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
+      { description: 'kept by hand' },
+      'its EC2 description names no AMI (not made by CreateImage or CopyImage); kept',
+    ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
+      { exists: 'disabled' },
+      `${ID} still exists (disabled); kept`,
+    ],
   ])('leaves one tagged %o alone', async (tags, extra, detail) => {
-    tagged(tags);
+    const { description, exists } = extra as { description?: string; exists?: string };
+    tagged(tags, description);
     const heldBy = (extra as { heldBy?: string }).heldBy;
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: heldBy ? [{ ImageId: heldBy }] : [] });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: heldBy ? [{ ImageId: heldBy, BlockDeviceMappings: [{ Ebs: { SnapshotId: SNAP } }] }] : [],
+    });
+    if (exists) {
+      ec2Mock
+        .on(DescribeImagesCommand, { Filters: [{ Name: 'image-id', Values: [ID] }] })
+        .resolves({ Images: [{ ImageId: ID, State: exists as Image['State'] }] });
+    }
     const { orphanedFrom } = extra as { orphanedFrom?: string };
     const result = await deleteOrphanedSnapshot(clients.ec2, {
       snapshotId: SNAP,
