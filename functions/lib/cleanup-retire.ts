@@ -14,7 +14,6 @@
  */
 import {
   DeleteSnapshotCommand,
-  DescribeImagesCommand,
   DescribeSnapshotsCommand,
   DisableImageCommand,
   EnableImageDeprecationCommand,
