@@ -222,6 +222,29 @@ function stageOf(
 }
 
 /**
+ * What keeps an image for being recent, by its age and EC2's LastLaunchedTime: `younger than
+ * 1 day`, `launched within 30 days (last …)`. The plan and the retire-time re-check both ask.
+ */
+export function recentReasons(
+  image: Pick<CleanupImage, 'createdAt' | 'lastLaunchedTime'>,
+  settings: Pick<CleanupSettings, 'minAgeDays' | 'lastLaunchedWithinDays'>,
+  now: Date,
+): string[] {
+  const why: string[] = [];
+  const created = timeOf(image.createdAt);
+  if (!Number.isNaN(created) && now.getTime() - created < settings.minAgeDays * DAY_MS) {
+    why.push(`younger than ${plural(settings.minAgeDays, 'day')}`);
+  }
+  const launched = timeOf(image.lastLaunchedTime);
+  if (!Number.isNaN(launched) && now.getTime() - launched < settings.lastLaunchedWithinDays * DAY_MS) {
+    why.push(
+      `launched within ${plural(settings.lastLaunchedWithinDays, 'day')} (last ${image.lastLaunchedTime})`,
+    );
+  }
+  return why;
+}
+
+/**
  * The rules (see the file's comment), pure: each image of this tool, newest first, with its
  * action and every reason that applies. Images not in `facts.references` count as not in use.
  */
@@ -248,16 +271,7 @@ export function decideCleanup(
     why.push(...(facts.published.get(image.imageId) ?? []));
     if (image.protection !== null) why.push(`protected by ${image.protection}`);
     for (const ref of facts.references.get(image.imageId) ?? []) why.push(`in use: ${ref.detail}`);
-    const created = timeOf(image.createdAt);
-    if (!Number.isNaN(created) && now.getTime() - created < settings.minAgeDays * DAY_MS) {
-      why.push(`younger than ${plural(settings.minAgeDays, 'day')}`);
-    }
-    const launched = timeOf(image.lastLaunchedTime);
-    if (!Number.isNaN(launched) && now.getTime() - launched < settings.lastLaunchedWithinDays * DAY_MS) {
-      why.push(
-        `launched within ${plural(settings.lastLaunchedWithinDays, 'day')} (last ${image.lastLaunchedTime})`,
-      );
-    }
+    why.push(...recentReasons(image, settings, now));
     reasons.set(image.imageId, why);
   }
   // Disaster recovery: at least minValidated validated AMIs of each architecture stay.

@@ -4,7 +4,8 @@
  * deleteAmi, which checks protection and use again at that moment and republishes what named
  * it), and an orphaned snapshot deleted. Each item is checked again first, whatever the plan
  * said: never a published AMI (the account's latest or its version's), a protected one, one in
- * use or one that is not this tool's; never a snapshot the orphan rule does not find orphaned
+ * use, one launched within D days or younger than the minimum age (EC2's LastLaunchedTime and
+ * creation date, from a fresh DescribeImages, by the plan's settings), or one that is not this tool's; never a snapshot the orphan rule does not find orphaned
  * (orphaned-snapshots.ts: the OrphanedFrom tag alone is not enough).
  *
  * Throttling (AwsThrottledError) and a snapshot still in use (SnapshotInUseError) are thrown by
@@ -22,7 +23,7 @@ import {
 import { type Ami, tagsToRecord } from './ami';
 import { adoptLegacyAmi, type Ec2, getToolImage } from './ami-catalogue';
 import { type DeletionSettings, deleteAmi, ORPHANED_FROM_TAG, type SnapshotRetry } from './ami-deletion';
-import type { CleanupPlan } from './cleanup-plan';
+import { type CleanupPlan, type CleanupSettings, cleanupImageOf, recentReasons } from './cleanup-plan';
 import {
   AmiInUseError,
   AmiNotFoundError,
@@ -90,7 +91,9 @@ export interface SnapshotResult {
   reclaimedGiB: number;
 }
 
-export interface RetireSettings extends DeletionSettings {
+export interface RetireSettings
+  extends DeletionSettings,
+    Pick<CleanupSettings, 'minAgeDays' | 'lastLaunchedWithinDays'> {
   versionParameterPrefix: string;
 }
 
@@ -336,6 +339,9 @@ export async function retireAmi(
   }
   const published = await publishedAs(clients.ssm, settings, found.ami);
   if (published) return result(item, 'skipped', `published as ${published}; kept`);
+  // Launched (or made) since the plan: the fresh DescribeImages says so, with the plan's settings.
+  const recent = recentReasons(cleanupImageOf(found.image, found.ami), settings, now);
+  if (recent.length > 0) return result(item, 'skipped', `${recent.join('; ')}; kept`);
   if (item.action === 'delete') return deleteNow(clients, settings, item);
   return deprecateOrDisable(clients, settings, item, found.image, found.ami, now);
 }

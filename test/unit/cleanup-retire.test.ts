@@ -54,6 +54,8 @@ const SETTINGS = {
   latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
   versionParameterPrefix: '/pulsar-ami/dev/versions',
   listPageSize: 1000,
+  minAgeDays: 1,
+  lastLaunchedWithinDays: 30,
   snapshotRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 50, sleep: async () => undefined },
 };
 const ID = 'ami-0aaaaaaaaaaaaaaa1';
@@ -156,6 +158,22 @@ describe('retireAmi', () => {
           ],
         }),
       'in use: Auto Scaling launch configuration web; kept',
+    ],
+    [
+      'launched since the plan (EC2’s LastLaunchedTime, 2 days ago)',
+      () =>
+        ec2Mock
+          .on(DescribeImagesCommand)
+          .resolves({ Images: [ours({ LastLaunchedTime: '2026-02-27T10:15:20.000Z' })] }),
+      'launched within 30 days (last 2026-02-27T10:15:20.000Z); kept',
+    ],
+    [
+      'younger than the minimum age',
+      () =>
+        ec2Mock
+          .on(DescribeImagesCommand)
+          .resolves({ Images: [ours({ CreationDate: '2026-03-01T09:00:00.000Z' })] }),
+      'younger than 1 day; kept',
     ],
     [
       'not this tool’s',
