@@ -497,6 +497,15 @@ export async function planCleanup(
     decisions = withReclaim(decisions, await ownSnapshotSizes(clients.ec2));
   }
   const orphanedSnapshots = await planOrphanedSnapshots(clients.ec2);
+  return planOf(settings, now, decisions, orphanedSnapshots);
+}
+
+function planOf(
+  settings: CleanupSettings,
+  now: Date,
+  decisions: CleanupDecision[],
+  orphanedSnapshots: OrphanedSnapshot[],
+): CleanupPlan {
   const {
     latestAmiParameter: _latest,
     versionParameterPrefix: _prefix,
@@ -511,6 +520,11 @@ export async function planCleanup(
     orphanedSnapshots,
     totals: cleanupTotals(decisions, orphanedSnapshots, settings.pricePerGbMonth),
   };
+}
+
+/** A plan that retires nothing (a run that does not plan: another cleanup is running). */
+export function emptyPlan(settings: CleanupSettings, now: Date = new Date()): CleanupPlan {
+  return planOf(settings, now, [], []);
 }
 
 /** The settings from config with the request's overrides (keep). */

@@ -357,6 +357,8 @@ export interface CleanupReport {
   deferred: number;
   reclaimedGiB: number;
   monthlySavingUsd: number;
+  /** Only when the run planned nothing because another cleanup was running: which, in words. */
+  skippedBecause?: string;
 }
 
 export function reportCleanup(input: {
@@ -364,6 +366,7 @@ export function reportCleanup(input: {
   orphanedSnapshotResults: readonly Pick<SnapshotResult, 'outcome' | 'reclaimedGiB'>[];
   pricePerGbMonth: number;
   deferred?: number;
+  skippedBecause?: string | null;
 }): CleanupReport {
   const count = (outcome: RetireResult['outcome']) =>
     input.results.filter((r) => r.outcome === outcome).length;
@@ -380,6 +383,7 @@ export function reportCleanup(input: {
     deferred: input.deferred ?? 0,
     reclaimedGiB,
     monthlySavingUsd: Math.round(reclaimedGiB * input.pricePerGbMonth * 100) / 100,
+    ...(input.skippedBecause ? { skippedBecause: input.skippedBecause } : {}),
   };
 }
 
@@ -399,13 +403,15 @@ export interface MachinePlan {
   /** AMIs and snapshots planned but left for the next run (MAX_ITEMS_PER_RUN). */
   deferred: number;
   pricePerGbMonth: number;
+  /** Why this run plans nothing (another cleanup is running), or null. */
+  skippedBecause: string | null;
 }
 
 /**
  * The plan as the machine carries it: the items of this run (at most MAX_ITEMS_PER_RUN of each,
  * oldest first), and the plan itself, without its kept decisions when it would not fit.
  */
-export function machinePlan(plan: CleanupPlan): MachinePlan {
+export function machinePlan(plan: CleanupPlan, skippedBecause: string | null = null): MachinePlan {
   const toRetire = plan.decisions.filter((d) => d.action !== 'keep').reverse();
   const orphans = plan.orphanedSnapshots.filter((s) => s.action === 'delete');
   const retirements: RetireItem[] = toRetire.slice(0, MAX_ITEMS_PER_RUN).map((d) => ({
@@ -436,5 +442,6 @@ export function machinePlan(plan: CleanupPlan): MachinePlan {
     snapshotDeletions,
     deferred,
     pricePerGbMonth: plan.settings.pricePerGbMonth,
+    skippedBecause,
   };
 }
