@@ -201,16 +201,26 @@ async function finishDeletedImage(ec2: Ec2, item: RetireItem): Promise<RetireRes
   const existing = await describeSnapshots(ec2, planned);
   const deleted: string[] = planned.filter((id) => !existing.some((s) => s.SnapshotId === id));
   const kept: string[] = [];
+  const told: { snapshotId: string; status: string; reason?: string }[] = deleted.map((snapshotId) => ({
+    snapshotId,
+    status: 'deleted',
+  }));
   for (const snapshot of existing) {
     const id = snapshot.SnapshotId ?? '';
     const outcome = await deleteOrphanedSnapshot(ec2, { snapshotId: id, orphanedFrom: item.imageId });
-    (outcome.outcome === 'done' ? deleted : kept).push(id);
+    if (outcome.outcome === 'done') {
+      deleted.push(id);
+      told.push({ snapshotId: id, status: 'deleted' });
+    } else {
+      kept.push(id);
+      told.push({ snapshotId: id, status: 'kept', reason: outcome.detail.replace(/; kept$/, '') });
+    }
   }
   const share = planned.length === 0 ? 0 : deleted.length / planned.length;
   return result(
     item,
     'done',
-    'deregistered by an earlier attempt; its snapshots deleted now',
+    `deregistered by an earlier attempt; ${snapshotsPhrase(told)}`,
     { deleted, kept },
     (item.sizeGiB ?? 0) * share,
   );
@@ -268,6 +278,30 @@ const leftoverError = (snapshots: { snapshotId: string; error?: string }[]): Err
   return throttled ? new AwsThrottledError('EC2', 'RequestLimitExceeded') : null;
 };
 
+/**
+ * What became of a deleted image's snapshots, exactly: `its 2 snapshots deleted`, `1 snapshot
+ * deleted; 1 kept: snap-… (not tagged ManagedBy=pulsar-ami: …)`, `no snapshots`.
+ */
+export function snapshotsPhrase(
+  snapshots: readonly {
+    snapshotId: string;
+    status: string;
+    heldBy?: string;
+    reason?: string;
+    error?: string;
+  }[],
+): string {
+  if (snapshots.length === 0) return 'no snapshots';
+  const deleted = snapshots.filter((s) => s.status === 'deleted');
+  const kept = snapshots.filter((s) => s.status !== 'deleted');
+  const count = (n: number) => `${n} snapshot${n === 1 ? '' : 's'}`;
+  if (kept.length === 0) return `its ${count(deleted.length)} deleted`;
+  const why = (s: (typeof kept)[number]) =>
+    s.heldBy ? `used by ${s.heldBy}` : s.reason ? s.reason : s.error ? `${s.status}: ${s.error}` : s.status;
+  const keptPhrase = kept.map((s) => `${s.snapshotId} (${why(s)})`).join('; ');
+  return `${count(deleted.length)} deleted; ${kept.length} kept: ${keptPhrase}`;
+}
+
 async function deleteNow(
   clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
   settings: RetireSettings,
@@ -304,10 +338,7 @@ async function deleteNow(
   const gone = deleted.snapshots.filter((s) => s.status === 'deleted').map((s) => s.snapshotId);
   const kept = deleted.snapshots.filter((s) => s.status !== 'deleted').map((s) => s.snapshotId);
   const total = deleted.snapshots.length;
-  const detail =
-    left.length > 0
-      ? `deregistered; ${left.map((s) => `${s.snapshotId} not deleted (${s.error ?? s.status})`).join('; ')}`
-      : 'deregistered, its snapshots deleted';
+  const detail = `deregistered; ${snapshotsPhrase(deleted.snapshots)}`;
   return result(
     item,
     'done',

@@ -449,7 +449,7 @@ describe('CleanupAmis scenarios', () => {
       {
         imageId: ids[3],
         outcome: 'done',
-        detail: 'deregistered by an earlier attempt; its snapshots deleted now',
+        detail: 'deregistered by an earlier attempt; its 1 snapshot deleted',
         snapshots: { deleted: [snapshot], kept: [] },
       },
     ]);

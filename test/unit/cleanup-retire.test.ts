@@ -205,9 +205,44 @@ describe('retireAmi', () => {
       outcome: 'done',
       snapshots: { deleted: [SNAP], kept: [] },
       reclaimedGiB: 8,
-      detail: 'deregistered, its snapshots deleted',
+      detail: 'deregistered; its 1 snapshot deleted',
     });
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('says exactly what became of the snapshots: one kept untagged is not reported as deleted', async () => {
+    const OTHER_SNAP = 'snap-0aaaaaaaaaaaaaaa2';
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        ours({
+          BlockDeviceMappings: [
+            { Ebs: { SnapshotId: SNAP, VolumeSize: 8 } },
+            { Ebs: { SnapshotId: OTHER_SNAP, VolumeSize: 8 } },
+          ],
+        }),
+      ],
+    });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: SNAP, VolumeSize: 8, Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] },
+        { SnapshotId: OTHER_SNAP, VolumeSize: 8 },
+      ],
+    });
+    const retired = await retireAmi(clients, SETTINGS, {
+      imageId: ID,
+      action: 'delete',
+      snapshotIds: [SNAP, OTHER_SNAP],
+      sizeGiB: 16,
+    });
+    expect(retired).toMatchObject({
+      outcome: 'done',
+      snapshots: { deleted: [SNAP], kept: [OTHER_SNAP] },
+      reclaimedGiB: 8,
+      detail: `deregistered; 1 snapshot deleted; 1 kept: ${OTHER_SNAP} (not tagged ManagedBy=pulsar-ami: not deleted (check it and delete it by hand))`,
+    });
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      SNAP,
+    ]);
   });
 
   it('throws SnapshotInUseError when a snapshot stays in use (tagged OrphanedFrom), and a retry deletes it', async () => {
