@@ -31,11 +31,10 @@ import { type Ec2, scanToolImages } from './ami-catalogue';
 import { ORPHANED_FROM_TAG } from './ami-deletion';
 import type { Config } from './config';
 import { awsCall } from './errors';
-import { findImageReferences, type ImageReference, ownParameterPaths } from './image-references';
-import { readPublishedLatest, type Ssm } from './latest-ami';
+import { findImageReferences, type ImageReference, ownParameters } from './image-references';
+import { amiIdOfParameterValue, readPublishedLatest, type Ssm, versionParameterParts } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
 import { judgeOrphans } from './orphaned-snapshots';
-import { AMI_ID_PATTERN } from './validation';
 
 export type CleanupAction = 'keep' | 'deprecate' | 'disable' | 'delete';
 
@@ -341,13 +340,11 @@ export function cleanupTotals(
 const ssmCall = <T>(call: Promise<T>): Promise<T> => awsCall('SSM', call);
 const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
 
-/** Where a version parameter's name says: `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/{arch}/latest-ami-id`. */
+/** Where a version parameter's name says: `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/arm64/latest-ami-id`. */
 export function versionParameterPhrase(prefix: string, name: string): string | null {
-  const head = `${prefix.replace(/\/+$/, '')}/`;
-  if (!name.startsWith(head)) return null;
-  const match = /^([^/]+)(?:\/([^/]+))?\/latest-ami-id$/.exec(name.slice(head.length));
-  if (!match?.[1]) return null;
-  return `published latest of ${match[1]}${match[2] && match[2] !== DEFAULT_ARCHITECTURE ? ` ${match[2]}` : ''}`;
+  const parts = versionParameterParts(prefix, name);
+  if (!parts) return null;
+  return `published latest of ${parts.version}${parts.architecture !== DEFAULT_ARCHITECTURE ? ` ${parts.architecture}` : ''}`;
 }
 
 /**
@@ -376,9 +373,9 @@ export async function publishedAmis(
       ),
     );
     for (const parameter of page.Parameters ?? []) {
-      const value = parameter.Value?.trim() ?? '';
+      const value = amiIdOfParameterValue(parameter.Value);
       const phrase = versionParameterPhrase(settings.versionParameterPrefix, parameter.Name ?? '');
-      if (phrase && AMI_ID_PATTERN.test(value)) add(value, phrase);
+      if (phrase && value) add(value, phrase);
     }
     NextToken = page.NextToken;
   } while (NextToken);
@@ -478,7 +475,7 @@ export async function planCleanup(
   const published = await publishedAmis(clients.ssm, settings);
   const references = new Map<string, readonly ImageReference[]>();
   const options = {
-    ownParameterPaths: ownParameterPaths(settings),
+    isOwnParameter: ownParameters(settings),
     ...(clients.autoScaling ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) } : {}),
   };
   let decisions = decideCleanup(images, { published, references }, settings, now);

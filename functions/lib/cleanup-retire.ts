@@ -35,7 +35,7 @@ import {
   fromAwsError,
   ProblemError,
 } from './errors';
-import { findImageReferences, ownParameterPaths } from './image-references';
+import { findImageReferences, ownParameters } from './image-references';
 import { readPublishedLatest, type Ssm, versionParameterName } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
 import { judgeOrphans } from './orphaned-snapshots';
@@ -237,7 +237,7 @@ async function deprecateOrDisable(
   if (ami.protected) return result(item, 'skipped', `protected by ${ami.protection}; kept`);
   const refs = (
     await findImageReferences(clients.ec2, [ami.imageId], {
-      ownParameterPaths: ownParameterPaths(settings),
+      isOwnParameter: ownParameters(settings),
       ...(clients.autoScaling
         ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
         : {}),

@@ -210,8 +210,35 @@ describe('deleteAmi refuses, changing nothing', () => {
         },
       ],
     });
-    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: true });
+    const result = await deleteAmi(
+      clients,
+      { ...settings, versionParameterPrefix: '/pulsar-ami/dev/versions' },
+      ID,
+      { keepSnapshots: true, dryRun: true },
+    );
     expect(result).toMatchObject({ imageId: ID, dryRun: true });
+  });
+
+  it('is refused for any other parameter, even one in the stage’s own folder', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        {
+          ImageId: ID,
+          ResourceType: 'ssm:Parameter',
+          Arn: 'arn:aws:ssm:us-west-2:123456789012:parameter/pulsar-ami/dev/pinned/prod-ami-id',
+        },
+      ],
+    });
+    const error = await deleteAmi(
+      clients,
+      { ...settings, versionParameterPrefix: '/pulsar-ami/dev/versions' },
+      ID,
+      { keepSnapshots: false, dryRun: false },
+    ).catch((e) => e);
+    expect(error).toBeInstanceOf(AmiInUseError);
+    expect(error.message).toContain('/pulsar-ami/dev/pinned/prod-ami-id');
+    expect(destructive()).toHaveLength(0);
   });
 
   it('when EC2 keeps throttling, with a named error', async () => {

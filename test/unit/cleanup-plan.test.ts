@@ -28,11 +28,13 @@ import {
   decideCleanup,
   planCleanup,
   planOrphanedSnapshots,
+  publishedAmis,
   versionParameterPhrase,
   withReclaim,
 } from '../../functions/lib/cleanup-plan';
 import { loadConfig } from '../../functions/lib/config';
 import type { ImageReference } from '../../functions/lib/image-references';
+import { amiIdOfParameterValue, readPublishedLatest } from '../../functions/lib/latest-ami';
 import { amiOfSnapshotDescription } from '../../functions/lib/orphaned-snapshots';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
@@ -709,5 +711,32 @@ describe('orphaned snapshots: the OrphanedFrom tag alone is not enough', () => {
     expect(amiOfSnapshotDescription(`note: Created by CreateImage(i-0abc) for ${GONE}`)).toBeNull();
     expect(amiOfSnapshotDescription('Created by CreateImage for pulsar-base-3.0.0')).toBeNull();
     expect(amiOfSnapshotDescription(undefined)).toBeNull();
+  });
+});
+
+describe('one reader of a parameter’s AMI id', () => {
+  const ssmMock = mockClient(SSMClient);
+  const ssm = new SSMClient({ region: 'us-west-2' });
+
+  it('trims and pattern-checks the latest parameter as it does the version parameters', async () => {
+    ssmMock.reset();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: ' ami-0aaaaaaaaaaaaaaa1\n' } });
+    ssmMock.on(GetParametersByPathCommand).resolves({
+      Parameters: [
+        { Name: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id', Value: 'ami-0bbbbbbbbbbbbbbb2 ' },
+        { Name: '/pulsar-ami/dev/versions/3.0.1/latest-ami-id', Value: 'not-an-ami' },
+        { Name: '/pulsar-ami/dev/versions/3.0.2/i386/latest-ami-id', Value: 'ami-0ccccccccccccccc3' },
+      ],
+    });
+    expect(await readPublishedLatest(ssm, '/pulsar-ami/dev/latest-ami-id')).toBe('ami-0aaaaaaaaaaaaaaa1');
+    const published = await publishedAmis(ssm, {
+      latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
+      versionParameterPrefix: '/pulsar-ami/dev/versions',
+    });
+    expect([...published]).toEqual([
+      ['ami-0aaaaaaaaaaaaaaa1', ['published latest']],
+      ['ami-0bbbbbbbbbbbbbbb2', ['published latest of 3.0.0']],
+    ]);
+    expect(amiIdOfParameterValue('  ')).toBeNull();
   });
 });
