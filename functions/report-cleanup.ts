@@ -10,6 +10,7 @@ const input = z.object({
   orphanedSnapshotResults: z.array(z.object({ outcome, reclaimedGiB: z._default(z.number(), 0) })),
   pricePerGbMonth: z.number().check(z.gte(0)),
   deferred: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  skippedBecause: z._default(z.nullable(z.string().check(z.maxLength(1000))), null),
 });
 
 export async function handler(event: unknown): Promise<CleanupReport> {

@@ -25,7 +25,12 @@ const input = z.object({
 export async function handler(event: unknown): Promise<RetireResult> {
   const parsed = input.safeParse(event);
   if (!parsed.success) throw new InvalidInputError(fieldProblems(parsed.error));
-  const settings = { ...config, versionParameterPrefix: config.build.versionParameterPrefix };
+  const settings = {
+    ...config,
+    versionParameterPrefix: config.build.versionParameterPrefix,
+    minAgeDays: config.cleanup.minAgeDays,
+    lastLaunchedWithinDays: config.cleanup.lastLaunchedWithinDays,
+  };
   const retired = await retireAmi({ ec2, ssm, autoScaling }, settings, parsed.data);
   if (retired.outcome === 'done') {
     countMetric('AmisRetired', 1, { Action: retired.action });

@@ -119,6 +119,9 @@ function tagsFor(spec: ImageSpec, createdAt: Date): Tags {
   return {};
 }
 
+/** The instance a made image's snapshots say CreateImage was called on (EC2's description format). */
+const FACTORY_INSTANCE = 'i-ffffffff';
+
 export function createImage(world: World, regionName: string, spec: ImageSpec): CreatedImage {
   const region = world.region(regionName);
   const createdAt = spec.createdAt ? new Date(spec.createdAt) : (dateFromName(spec.name) ?? new Date());
@@ -128,6 +131,7 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
   const owner = ownerOf(world, spec.owner);
   const tags = tagsFor(spec, createdAt);
   const count = spec.snapshots ?? 1;
+  const imageId = world.ids.next('ami');
   const blockDevices = Array.from({ length: count }, (_, index) => {
     const snapshotId = world.ids.next('snap');
     const volumeSize = index === 0 ? 8 : 20;
@@ -139,7 +143,7 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
       state: spec.state === 'pending' ? 'pending' : 'completed',
       startTime: createdAt.toISOString(),
       volumeSize,
-      description: `Created by CreateImage for ${spec.name}`,
+      description: `Created by CreateImage(${FACTORY_INSTANCE}) for ${imageId}`,
       encrypted: false,
       tags: { ...tags },
     });
@@ -153,7 +157,7 @@ export function createImage(world: World, regionName: string, spec: ImageSpec): 
     };
   });
   const image: ImageRecord = {
-    imageId: world.ids.next('ami'),
+    imageId,
     name: spec.name,
     description: spec.description,
     state: spec.state ?? 'available',

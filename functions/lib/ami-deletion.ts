@@ -16,7 +16,7 @@ import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
 import { adoptLegacyAmi, checkDeletionAllowed, type Ec2, getAmi } from './ami-catalogue';
 import type { DeleteAmiResponse, SnapshotResult } from './api-types';
 import { AmiInUseError, AmiNotReadyError, AmiProtectedError, awsCall } from './errors';
-import { findImageReferences, type LaunchConfigurationLookup, ownParameterPaths } from './image-references';
+import { findImageReferences, type LaunchConfigurationLookup, ownParameters } from './image-references';
 import { publishLatest, publishVersionLatest, type Ssm } from './latest-ami';
 
 export interface DeleteOptions {
@@ -254,7 +254,7 @@ export async function deleteAmi(
   if (ami.state === 'pending' && !stoppableCopy) throw new AmiNotReadyError(imageId);
   if (ami.protected) throw new AmiProtectedError(imageId, ami.protection);
   const references = await findImageReferences(clients.ec2, [imageId], {
-    ownParameterPaths: ownParameterPaths(settings),
+    isOwnParameter: ownParameters(settings),
     ...(clients.launchConfigurations ? { launchConfigurations: clients.launchConfigurations } : {}),
   });
   const using = references.get(imageId) ?? [];

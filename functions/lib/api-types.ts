@@ -350,6 +350,8 @@ export interface CleanupReport {
   skipped: number;
   reclaimedGiB: number;
   monthlySavingUsd: number;
+  /** Only when the run planned nothing because another cleanup was running: which, in words. */
+  skippedBecause?: string;
 }
 
 /** `GET /cleanups/{id}`: a CleanupAmis execution, read from its history and output. */

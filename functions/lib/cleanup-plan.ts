@@ -31,17 +31,17 @@
  * so no call per image; DescribeImageReferences only for the images that would go.
  */
 import type { Image } from '@aws-sdk/client-ec2';
-import { DescribeImagesCommand, DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
-import { type Ami, DEFAULT_ARCHITECTURE, MANAGED_BY, newestFirst, TAG, tagsToRecord } from './ami';
+import { type Ami, DEFAULT_ARCHITECTURE, MANAGED_BY, newestFirst, TAG } from './ami';
 import { type Ec2, scanToolImages } from './ami-catalogue';
 import { ORPHANED_FROM_TAG } from './ami-deletion';
 import type { Config } from './config';
 import { awsCall } from './errors';
-import { findImageReferences, type ImageReference, ownParameterPaths } from './image-references';
-import { readPublishedLatest, type Ssm } from './latest-ami';
+import { findImageReferences, type ImageReference, ownParameters } from './image-references';
+import { amiIdOfParameterValue, readPublishedLatest, type Ssm, versionParameterParts } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
-import { AMI_ID_PATTERN } from './validation';
+import { judgeOrphans } from './orphaned-snapshots';
 
 export type CleanupAction = 'keep' | 'deprecate' | 'disable' | 'delete';
 
@@ -263,6 +263,29 @@ function stageOf(
 }
 
 /**
+ * What keeps an image for being recent, by its age and EC2's LastLaunchedTime: `younger than
+ * 1 day`, `launched within 30 days (last …)`. The plan and the retire-time re-check both ask.
+ */
+export function recentReasons(
+  image: Pick<CleanupImage, 'createdAt' | 'lastLaunchedTime'>,
+  settings: Pick<CleanupSettings, 'minAgeDays' | 'lastLaunchedWithinDays'>,
+  now: Date,
+): string[] {
+  const why: string[] = [];
+  const created = timeOf(image.createdAt);
+  if (!Number.isNaN(created) && now.getTime() - created < settings.minAgeDays * DAY_MS) {
+    why.push(`younger than ${plural(settings.minAgeDays, 'day')}`);
+  }
+  const launched = timeOf(image.lastLaunchedTime);
+  if (!Number.isNaN(launched) && now.getTime() - launched < settings.lastLaunchedWithinDays * DAY_MS) {
+    why.push(
+      `launched within ${plural(settings.lastLaunchedWithinDays, 'day')} (last ${image.lastLaunchedTime})`,
+    );
+  }
+  return why;
+}
+
+/**
  * The rules (see the file's comment), pure: each image of this tool, newest first, with its
  * action and every reason that applies. Images not in `facts.references` count as not in use.
  */
@@ -296,16 +319,7 @@ export function decideCleanup(
     why.push(...(facts.published.get(image.imageId) ?? []));
     if (image.protection !== null) why.push(`protected by ${image.protection}`);
     for (const ref of facts.references.get(image.imageId) ?? []) why.push(`in use: ${ref.detail}`);
-    const created = timeOf(image.createdAt);
-    if (!Number.isNaN(created) && now.getTime() - created < settings.minAgeDays * DAY_MS) {
-      why.push(`younger than ${plural(settings.minAgeDays, 'day')}`);
-    }
-    const launched = timeOf(image.lastLaunchedTime);
-    if (!Number.isNaN(launched) && now.getTime() - launched < settings.lastLaunchedWithinDays * DAY_MS) {
-      why.push(
-        `launched within ${plural(settings.lastLaunchedWithinDays, 'day')} (last ${image.lastLaunchedTime})`,
-      );
-    }
+    why.push(...recentReasons(image, settings, now));
     reasons.set(image.imageId, why);
   }
   // Disaster recovery: at least minValidated validated AMIs of each architecture stay.
@@ -380,13 +394,11 @@ export function cleanupTotals(
 const ssmCall = <T>(call: Promise<T>): Promise<T> => awsCall('SSM', call);
 const ec2Call = <T>(call: Promise<T>): Promise<T> => awsCall('EC2', call);
 
-/** Where a version parameter's name says: `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/{arch}/latest-ami-id`. */
+/** Where a version parameter's name says: `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/arm64/latest-ami-id`. */
 export function versionParameterPhrase(prefix: string, name: string): string | null {
-  const head = `${prefix.replace(/\/+$/, '')}/`;
-  if (!name.startsWith(head)) return null;
-  const match = /^([^/]+)(?:\/([^/]+))?\/latest-ami-id$/.exec(name.slice(head.length));
-  if (!match?.[1]) return null;
-  return `published latest of ${match[1]}${match[2] && match[2] !== DEFAULT_ARCHITECTURE ? ` ${match[2]}` : ''}`;
+  const parts = versionParameterParts(prefix, name);
+  if (!parts) return null;
+  return `published latest of ${parts.version}${parts.architecture !== DEFAULT_ARCHITECTURE ? ` ${parts.architecture}` : ''}`;
 }
 
 /** Where every stage's parameters live (`/pulsar-ami/{stage}/…`). */
@@ -419,50 +431,20 @@ export async function publishedAmis(
   const latest = await readPublishedLatest(ssm, settings.latestAmiParameter);
   if (latest) add(latest, 'published latest');
   for await (const parameter of parametersUnder(ssm, settings.versionParameterPrefix)) {
-    const value = parameter.Value?.trim() ?? '';
+    const value = amiIdOfParameterValue(parameter.Value);
     const phrase = versionParameterPhrase(settings.versionParameterPrefix, parameter.Name ?? '');
-    if (phrase && AMI_ID_PATTERN.test(value)) add(value, phrase);
+    if (phrase && value) add(value, phrase);
   }
   const ownPrefix = `${settings.versionParameterPrefix.replace(/\/+$/, '')}/`;
   for await (const parameter of parametersUnder(ssm, STAGES_PARAMETER_ROOT)) {
     const name = parameter.Name ?? '';
-    const value = parameter.Value?.trim() ?? '';
+    const value = amiIdOfParameterValue(parameter.Value);
     if (name === settings.latestAmiParameter || name.startsWith(ownPrefix)) continue;
-    if (name.endsWith('/latest-ami-id') && AMI_ID_PATTERN.test(value)) {
+    if (name.endsWith('/latest-ami-id') && value) {
       add(value, `published by another stage (${name})`);
     }
   }
   return published;
-}
-
-/** Snapshots an image of the account is made from, among `snapshotIds` (200 a DescribeImages). */
-async function snapshotsInUse(ec2: Ec2, snapshotIds: readonly string[]): Promise<Map<string, string>> {
-  const held = new Map<string, string>();
-  for (let i = 0; i < snapshotIds.length; i += 200) {
-    const wanted = new Set(snapshotIds.slice(i, i + 200));
-    let NextToken: string | undefined;
-    do {
-      const page = await ec2Call(
-        ec2.send(
-          new DescribeImagesCommand({
-            Owners: ['self'],
-            IncludeDisabled: true,
-            Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [...wanted] }],
-            MaxResults: 1000,
-            NextToken,
-          }),
-        ),
-      );
-      for (const image of page.Images ?? []) {
-        for (const m of image.BlockDeviceMappings ?? []) {
-          const id = m.Ebs?.SnapshotId;
-          if (id && wanted.has(id) && image.ImageId) held.set(id, image.ImageId);
-        }
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-  }
-  return held;
 }
 
 /** This tool's snapshots (tagged ManagedBy=pulsar-ami: the only ones a delete removes), by id, with their size. */
@@ -510,8 +492,9 @@ export function withReclaim(
 }
 
 /**
- * The snapshots an earlier delete could not delete (tagged OrphanedFrom): each deleted, unless it
- * is not tagged ManagedBy=pulsar-ami or an image still uses it.
+ * The snapshots tagged OrphanedFrom, each judged by the orphan rule (orphaned-snapshots.ts):
+ * deleted only when tagged ManagedBy=pulsar-ami, EC2's own description names the same AMI as the
+ * tag, that AMI is gone and no image uses it; kept otherwise, saying which check failed.
  */
 export async function planOrphanedSnapshots(ec2: Ec2): Promise<OrphanedSnapshot[]> {
   const found: Snapshot[] = [];
@@ -527,25 +510,19 @@ export async function planOrphanedSnapshots(ec2: Ec2): Promise<OrphanedSnapshot[
         }),
       ),
     );
-    found.push(...(page.Snapshots ?? []));
+    found.push(...(page.Snapshots ?? []).filter((s) => s.SnapshotId));
     NextToken = page.NextToken;
   } while (NextToken);
-  const ids = found.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
-  const held = ids.length > 0 ? await snapshotsInUse(ec2, ids) : new Map<string, string>();
-  return found.flatMap((snapshot): OrphanedSnapshot[] => {
-    if (!snapshot.SnapshotId) return [];
-    const tags = tagsToRecord(snapshot.Tags);
-    const holder = held.get(snapshot.SnapshotId);
-    const base = {
-      snapshotId: snapshot.SnapshotId,
-      orphanedFrom: tags[ORPHANED_FROM_TAG] ?? '',
+  const verdicts = await judgeOrphans(ec2, found);
+  return found.map((snapshot, index): OrphanedSnapshot => {
+    const verdict = verdicts[index];
+    return {
+      snapshotId: snapshot.SnapshotId ?? '',
+      orphanedFrom: verdict?.orphanedFrom ?? '',
       sizeGiB: snapshot.VolumeSize ?? 0,
+      action: verdict?.orphaned ? 'delete' : 'keep',
+      reason: verdict?.reason ?? '',
     };
-    if (tags[TAG.managedBy] !== MANAGED_BY) {
-      return [{ ...base, action: 'keep' as const, reason: `not tagged ${TAG.managedBy}=${MANAGED_BY}` }];
-    }
-    if (holder) return [{ ...base, action: 'keep' as const, reason: `in use by ${holder}` }];
-    return [{ ...base, action: 'delete' as const, reason: `orphaned from ${base.orphanedFrom}` }];
   });
 }
 
@@ -563,7 +540,7 @@ export async function planCleanup(
   const published = await publishedAmis(clients.ssm, settings);
   const references = new Map<string, readonly ImageReference[]>();
   const options = {
-    ownParameterPaths: ownParameterPaths(settings),
+    isOwnParameter: ownParameters(settings),
     ...(clients.autoScaling ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) } : {}),
   };
   let decisions = decideCleanup(images, { published, references }, settings, now);
@@ -582,6 +559,15 @@ export async function planCleanup(
     decisions = withReclaim(decisions, await ownSnapshotSizes(clients.ec2));
   }
   const orphanedSnapshots = await planOrphanedSnapshots(clients.ec2);
+  return planOf(settings, now, decisions, orphanedSnapshots);
+}
+
+function planOf(
+  settings: CleanupSettings,
+  now: Date,
+  decisions: CleanupDecision[],
+  orphanedSnapshots: OrphanedSnapshot[],
+): CleanupPlan {
   const {
     latestAmiParameter: _latest,
     versionParameterPrefix: _prefix,
@@ -597,6 +583,11 @@ export async function planCleanup(
     orphanedSnapshots,
     totals: cleanupTotals(decisions, orphanedSnapshots, settings.pricePerGbMonth),
   };
+}
+
+/** A plan that retires nothing (a run that does not plan: another cleanup is running). */
+export function emptyPlan(settings: CleanupSettings, now: Date = new Date()): CleanupPlan {
+  return planOf(settings, now, [], []);
 }
 
 /** The settings from config with the request's overrides (keep). */

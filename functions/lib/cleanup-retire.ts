@@ -4,8 +4,9 @@
  * deleteAmi, which checks protection and use again at that moment and republishes what named
  * it), and an orphaned snapshot deleted. Each item is checked again first, whatever the plan
  * said: never a published AMI (the account's latest or its version's), a protected one, one in
- * use or one that is not this tool's; never a snapshot that is not tagged ManagedBy=pulsar-ami
- * and OrphanedFrom, or that an image uses.
+ * use, one launched within D days or younger than the minimum age (EC2's LastLaunchedTime and
+ * creation date, from a fresh DescribeImages, by the plan's settings), or one that is not this tool's; never a snapshot the orphan rule does not find orphaned
+ * (orphaned-snapshots.ts: the OrphanedFrom tag alone is not enough).
  *
  * Throttling (AwsThrottledError) and a snapshot still in use (SnapshotInUseError) are thrown by
  * name, so the machine's Retry tries the item again; a delete is safe to try again: an image
@@ -14,16 +15,15 @@
  */
 import {
   DeleteSnapshotCommand,
-  DescribeImagesCommand,
   DescribeSnapshotsCommand,
   DisableImageCommand,
   EnableImageDeprecationCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { type Ami, MANAGED_BY, TAG, tagsToRecord } from './ami';
+import { type Ami, tagsToRecord } from './ami';
 import { adoptLegacyAmi, type Ec2, getToolImage } from './ami-catalogue';
 import { type DeletionSettings, deleteAmi, ORPHANED_FROM_TAG, type SnapshotRetry } from './ami-deletion';
-import type { CleanupPlan } from './cleanup-plan';
+import { type CleanupPlan, type CleanupSettings, cleanupImageOf, recentReasons } from './cleanup-plan';
 import {
   AmiInUseError,
   AmiNotFoundError,
@@ -35,9 +35,10 @@ import {
   fromAwsError,
   ProblemError,
 } from './errors';
-import { findImageReferences, ownParameterPaths } from './image-references';
+import { findImageReferences, ownParameters } from './image-references';
 import { readPublishedLatest, type Ssm, versionParameterName } from './latest-ami';
 import { type AutoScaling, launchConfigurationLookup } from './launch-configurations';
+import { judgeOrphans } from './orphaned-snapshots';
 
 /** 409: EC2 still holds the snapshot for an image (a deregistration finishing, or another image). */
 export class SnapshotInUseError extends ProblemError {
@@ -90,7 +91,9 @@ export interface SnapshotResult {
   reclaimedGiB: number;
 }
 
-export interface RetireSettings extends DeletionSettings {
+export interface RetireSettings
+  extends DeletionSettings,
+    Pick<CleanupSettings, 'minAgeDays' | 'lastLaunchedWithinDays'> {
   versionParameterPrefix: string;
 }
 
@@ -148,20 +151,6 @@ async function describeSnapshots(ec2: Ec2, ids: readonly string[]) {
   return page.Snapshots ?? [];
 }
 
-/** The images of the account made from the snapshot. */
-async function imagesUsing(ec2: Ec2, snapshotId: string): Promise<string[]> {
-  const page = await ec2Call(
-    ec2.send(
-      new DescribeImagesCommand({
-        Owners: ['self'],
-        IncludeDisabled: true,
-        Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [snapshotId] }],
-      }),
-    ),
-  );
-  return (page.Images ?? []).flatMap((i: Image) => (i.ImageId ? [i.ImageId] : []));
-}
-
 /** DeleteSnapshot: gone already is fine; in use is SnapshotInUseError; throttling AwsThrottledError. */
 async function deleteSnapshotNow(ec2: Ec2, snapshotId: string): Promise<'deleted' | 'gone'> {
   try {
@@ -176,8 +165,10 @@ async function deleteSnapshotNow(ec2: Ec2, snapshotId: string): Promise<'deleted
 }
 
 /**
- * Deletes one orphaned snapshot: only when it is tagged ManagedBy=pulsar-ami and OrphanedFrom
- * (that value, when `orphanedFrom` is given) and no image of the account uses it.
+ * Deletes one orphaned snapshot, judged again just before DeleteSnapshot by the orphan rule
+ * (orphaned-snapshots.ts: ManagedBy=pulsar-ami, EC2's description naming the AMI its
+ * OrphanedFrom tag names, that AMI gone, no image using it), and tagged OrphanedFrom with the
+ * planned value when `orphanedFrom` is given.
  */
 export async function deleteOrphanedSnapshot(ec2: Ec2, item: SnapshotItem): Promise<SnapshotResult> {
   const { snapshotId } = item;
@@ -189,23 +180,16 @@ export async function deleteOrphanedSnapshot(ec2: Ec2, item: SnapshotItem): Prom
   });
   const [snapshot] = await describeSnapshots(ec2, [snapshotId]);
   if (!snapshot) return done('skipped', 'already gone');
-  const tags = tagsToRecord(snapshot.Tags);
-  if (tags[TAG.managedBy] !== MANAGED_BY) {
-    return done('skipped', `not tagged ${TAG.managedBy}=${MANAGED_BY}; left as it is`);
+  const from = tagsToRecord(snapshot.Tags)[ORPHANED_FROM_TAG];
+  if (item.orphanedFrom !== undefined && from !== item.orphanedFrom) {
+    return done('skipped', `not tagged ${ORPHANED_FROM_TAG}=${item.orphanedFrom} any more; kept`);
   }
-  const from = tags[ORPHANED_FROM_TAG];
-  if (from === undefined || (item.orphanedFrom !== undefined && from !== item.orphanedFrom)) {
-    return done(
-      'skipped',
-      `not tagged ${ORPHANED_FROM_TAG}${item.orphanedFrom ? `=${item.orphanedFrom}` : ''}; left as it is`,
-    );
-  }
-  const [holder] = await imagesUsing(ec2, snapshotId);
-  if (holder) return done('skipped', `in use by ${holder}; kept`);
+  const [verdict] = await judgeOrphans(ec2, [snapshot]);
+  if (!verdict?.orphaned) return done('skipped', `${verdict?.reason ?? 'not orphaned'}; kept`);
   const outcome = await deleteSnapshotNow(ec2, snapshotId);
   return outcome === 'gone'
     ? done('skipped', 'already gone')
-    : done('done', `deleted (orphaned from ${from})`, snapshot.VolumeSize ?? item.sizeGiB ?? 0);
+    : done('done', `deleted (${verdict.reason})`, snapshot.VolumeSize ?? item.sizeGiB ?? 0);
 }
 
 /**
@@ -217,16 +201,26 @@ async function finishDeletedImage(ec2: Ec2, item: RetireItem): Promise<RetireRes
   const existing = await describeSnapshots(ec2, planned);
   const deleted: string[] = planned.filter((id) => !existing.some((s) => s.SnapshotId === id));
   const kept: string[] = [];
+  const told: { snapshotId: string; status: string; reason?: string }[] = deleted.map((snapshotId) => ({
+    snapshotId,
+    status: 'deleted',
+  }));
   for (const snapshot of existing) {
     const id = snapshot.SnapshotId ?? '';
     const outcome = await deleteOrphanedSnapshot(ec2, { snapshotId: id, orphanedFrom: item.imageId });
-    (outcome.outcome === 'done' ? deleted : kept).push(id);
+    if (outcome.outcome === 'done') {
+      deleted.push(id);
+      told.push({ snapshotId: id, status: 'deleted' });
+    } else {
+      kept.push(id);
+      told.push({ snapshotId: id, status: 'kept', reason: outcome.detail.replace(/; kept$/, '') });
+    }
   }
   const share = planned.length === 0 ? 0 : deleted.length / planned.length;
   return result(
     item,
     'done',
-    'deregistered by an earlier attempt; its snapshots deleted now',
+    `deregistered by an earlier attempt; ${snapshotsPhrase(told)}`,
     { deleted, kept },
     (item.sizeGiB ?? 0) * share,
   );
@@ -243,7 +237,7 @@ async function deprecateOrDisable(
   if (ami.protected) return result(item, 'skipped', `protected by ${ami.protection}; kept`);
   const refs = (
     await findImageReferences(clients.ec2, [ami.imageId], {
-      ownParameterPaths: ownParameterPaths(settings),
+      isOwnParameter: ownParameters(settings),
       ...(clients.autoScaling
         ? { launchConfigurations: launchConfigurationLookup(clients.autoScaling) }
         : {}),
@@ -284,6 +278,30 @@ const leftoverError = (snapshots: { snapshotId: string; error?: string }[]): Err
   return throttled ? new AwsThrottledError('EC2', 'RequestLimitExceeded') : null;
 };
 
+/**
+ * What became of a deleted image's snapshots, exactly: `its 2 snapshots deleted`, `1 snapshot
+ * deleted; 1 kept: snap-… (not tagged ManagedBy=pulsar-ami: …)`, `no snapshots`.
+ */
+export function snapshotsPhrase(
+  snapshots: readonly {
+    snapshotId: string;
+    status: string;
+    heldBy?: string;
+    reason?: string;
+    error?: string;
+  }[],
+): string {
+  if (snapshots.length === 0) return 'no snapshots';
+  const deleted = snapshots.filter((s) => s.status === 'deleted');
+  const kept = snapshots.filter((s) => s.status !== 'deleted');
+  const count = (n: number) => `${n} snapshot${n === 1 ? '' : 's'}`;
+  if (kept.length === 0) return `its ${count(deleted.length)} deleted`;
+  const why = (s: (typeof kept)[number]) =>
+    s.heldBy ? `used by ${s.heldBy}` : s.reason ? s.reason : s.error ? `${s.status}: ${s.error}` : s.status;
+  const keptPhrase = kept.map((s) => `${s.snapshotId} (${why(s)})`).join('; ');
+  return `${count(deleted.length)} deleted; ${kept.length} kept: ${keptPhrase}`;
+}
+
 async function deleteNow(
   clients: { ec2: Ec2; ssm: Ssm; autoScaling?: AutoScaling },
   settings: RetireSettings,
@@ -320,10 +338,7 @@ async function deleteNow(
   const gone = deleted.snapshots.filter((s) => s.status === 'deleted').map((s) => s.snapshotId);
   const kept = deleted.snapshots.filter((s) => s.status !== 'deleted').map((s) => s.snapshotId);
   const total = deleted.snapshots.length;
-  const detail =
-    left.length > 0
-      ? `deregistered; ${left.map((s) => `${s.snapshotId} not deleted (${s.error ?? s.status})`).join('; ')}`
-      : 'deregistered, its snapshots deleted';
+  const detail = `deregistered; ${snapshotsPhrase(deleted.snapshots)}`;
   return result(
     item,
     'done',
@@ -355,6 +370,9 @@ export async function retireAmi(
   }
   const published = await publishedAs(clients.ssm, settings, found.ami);
   if (published) return result(item, 'skipped', `published as ${published}; kept`);
+  // Launched (or made) since the plan: the fresh DescribeImages says so, with the plan's settings.
+  const recent = recentReasons(cleanupImageOf(found.image, found.ami), settings, now);
+  if (recent.length > 0) return result(item, 'skipped', `${recent.join('; ')}; kept`);
   if (item.action === 'delete') return deleteNow(clients, settings, item);
   return deprecateOrDisable(clients, settings, item, found.image, found.ami, now);
 }
@@ -370,6 +388,8 @@ export interface CleanupReport {
   deferred: number;
   reclaimedGiB: number;
   monthlySavingUsd: number;
+  /** Only when the run planned nothing because another cleanup was running: which, in words. */
+  skippedBecause?: string;
 }
 
 export function reportCleanup(input: {
@@ -377,6 +397,7 @@ export function reportCleanup(input: {
   orphanedSnapshotResults: readonly Pick<SnapshotResult, 'outcome' | 'reclaimedGiB'>[];
   pricePerGbMonth: number;
   deferred?: number;
+  skippedBecause?: string | null;
 }): CleanupReport {
   const count = (outcome: RetireResult['outcome']) =>
     input.results.filter((r) => r.outcome === outcome).length;
@@ -393,6 +414,7 @@ export function reportCleanup(input: {
     deferred: input.deferred ?? 0,
     reclaimedGiB,
     monthlySavingUsd: Math.round(reclaimedGiB * input.pricePerGbMonth * 100) / 100,
+    ...(input.skippedBecause ? { skippedBecause: input.skippedBecause } : {}),
   };
 }
 
@@ -412,13 +434,15 @@ export interface MachinePlan {
   /** AMIs and snapshots planned but left for the next run (MAX_ITEMS_PER_RUN). */
   deferred: number;
   pricePerGbMonth: number;
+  /** Why this run plans nothing (another cleanup is running), or null. */
+  skippedBecause: string | null;
 }
 
 /**
  * The plan as the machine carries it: the items of this run (at most MAX_ITEMS_PER_RUN of each,
  * oldest first), and the plan itself, without its kept decisions when it would not fit.
  */
-export function machinePlan(plan: CleanupPlan): MachinePlan {
+export function machinePlan(plan: CleanupPlan, skippedBecause: string | null = null): MachinePlan {
   const toRetire = plan.decisions.filter((d) => d.action !== 'keep').reverse();
   const orphans = plan.orphanedSnapshots.filter((s) => s.action === 'delete');
   const retirements: RetireItem[] = toRetire.slice(0, MAX_ITEMS_PER_RUN).map((d) => ({
@@ -449,5 +473,6 @@ export function machinePlan(plan: CleanupPlan): MachinePlan {
     snapshotDeletions,
     deferred,
     pricePerGbMonth: plan.settings.pricePerGbMonth,
+    skippedBecause,
   };
 }

@@ -119,3 +119,56 @@ export async function postCleanup(
     ...(startedAt ? { startedAt } : {}),
   };
 }
+
+/** The state machine of an execution: `…:execution:{machine}:{name}` → `…:stateMachine:{machine}`, or null. */
+export function machineArnOfExecution(executionArn: string): string | null {
+  const match = /^(arn:[a-z-]+:states:[a-z0-9-]+:\d{12}):execution:([^:]+):[^:]+$/.exec(executionArn);
+  return match ? `${match[1]}:stateMachine:${match[2]}` : null;
+}
+
+export interface RunningCleanup {
+  cleanupId: string;
+  executionArn: string;
+  startedAt: string | null;
+}
+
+/**
+ * Plan Cleanup's "one at a time" (the schedule starts CleanupAmis without POST /cleanups'
+ * check): another RUNNING execution of the same machine that started before this one
+ * (ListExecutions on the machine the execution ARN names), or null. Two started in the same
+ * instant: the one with the lower ARN goes on. This execution not listed yet: any other counts.
+ */
+export async function earlierRunningCleanup(sfn: Sfn, executionArn: string): Promise<RunningCleanup | null> {
+  const stateMachineArn = machineArnOfExecution(executionArn);
+  if (!stateMachineArn) throw new Error(`not a Step Functions execution ARN: ${executionArn.slice(0, 200)}`);
+  const running: { executionArn: string; name?: string; startDate?: Date }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await awsCall(
+      'Step Functions',
+      sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
+      ),
+    );
+    for (const e of page.executions ?? []) {
+      if (e.executionArn) running.push({ ...e, executionArn: e.executionArn });
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const mine = running.find((e) => e.executionArn === executionArn)?.startDate?.getTime();
+  const earlier = running
+    .filter((e) => e.executionArn !== executionArn)
+    .filter((e) => {
+      const at = e.startDate?.getTime();
+      if (mine === undefined || at === undefined) return true;
+      return at < mine || (at === mine && e.executionArn < executionArn);
+    })
+    .sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0));
+  const [first] = earlier;
+  if (!first) return null;
+  return {
+    cleanupId: first.name ?? executionNameOf(first.executionArn),
+    executionArn: first.executionArn,
+    startedAt: iso(first.startDate) ?? null,
+  };
+}

@@ -3,8 +3,9 @@
  * terminated, launch templates (any version), SSM parameters and Image Builder image and
  * container recipes. Ten image ids a call (EC2's limit), every page followed. A launch template
  * reference says which of its versions name the image and which of those is the default or the
- * latest (DescribeImageReferences answers only the template's ARN). Parameters under the
- * stack's own paths are left out: the latest rule (republish) looks after them.
+ * latest (DescribeImageReferences answers only the template's ARN). The stack's own parameters
+ * (exactly the latest one and the version ones) are left out: the latest rule (republish) looks
+ * after them. Any other parameter is a use, even one beside them.
  *
  * Auto Scaling launch configurations, which DescribeImageReferences does not report, are added
  * when a lookup is given (launch-configurations.ts: every page once for all the ids asked, one
@@ -20,6 +21,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Ec2 } from './ami-catalogue';
 import { awsCall } from './errors';
+import { isVersionParameter } from './latest-ami';
 
 export type ImageReferenceKind =
   | 'instance'
@@ -91,29 +93,27 @@ const RESOURCE_TYPES: DescribeImageReferencesCommandInput['ResourceTypes'] = [
 
 export interface ImageReferenceOptions {
   /**
-   * Parameter paths that are the stack's own (`/pulsar-ami/dev/`): a parameter under one is not
-   * a use by someone else.
+   * The stack's own parameters (`ownParameters`): the exact latest parameter and the version
+   * parameters. Any other parameter naming an image, wherever it lives, is a use.
    */
-  ownParameterPaths?: readonly string[];
+  isOwnParameter?: (name: string) => boolean;
   /** Auto Scaling launch configurations naming an image are references too. */
   launchConfigurations?: LaunchConfigurationLookup;
 }
 
 /**
- * The stack's own parameter paths: the folder of the latest parameter, and the version
- * parameters' prefix when it lies elsewhere.
+ * Whether a parameter is one the stack writes itself (the latest rule republishes it): exactly
+ * the latest parameter, and `{prefix}/{V}/latest-ami-id` and `{prefix}/{V}/arm64/latest-ami-id`
+ * (latest-ami.ts isVersionParameter). Not a folder: `/pulsar-ami/dev/pinned/prod-ami-id` is a use.
  */
-export function ownParameterPaths(settings: {
+export function ownParameters(settings: {
   latestAmiParameter: string;
   versionParameterPrefix?: string;
-}): string[] {
-  const folder = (name: string) => `${name.slice(0, name.lastIndexOf('/'))}/`;
-  const paths = [folder(settings.latestAmiParameter)];
-  if (settings.versionParameterPrefix !== undefined) {
-    const prefix = `${settings.versionParameterPrefix.replace(/\/+$/, '')}/`;
-    if (!paths.some((p) => prefix.startsWith(p))) paths.push(prefix);
-  }
-  return paths.filter((p) => p !== '/');
+}): (name: string) => boolean {
+  return (name) =>
+    name === settings.latestAmiParameter ||
+    (settings.versionParameterPrefix !== undefined &&
+      isVersionParameter(settings.versionParameterPrefix, name));
 }
 
 /** `arn:aws:ssm:r:acct:parameter/a/b` → `/a/b`; `…:parameter/name` → `name`. */
@@ -272,7 +272,7 @@ export async function findImageReferences(
 ): Promise<Map<string, ImageReference[]>> {
   const unique = [...new Set(imageIds)];
   const found = new Map<string, ImageReference[]>(unique.map((id) => [id, []]));
-  const own = options.ownParameterPaths ?? [];
+  const own = options.isOwnParameter ?? (() => false);
   for (const batch of chunks(unique, IMAGE_IDS_PER_CALL)) {
     let NextToken: string | undefined;
     do {
@@ -286,7 +286,7 @@ export async function findImageReferences(
         const refs = found.get(item.ImageId ?? '');
         if (!kind || !item.Arn || !refs) continue;
         const ref = referenceOf(kind, item.Arn);
-        if (kind === 'ssm-parameter' && own.some((path) => ref.id.startsWith(path))) continue;
+        if (kind === 'ssm-parameter' && own(ref.id)) continue;
         if (!refs.some((r) => r.arn === ref.arn)) refs.push(ref);
       }
       NextToken = page.NextToken;

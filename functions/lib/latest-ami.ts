@@ -36,11 +36,16 @@ export interface LatestSettings {
   listPageSize: number;
 }
 
+/** A parameter value's AMI id: trimmed, and only when it is one (the one reader for every parameter). */
+export function amiIdOfParameterValue(value: string | undefined): string | null {
+  const trimmed = value?.trim() ?? '';
+  return AMI_ID_PATTERN.test(trimmed) ? trimmed : null;
+}
+
 export async function readPublishedLatest(ssm: Ssm, parameter: string): Promise<string | null> {
   try {
     const result = await ssm.send(new GetParameterCommand({ Name: parameter }));
-    const value = result.Parameter?.Value;
-    return value && AMI_ID_PATTERN.test(value) ? value : null;
+    return amiIdOfParameterValue(result.Parameter?.Value);
   } catch (error) {
     if ((error as { name?: string }).name === 'ParameterNotFound') return null;
     throw fromAwsError('SSM', error);
@@ -122,6 +127,21 @@ export function versionParameterName(prefix: string, version: string, architectu
     ? `${prefix}/${version}/latest-ami-id`
     : `${prefix}/${version}/${architecture}/latest-ami-id`;
 }
+
+/** The parts of a version parameter's name, `{prefix}/{V}/latest-ami-id` or `{prefix}/{V}/arm64/latest-ami-id`, or null. */
+export function versionParameterParts(
+  prefix: string,
+  name: string,
+): { version: string; architecture: string } | null {
+  const head = `${prefix.replace(/\/+$/, '')}/`;
+  if (!name.startsWith(head)) return null;
+  const match = /^([^/]+)(?:\/(arm64))?\/latest-ami-id$/.exec(name.slice(head.length));
+  if (!match?.[1]) return null;
+  return { version: match[1], architecture: match[2] ?? DEFAULT_ARCHITECTURE };
+}
+
+export const isVersionParameter = (prefix: string, name: string): boolean =>
+  versionParameterParts(prefix, name) !== null;
 
 export interface VersionPublishOutcome extends PublishOutcome {
   /** The version's parameter (`{prefix}/{version}[/{architecture}]/latest-ami-id`). */

@@ -12,7 +12,7 @@ import {
   DeleteLaunchConfigurationCommand,
   DescribeLaunchConfigurationsCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTagsCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeregisterImageCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,51 @@ async function seed(): Promise<{ ids: string[]; snapshots: Map<string, string[]>
 }
 
 describe('CleanupAmis on the sandbox', () => {
+  it('a snapshot kept on purpose (--keep-snapshots) and then tagged OrphanedFrom with an id that never existed stays', async () => {
+    const { ids, snapshots } = await seed();
+    const target = ids[6] ?? '';
+    const kept = snapshots.get(target)?.[0] ?? '';
+    const deleted = await e2e.cli(['delete', '--ami-id', target, '--keep-snapshots']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    // The deletion path tagged nothing OrphanedFrom.
+    const [described] =
+      (await e2e.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [kept] }))).Snapshots ?? [];
+    expect(described?.Tags?.map((t) => t.Key)).not.toContain('OrphanedFrom');
+    expect(described?.Description).toBe(`Created by CreateImage(i-ffffffff) for ${target}`);
+    // Anyone may tag it; the tag alone must not get it deleted.
+    await e2e.ec2.send(
+      new CreateTagsCommand({
+        Resources: [kept],
+        Tags: [{ Key: 'OrphanedFrom', Value: 'ami-0123456789abcdef0' }],
+      }),
+    );
+    const { executionArn = '' } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: MACHINE,
+        name: 'cleanup-e2e-kept',
+        input: '{"source":"api"}',
+      }),
+    );
+    await e2e.control('POST', 'executions/wait', { executionArns: [executionArn], timeoutMs: 25_000 });
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    const output = JSON.parse(execution.output ?? '{}') as {
+      plan: CleanupPlan;
+      report: Record<string, number>;
+    };
+    expect(output.plan.orphanedSnapshots).toEqual([
+      {
+        snapshotId: kept,
+        orphanedFrom: 'ami-0123456789abcdef0',
+        sizeGiB: 8,
+        action: 'keep',
+        reason: `its EC2 description names ${target}, not ami-0123456789abcdef0 (the OrphanedFrom tag)`,
+      },
+    ]);
+    expect(output.report.orphanedSnapshotsDeleted).toBe(0);
+    expect((await state())?.snapshots.map((x) => x.snapshotId)).toContain(kept);
+  });
+
   it('a plan changes nothing; the applied run retires exactly the planned AMIs, their snapshots and the orphan, nothing else', async () => {
     const { ids, snapshots, foreign } = await seed();
     // The published latest (an old one) and an AMI a launch configuration names stay.

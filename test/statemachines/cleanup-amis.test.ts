@@ -19,6 +19,7 @@ import {
   EnableImageDeprecationCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import aslValidator from 'asl-validator';
 import {
@@ -62,8 +63,14 @@ const LATEST = '/pulsar-ami/test/latest-ami-id';
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
 const asMock = mockClient(AutoScalingClient);
+const sfnMock = mockClient(SFNClient);
+const MACHINE_ARN = 'arn:aws:states:us-west-2:123456789012:stateMachine:pulsar-ami-dev-cleanup-amis';
+const EXECUTION_ARN = 'arn:aws:states:us-west-2:123456789012:execution:pulsar-ami-dev-cleanup-amis:this-run';
+/** The machine's RUNNING executions ListExecutions answers (this run's own always among them). */
+const running: { executionArn: string; name: string; startDate: Date }[] = [];
 const images = new Map<string, Image>();
-const snapshots = new Map<string, { tags: Record<string, string>; size: number }>();
+/** Each snapshot's tags, size and EC2's own description (CreateImage's, naming its AMI). */
+const snapshots = new Map<string, { tags: Record<string, string>; size: number; description: string }>();
 const parameters = new Map<string, string>();
 /** Calls that fail: action → the errors to throw, one a call, before answering. */
 const failures = new Map<string, Error[]>();
@@ -82,7 +89,11 @@ function addImage(age: number, tags: Record<string, string> = {}): string {
   counter += 1;
   const imageId = `ami-${hex(counter)}`;
   const snapshotId = `snap-${hex(counter)}`;
-  snapshots.set(snapshotId, { tags: { ManagedBy: 'pulsar-ami' }, size: 8 });
+  snapshots.set(snapshotId, {
+    tags: { ManagedBy: 'pulsar-ami' },
+    size: 8,
+    description: `Created by CreateImage(i-0abc) for ${imageId}`,
+  });
   images.set(imageId, {
     ImageId: imageId,
     Name: `pulsar-base-3.0.${counter}-20260101000000`,
@@ -103,14 +114,22 @@ function addImage(age: number, tags: Record<string, string> = {}): string {
 function addOrphan(from: string): string {
   counter += 1;
   const snapshotId = `snap-${hex(counter)}`;
-  snapshots.set(snapshotId, { tags: { ManagedBy: 'pulsar-ami', OrphanedFrom: from }, size: 20 });
+  snapshots.set(snapshotId, {
+    tags: { ManagedBy: 'pulsar-ami', OrphanedFrom: from },
+    size: 20,
+    description: `Created by CreateImage(i-0abc) for ${from}`,
+  });
   return snapshotId;
 }
 
 const snapshotOf = (imageId: string) => images.get(imageId)?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
-const describeSnapshot = ([SnapshotId, s]: [string, { tags: Record<string, string>; size: number }]) => ({
+const describeSnapshot = ([SnapshotId, s]: [
+  string,
+  { tags: Record<string, string>; size: number; description: string },
+]) => ({
   SnapshotId,
   VolumeSize: s.size,
+  Description: s.description,
   Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
 });
 
@@ -121,6 +140,8 @@ function arrangeAccount() {
       if (found.length === 0) throw awsError('InvalidAMIID.NotFound');
       return { Images: found };
     }
+    const byId = input.Filters?.find((f: { Name: string }) => f.Name === 'image-id');
+    if (byId) return { Images: [...images.values()].filter((i) => byId.Values.includes(i.ImageId)) };
     const bySnapshot = input.Filters?.find(
       (f: { Name: string }) => f.Name === 'block-device-mapping.snapshot-id',
     );
@@ -183,6 +204,15 @@ function arrangeAccount() {
   });
   ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
   asMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] });
+  sfnMock.on(ListExecutionsCommand).callsFake((input) => {
+    if (input.stateMachineArn !== MACHINE_ARN || input.statusFilter !== 'RUNNING') return { executions: [] };
+    return {
+      executions: [
+        { executionArn: EXECUTION_ARN, name: 'this-run', startDate: new Date(NOW), status: 'RUNNING' },
+        ...running.map((e) => ({ ...e, stateMachineArn: MACHINE_ARN, status: 'RUNNING' })),
+      ],
+    };
+  });
 }
 
 // ---- Running the machine ----
@@ -235,6 +265,7 @@ async function run(input: unknown = { source: 'schedule' }): Promise<Outcome> {
   }
   const machine = new StateMachine(DEFINITION);
   const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
+    context: { Execution: { Id: EXECUTION_ARN, Name: 'this-run' } },
     overrides: {
       taskResourceLocalHandlers: handlers,
       retryIntervalOverrides: Object.fromEntries(TASKS.map(([s]) => [s, 0])),
@@ -253,6 +284,8 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   asMock.reset();
+  sfnMock.reset();
+  running.length = 0;
   images.clear();
   snapshots.clear();
   parameters.clear();
@@ -416,7 +449,7 @@ describe('CleanupAmis scenarios', () => {
       {
         imageId: ids[3],
         outcome: 'done',
-        detail: 'deregistered by an earlier attempt; its snapshots deleted now',
+        detail: 'deregistered by an earlier attempt; its 1 snapshot deleted',
         snapshots: { deleted: [snapshot], kept: [] },
       },
     ]);
@@ -443,6 +476,44 @@ describe('CleanupAmis scenarios', () => {
     ]);
     expect(outcome.output?.report).toMatchObject({ retired: 2, failed: 1, skipped: 0 });
     expect(images.has(ids[4] ?? '')).toBe(true);
+  });
+
+  it('one at a time: with an earlier cleanup RUNNING, plans nothing, retires nothing, and the report says which', async () => {
+    for (let age = 40; age <= 80; age += 10) addImage(age);
+    const before = new Map(images);
+    running.push({
+      executionArn: `${EXECUTION_ARN.replace(':this-run', ':cleanup-earlier')}`,
+      name: 'cleanup-earlier',
+      startDate: new Date(NOW - 60_000),
+    });
+    const outcome = await run({ source: 'schedule' });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.calls['Retire AMI']).toBeUndefined();
+    expect(outcome.output?.plan.decisions).toEqual([]);
+    expect(outcome.output?.report).toMatchObject({
+      retired: 0,
+      skipped: 0,
+      skippedBecause: `cleanup cleanup-earlier is running (started ${new Date(NOW - 60_000).toISOString()}); this run planned nothing`,
+    });
+    expect(changes).toEqual([]);
+    expect(images).toEqual(before);
+    // Its own machine only, derived from its execution ARN.
+    expect(sfnMock.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
+      { stateMachineArn: MACHINE_ARN, statusFilter: 'RUNNING', maxResults: 100, nextToken: undefined },
+    ]);
+  });
+
+  it('one at a time: a cleanup started later than this one does not stop it', async () => {
+    for (let age = 40; age <= 80; age += 10) addImage(age);
+    running.push({
+      executionArn: `${EXECUTION_ARN.replace(':this-run', ':cleanup-later')}`,
+      name: 'cleanup-later',
+      startDate: new Date(NOW + 60_000),
+    });
+    const outcome = await run({ source: 'schedule' });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.output?.report).not.toHaveProperty('skippedBecause');
+    expect(outcome.output?.report).toMatchObject({ retired: 2 });
   });
 
   it.each([

@@ -210,8 +210,35 @@ describe('deleteAmi refuses, changing nothing', () => {
         },
       ],
     });
-    const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: true });
+    const result = await deleteAmi(
+      clients,
+      { ...settings, versionParameterPrefix: '/pulsar-ami/dev/versions' },
+      ID,
+      { keepSnapshots: true, dryRun: true },
+    );
     expect(result).toMatchObject({ imageId: ID, dryRun: true });
+  });
+
+  it('is refused for any other parameter, even one in the stage’s own folder', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        {
+          ImageId: ID,
+          ResourceType: 'ssm:Parameter',
+          Arn: 'arn:aws:ssm:us-west-2:123456789012:parameter/pulsar-ami/dev/pinned/prod-ami-id',
+        },
+      ],
+    });
+    const error = await deleteAmi(
+      clients,
+      { ...settings, versionParameterPrefix: '/pulsar-ami/dev/versions' },
+      ID,
+      { keepSnapshots: false, dryRun: false },
+    ).catch((e) => e);
+    expect(error).toBeInstanceOf(AmiInUseError);
+    expect(error.message).toContain('/pulsar-ami/dev/pinned/prod-ami-id');
+    expect(destructive()).toHaveLength(0);
   });
 
   it('when EC2 keeps throttling, with a named error', async () => {
@@ -476,9 +503,18 @@ describe('deleteAmi', () => {
 
   it('keeps snapshots when asked', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [managed()] });
+    // Even with every DeleteSnapshot failing, a snapshot kept on purpose is never tagged OrphanedFrom.
+    ec2Mock
+      .on(DeleteSnapshotCommand)
+      .rejects(Object.assign(new Error('in use'), { name: 'InvalidSnapshot.InUse' }));
     const result = await deleteAmi(clients, settings, ID, { keepSnapshots: true, dryRun: false });
     expect(result.snapshots.map((s) => s.status)).toEqual(['kept', 'kept']);
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(
+      ec2Mock
+        .commandCalls(CreateTagsCommand)
+        .filter((c) => c.args[0].input.Tags?.some((t) => t.Key === 'OrphanedFrom')),
+    ).toEqual([]);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
   });
 

@@ -27,12 +27,15 @@ import {
   cleanupTotals,
   decideCleanup,
   planCleanup,
+  planOrphanedSnapshots,
   publishedAmis,
   versionParameterPhrase,
   withReclaim,
 } from '../../functions/lib/cleanup-plan';
 import { loadConfig } from '../../functions/lib/config';
 import type { ImageReference } from '../../functions/lib/image-references';
+import { amiIdOfParameterValue, readPublishedLatest } from '../../functions/lib/latest-ami';
+import { amiOfSnapshotDescription } from '../../functions/lib/orphaned-snapshots';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000).toISOString();
@@ -489,6 +492,10 @@ describe('planCleanup against fake clients', () => {
     ssmMock.reset();
     asMock.reset();
     ec2Mock.on(DescribeImagesCommand).callsFake((input) => {
+      const filter = input.Filters?.[0];
+      if (filter?.Name === 'image-id') {
+        return { Images: IMAGES.filter((i) => filter.Values?.includes(i.ImageId ?? '')) };
+      }
       const start = Number(input.NextToken ?? 0);
       const page = IMAGES.slice(start, start + 10);
       return { Images: page, ...(start + 10 < IMAGES.length ? { NextToken: String(start + 10) } : {}) };
@@ -516,6 +523,7 @@ describe('planCleanup against fake clients', () => {
           {
             SnapshotId: 'snap-0ffffffffffffff01',
             VolumeSize: 12,
+            Description: 'Created by CreateImage(i-0abc) for ami-0ffffffffffffff99',
             Tags: [
               { Key: 'ManagedBy', Value: 'pulsar-ami' },
               { Key: 'OrphanedFrom', Value: 'ami-0ffffffffffffff99' },
@@ -592,7 +600,12 @@ describe('planCleanup against fake clients', () => {
     expect(asked.flat()).not.toContain(id(24));
     // Two ownership queries of three pages each, MaxResults the page size, disabled images included.
     const pages = ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
-    expect(pages.filter((p) => p.Filters?.[0]?.Name !== 'block-device-mapping.snapshot-id')).toHaveLength(6);
+    const by = (name: string) => pages.filter((p) => p.Filters?.[0]?.Name === name);
+    expect(pages.length - by('block-device-mapping.snapshot-id').length - by('image-id').length).toBe(6);
+    // Whether the AMI an orphan names still exists: one image-id query, no NotFound for a gone one.
+    expect(pages.filter((p) => p.Filters?.[0]?.Name === 'image-id')).toEqual([
+      expect.objectContaining({ Filters: [{ Name: 'image-id', Values: ['ami-0ffffffffffffff99'] }] }),
+    ]);
     expect(pages[0]).toMatchObject({ Owners: ['self'], MaxResults: 1000, IncludeDisabled: true });
     expect(ssmMock.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input)).toEqual([
       { Path: '/pulsar-ami/dev/versions', Recursive: true, MaxResults: 10, NextToken: undefined },
@@ -703,5 +716,146 @@ describe('planCleanup against fake clients', () => {
     // First asked: 6 (the minimum kept 4 and 5); then 5, which the minimum no longer keeps.
     const asked = ec2Mock.commandCalls(DescribeImageReferencesCommand).map((c) => c.args[0].input.ImageIds);
     expect(asked).toEqual([[id(6)], [id(5)]]);
+  });
+});
+
+describe('orphaned snapshots: the OrphanedFrom tag alone is not enough', () => {
+  const ec2Mock = mockClient(EC2Client);
+  const ec2 = new EC2Client({ region: 'us-west-2' });
+  const GONE = 'ami-0123456789abcdef0';
+  const LIVE = 'ami-0aaaaaaaaaaaaaaa1';
+  const OTHER = 'ami-0bbbbbbbbbbbbbbb2';
+  const snap = (
+    n: number,
+    tags: Record<string, string>,
+    description?: string,
+  ): {
+    SnapshotId: string;
+    VolumeSize: number;
+    Description?: string;
+    Tags: { Key: string; Value: string }[];
+  } => ({
+    SnapshotId: `snap-0${n.toString(16).padStart(16, '0')}`,
+    VolumeSize: 10,
+    ...(description !== undefined ? { Description: description } : {}),
+    Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+  });
+  const ours = { ManagedBy: 'pulsar-ami' };
+
+  it.each([
+    [
+      'kept on purpose, then tagged with an id that never existed',
+      snap(1, { ...ours, OrphanedFrom: GONE }, `Created by CreateImage(i-0abc) for ${OTHER}`),
+      'keep',
+      `its EC2 description names ${OTHER}, not ${GONE} (the OrphanedFrom tag)`,
+    ],
+    [
+      'a description EC2 did not write for an image',
+      snap(2, { ...ours, OrphanedFrom: GONE }, 'my backup'),
+      'keep',
+      'its EC2 description names no AMI (not made by CreateImage or CopyImage)',
+    ],
+    [
+      'no description at all',
+      snap(3, { ...ours, OrphanedFrom: GONE }),
+      'keep',
+      'its EC2 description names no AMI (not made by CreateImage or CopyImage)',
+    ],
+    [
+      'the AMI it names still exists',
+      snap(4, { ...ours, OrphanedFrom: LIVE }, `Created by CreateImage(i-0abc) for ${LIVE}`),
+      'keep',
+      `${LIVE} still exists (available)`,
+    ],
+    [
+      'not tagged ManagedBy',
+      snap(5, { OrphanedFrom: GONE }, `Created by CreateImage(i-0abc) for ${GONE}`),
+      'keep',
+      'not tagged ManagedBy=pulsar-ami',
+    ],
+    [
+      'an OrphanedFrom that is not an AMI id',
+      snap(6, { ...ours, OrphanedFrom: 'nonsense' }, `Created by CreateImage(i-0abc) for ${GONE}`),
+      'keep',
+      'OrphanedFrom=nonsense is not an AMI id',
+    ],
+    [
+      'used by another image',
+      snap(7, { ...ours, OrphanedFrom: GONE }, `Created by CreateImage(i-0abc) for ${GONE}`),
+      'keep',
+      `in use by ${OTHER}`,
+    ],
+    [
+      'made by CreateImage for the AMI the tag names, that AMI gone',
+      snap(8, { ...ours, OrphanedFrom: GONE }, `Created by CreateImage(i-0abc) for ${GONE} from vol-0abc`),
+      'delete',
+      `orphaned from ${GONE}`,
+    ],
+    [
+      'made by CopyImage for the AMI the tag names, that AMI gone',
+      snap(
+        9,
+        { ...ours, OrphanedFrom: GONE },
+        `Copied for DestinationAmi ${GONE} from SourceAmi ${OTHER} for SourceSnapshot snap-0abc. Task created on 1.`,
+      ),
+      'delete',
+      `orphaned from ${GONE}`,
+    ],
+  ])('%s: %s', async (_what, snapshot, action, reason) => {
+    ec2Mock.reset();
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot] });
+    ec2Mock.on(DescribeImagesCommand).callsFake((input) => {
+      const filter = input.Filters?.[0];
+      if (filter?.Name === 'image-id') {
+        // GONE never existed (no NotFound with a filter); LIVE does.
+        return { Images: filter.Values?.includes(LIVE) ? [{ ImageId: LIVE, State: 'available' }] : [] };
+      }
+      // Only snap 7 is used by an image.
+      return {
+        Images: filter?.Values?.includes(snap(7, {}).SnapshotId)
+          ? [{ ImageId: OTHER, BlockDeviceMappings: [{ Ebs: { SnapshotId: snap(7, {}).SnapshotId } }] }]
+          : [],
+      };
+    });
+    const [planned] = await planOrphanedSnapshots(ec2);
+    expect(planned).toMatchObject({ snapshotId: snapshot.SnapshotId, action, reason });
+  });
+
+  it('reads EC2’s own descriptions, CreateImage’s and CopyImage’s, and nothing else', () => {
+    expect(amiOfSnapshotDescription(`Created by CreateImage(i-0abc) for ${GONE}`)).toBe(GONE);
+    expect(amiOfSnapshotDescription(`Created by CreateImage(i-0abc) for ${GONE} from vol-0abc`)).toBe(GONE);
+    expect(amiOfSnapshotDescription(`Copied for DestinationAmi ${GONE} from SourceAmi ${OTHER} …`)).toBe(
+      GONE,
+    );
+    expect(amiOfSnapshotDescription(`note: Created by CreateImage(i-0abc) for ${GONE}`)).toBeNull();
+    expect(amiOfSnapshotDescription('Created by CreateImage for pulsar-base-3.0.0')).toBeNull();
+    expect(amiOfSnapshotDescription(undefined)).toBeNull();
+  });
+});
+
+describe('one reader of a parameter’s AMI id', () => {
+  const ssmMock = mockClient(SSMClient);
+  const ssm = new SSMClient({ region: 'us-west-2' });
+
+  it('trims and pattern-checks the latest parameter as it does the version parameters', async () => {
+    ssmMock.reset();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: ' ami-0aaaaaaaaaaaaaaa1\n' } });
+    ssmMock.on(GetParametersByPathCommand).resolves({
+      Parameters: [
+        { Name: '/pulsar-ami/dev/versions/3.0.0/latest-ami-id', Value: 'ami-0bbbbbbbbbbbbbbb2 ' },
+        { Name: '/pulsar-ami/dev/versions/3.0.1/latest-ami-id', Value: 'not-an-ami' },
+        { Name: '/pulsar-ami/dev/versions/3.0.2/i386/latest-ami-id', Value: 'ami-0ccccccccccccccc3' },
+      ],
+    });
+    expect(await readPublishedLatest(ssm, '/pulsar-ami/dev/latest-ami-id')).toBe('ami-0aaaaaaaaaaaaaaa1');
+    const published = await publishedAmis(ssm, {
+      latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
+      versionParameterPrefix: '/pulsar-ami/dev/versions',
+    });
+    expect([...published]).toEqual([
+      ['ami-0aaaaaaaaaaaaaaa1', ['published latest']],
+      ['ami-0bbbbbbbbbbbbbbb2', ['published latest of 3.0.0']],
+    ]);
+    expect(amiIdOfParameterValue('  ')).toBeNull();
   });
 });

@@ -54,6 +54,8 @@ const SETTINGS = {
   latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
   versionParameterPrefix: '/pulsar-ami/dev/versions',
   listPageSize: 1000,
+  minAgeDays: 1,
+  lastLaunchedWithinDays: 30,
   snapshotRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 50, sleep: async () => undefined },
 };
 const ID = 'ami-0aaaaaaaaaaaaaaa1';
@@ -158,6 +160,22 @@ describe('retireAmi', () => {
       'in use: Auto Scaling launch configuration web; kept',
     ],
     [
+      'launched since the plan (EC2’s LastLaunchedTime, 2 days ago)',
+      () =>
+        ec2Mock
+          .on(DescribeImagesCommand)
+          .resolves({ Images: [ours({ LastLaunchedTime: '2026-02-27T10:15:20.000Z' })] }),
+      'launched within 30 days (last 2026-02-27T10:15:20.000Z); kept',
+    ],
+    [
+      'younger than the minimum age',
+      () =>
+        ec2Mock
+          .on(DescribeImagesCommand)
+          .resolves({ Images: [ours({ CreationDate: '2026-03-01T09:00:00.000Z' })] }),
+      'younger than 1 day; kept',
+    ],
+    [
       'not this tool’s',
       () => ec2Mock.on(DescribeImagesCommand).resolves({ Images: [ours({ Name: 'ubuntu', Tags: [] })] }),
       'not a pulsar-ami image; left as it is',
@@ -187,9 +205,44 @@ describe('retireAmi', () => {
       outcome: 'done',
       snapshots: { deleted: [SNAP], kept: [] },
       reclaimedGiB: 8,
-      detail: 'deregistered, its snapshots deleted',
+      detail: 'deregistered; its 1 snapshot deleted',
     });
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('says exactly what became of the snapshots: one kept untagged is not reported as deleted', async () => {
+    const OTHER_SNAP = 'snap-0aaaaaaaaaaaaaaa2';
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        ours({
+          BlockDeviceMappings: [
+            { Ebs: { SnapshotId: SNAP, VolumeSize: 8 } },
+            { Ebs: { SnapshotId: OTHER_SNAP, VolumeSize: 8 } },
+          ],
+        }),
+      ],
+    });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: SNAP, VolumeSize: 8, Tags: [{ Key: 'ManagedBy', Value: 'pulsar-ami' }] },
+        { SnapshotId: OTHER_SNAP, VolumeSize: 8 },
+      ],
+    });
+    const retired = await retireAmi(clients, SETTINGS, {
+      imageId: ID,
+      action: 'delete',
+      snapshotIds: [SNAP, OTHER_SNAP],
+      sizeGiB: 16,
+    });
+    expect(retired).toMatchObject({
+      outcome: 'done',
+      snapshots: { deleted: [SNAP], kept: [OTHER_SNAP] },
+      reclaimedGiB: 8,
+      detail: `deregistered; 1 snapshot deleted; 1 kept: ${OTHER_SNAP} (not tagged ManagedBy=pulsar-ami: not deleted (check it and delete it by hand))`,
+    });
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      SNAP,
+    ]);
   });
 
   it('throws SnapshotInUseError when a snapshot stays in use (tagged OrphanedFrom), and a retry deletes it', async () => {
@@ -209,6 +262,9 @@ describe('retireAmi', () => {
     // The retry: the image is gone; its snapshot carries OrphanedFrom=<image> and no image uses it.
     ec2Mock.on(DescribeImagesCommand, { ImageIds: [ID] }).rejects(notFound('InvalidAMIID.NotFound'));
     ec2Mock
+      .on(DescribeImagesCommand, { Filters: [{ Name: 'image-id', Values: [ID] }] })
+      .resolves({ Images: [] });
+    ec2Mock
       .on(DescribeImagesCommand, { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [SNAP] }] })
       .resolves({ Images: [] });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
@@ -216,6 +272,7 @@ describe('retireAmi', () => {
         {
           SnapshotId: SNAP,
           VolumeSize: 8,
+          Description: `Created by CreateImage(i-0abc) for ${ID}`,
           Tags: [
             { Key: 'ManagedBy', Value: 'pulsar-ami' },
             { Key: 'OrphanedFrom', Value: ID },
@@ -248,18 +305,20 @@ describe('retireAmi', () => {
 });
 
 describe('deleteOrphanedSnapshot', () => {
-  const tagged = (tags: Record<string, string>) =>
+  const CREATED = `Created by CreateImage(i-0abc) for ${ID}`;
+  const tagged = (tags: Record<string, string>, description: string = CREATED) =>
     ec2Mock.on(DescribeSnapshotsCommand).resolves({
       Snapshots: [
         {
           SnapshotId: SNAP,
           VolumeSize: 20,
+          Description: description,
           Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
         },
       ],
     });
 
-  it('deletes one tagged ManagedBy=pulsar-ami and OrphanedFrom that no image uses', async () => {
+  it('deletes one tagged ManagedBy=pulsar-ami and OrphanedFrom, made for that AMI, which is gone, and no image uses', async () => {
     tagged({ ManagedBy: 'pulsar-ami', OrphanedFrom: ID });
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [] });
     expect(await deleteOrphanedSnapshot(clients.ec2, { snapshotId: SNAP })).toEqual({
@@ -268,25 +327,52 @@ describe('deleteOrphanedSnapshot', () => {
       detail: `deleted (orphaned from ${ID})`,
       reclaimedGiB: 20,
     });
+    // The AMI named asked about by an image-id filter: none is gone, not an error.
+    expect(
+      ec2Mock.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.Filters?.[0]?.Name),
+    ).toEqual(['image-id', 'block-device-mapping.snapshot-id']);
   });
 
   it.each([
-    [{ OrphanedFrom: ID }, {}, 'not tagged ManagedBy=pulsar-ami; left as it is'],
-    [{ ManagedBy: 'pulsar-ami' }, {}, 'not tagged OrphanedFrom; left as it is'],
+    [{ OrphanedFrom: ID }, {}, 'not tagged ManagedBy=pulsar-ami; kept'],
+    [{ ManagedBy: 'pulsar-ami' }, {}, 'not tagged OrphanedFrom; kept'],
     [
       { ManagedBy: 'pulsar-ami', OrphanedFrom: 'ami-0bbbbbbbbbbbbbbb1' },
       { orphanedFrom: ID },
-      `not tagged OrphanedFrom=${ID}; left as it is`,
+      `not tagged OrphanedFrom=${ID} any more; kept`,
     ],
     [
       { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
       { heldBy: 'ami-0ccccccccccccccc1' },
       'in use by ami-0ccccccccccccccc1; kept',
     ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: 'ami-0123456789abcdef0' },
+      { orphanedFrom: 'ami-0123456789abcdef0' },
+      `its EC2 description names ${ID}, not ami-0123456789abcdef0 (the OrphanedFrom tag); kept`,
+    ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
+      { description: 'kept by hand' },
+      'its EC2 description names no AMI (not made by CreateImage or CopyImage); kept',
+    ],
+    [
+      { ManagedBy: 'pulsar-ami', OrphanedFrom: ID },
+      { exists: 'disabled' },
+      `${ID} still exists (disabled); kept`,
+    ],
   ])('leaves one tagged %o alone', async (tags, extra, detail) => {
-    tagged(tags);
+    const { description, exists } = extra as { description?: string; exists?: string };
+    tagged(tags, description);
     const heldBy = (extra as { heldBy?: string }).heldBy;
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: heldBy ? [{ ImageId: heldBy }] : [] });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: heldBy ? [{ ImageId: heldBy, BlockDeviceMappings: [{ Ebs: { SnapshotId: SNAP } }] }] : [],
+    });
+    if (exists) {
+      ec2Mock
+        .on(DescribeImagesCommand, { Filters: [{ Name: 'image-id', Values: [ID] }] })
+        .resolves({ Images: [{ ImageId: ID, State: exists as Image['State'] }] });
+    }
     const { orphanedFrom } = extra as { orphanedFrom?: string };
     const result = await deleteOrphanedSnapshot(clients.ec2, {
       snapshotId: SNAP,

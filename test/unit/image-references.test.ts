@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   findImageReferences,
   LAUNCH_TEMPLATE_VERSION_DEPTH,
-  ownParameterPaths,
+  ownParameters,
   parameterNameOf,
 } from '../../functions/lib/image-references';
 
@@ -195,15 +195,25 @@ describe('findImageReferences', () => {
       ImageReferences: [
         param('/pulsar-ami/dev/latest-ami-id'),
         param('/pulsar-ami/dev/versions/3.0.0/latest-ami-id'),
+        param('/pulsar-ami/dev/versions/3.0.0/arm64/latest-ami-id'),
+        param('/pulsar-ami/dev/pinned/prod-ami-id'),
+        param('/pulsar-ami/dev/versions/3.0.0/pinned'),
+        param('/pulsar-ami/dev/versions/3.0.0/i386/latest-ami-id'),
         param('/pulsar-ami/devx/latest-ami-id'),
         param('/pulsar-ami/prod/latest-ami-id'),
         param('/other-app/ami'),
       ],
     });
-    const own = ownParameterPaths({ latestAmiParameter: '/pulsar-ami/dev/latest-ami-id' });
-    expect(own).toEqual(['/pulsar-ami/dev/']);
-    const found = await findImageReferences(ec2, [ami(1)], { ownParameterPaths: own });
+    const own = ownParameters({
+      latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
+      versionParameterPrefix: '/pulsar-ami/dev/versions',
+    });
+    const found = await findImageReferences(ec2, [ami(1)], { isOwnParameter: own });
+    // Only the stack's exact latest and version parameters are its own; the rest of its folder is a use.
     expect(found.get(ami(1))?.map((r) => r.id)).toEqual([
+      '/pulsar-ami/dev/pinned/prod-ami-id',
+      '/pulsar-ami/dev/versions/3.0.0/pinned',
+      '/pulsar-ami/dev/versions/3.0.0/i386/latest-ami-id',
       '/pulsar-ami/devx/latest-ami-id',
       '/pulsar-ami/prod/latest-ami-id',
       '/other-app/ami',
@@ -211,17 +221,19 @@ describe('findImageReferences', () => {
   });
 });
 
-describe('ownParameterPaths and parameterNameOf', () => {
-  it('adds the version prefix only when it lies outside the latest parameter’s folder', () => {
-    expect(
-      ownParameterPaths({
-        latestAmiParameter: '/pulsar-ami/dev/latest-ami-id',
-        versionParameterPrefix: '/pulsar-ami/dev/versions',
-      }),
-    ).toEqual(['/pulsar-ami/dev/']);
-    expect(
-      ownParameterPaths({ latestAmiParameter: '/a/latest', versionParameterPrefix: '/b/versions' }),
-    ).toEqual(['/a/', '/b/versions/']);
+describe('ownParameters and parameterNameOf', () => {
+  it('a custom latest parameter makes only itself own, not its folder', () => {
+    const own = ownParameters({
+      latestAmiParameter: '/shared/amis/pulsar',
+      versionParameterPrefix: '/b/versions',
+    });
+    expect(own('/shared/amis/pulsar')).toBe(true);
+    expect(own('/shared/amis/kafka')).toBe(false);
+    expect(own('/b/versions/3.0.0/latest-ami-id')).toBe(true);
+    expect(own('/b/versions/3.0.0/arm64/latest-ami-id')).toBe(true);
+    expect(own('/b/versions/3.0.0/other')).toBe(false);
+    expect(own('/b/versionsX/3.0.0/latest-ami-id')).toBe(false);
+    expect(ownParameters({ latestAmiParameter: '/a/latest' })('/b/versions/3.0.0/latest-ami-id')).toBe(false);
   });
 
   it('reads a parameter name from its ARN', () => {

@@ -34,7 +34,12 @@ const CLIENTS: Record<string, string[]> = {
   getBuild: ['@aws-sdk/client-codebuild', '@aws-sdk/client-sfn'],
   getBuildLogs: ['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-sfn'],
   // CleanupAmis' Lambdas
-  planCleanup: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
+  planCleanup: [
+    '@aws-sdk/client-auto-scaling',
+    '@aws-sdk/client-ec2',
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-ssm',
+  ],
   retireAmi: ['@aws-sdk/client-auto-scaling', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm'],
   deleteOrphanedSnapshot: ['@aws-sdk/client-ec2'],
   reportCleanup: [],

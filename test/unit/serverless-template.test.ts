@@ -640,7 +640,7 @@ describe('CleanupAmis in the CloudFormation template', () => {
         if (s.Effect !== 'Allow') continue;
         const changing = actionsOf(s).filter(
           (a) =>
-            !/^(ec2:Describe\w+|ssm:(GetParameter|GetParameters|GetParametersByPath|DescribeParameters)|autoscaling:Describe\w+|imagebuilder:(List|Get)\w+)$/.test(
+            !/^(ec2:Describe\w+|ssm:(GetParameter|GetParameters|GetParametersByPath|DescribeParameters)|autoscaling:Describe\w+|imagebuilder:(List|Get)\w+|states:ListExecutions)$/.test(
               a,
             ),
         );
@@ -672,6 +672,13 @@ describe('CleanupAmis in the CloudFormation template', () => {
     const reads = statementsOf('PlanCleanupRole').find((s) => s.Sid === 'ReadPublishedAmis');
     expect(JSON.stringify(reads?.Resource)).toContain(':parameter/pulsar-ami/*"');
     expect(JSON.stringify(reads?.Resource)).toContain(':parameter/pulsar-ami"');
+    // One at a time: Plan Cleanup lists the RUNNING executions of its own machine, and only those.
+    const listing = statementsOf('PlanCleanupRole').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('states:')),
+    );
+    expect(listing.map((s) => [actionsOf(s), s.Resource])).toEqual([
+      [['states:ListExecutions'], [{ Ref: 'CleanupAmisStateMachine' }]],
+    ]);
     const deny = statementsOf('RetireAmiRole').find((s) => s.Effect === 'Deny');
     expect(deny?.Action).toEqual(['ec2:EnableImageDeprecation', 'ec2:DisableImage', 'ec2:DeregisterImage']);
     expect(deny?.Condition).toEqual({ StringEqualsIgnoreCase: { 'aws:ResourceTag/Protected': 'true' } });
