@@ -82,6 +82,7 @@ export async function benchCleanup(options: { runs: number; sizes: number[] }): 
     };
   };
   const results: SizeResult[] = [];
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString();
   try {
     // Warm-up, unmeasured: the sandbox loads each handler on its first request.
     await time([CLI, 'list', '--no-cache', '--json'], env);
@@ -89,9 +90,11 @@ export async function benchCleanup(options: { runs: number; sizes: number[] }): 
     for (const images of options.sizes) {
       // This tool's images only, so both commands see the same catalogue (plus the seed's own).
       await control('POST', 'reset', { seed: true });
+      // A minute apart back from a month ago: all past the minimum age, so every image beyond
+      // the newest N is a candidate the plan asks about (the costly case).
       await control('POST', 'images', {
         count: images,
-        images: [{ name: 'pulsar-base-3.1.0-20251101000000' }],
+        images: [{ name: 'pulsar-base-3.1.0-20251101000000', createdAt: monthAgo }],
       });
       const plan: { ms: number; calls: Call[]; peakMiB: number }[] = [];
       const list: { ms: number; calls: Call[]; peakMiB: number }[] = [];
