@@ -17,6 +17,11 @@ export type ApiSource =
 
 const STAGE_PATTERN = /^[a-z0-9-]{1,16}$/;
 
+/** A URL as it may be echoed: a password in it and its query (a signature, a token) masked. */
+export function redactUrl(value: string): string {
+  return value.replace(/(\/\/[^/?#@:]*):[^/?#@]*@/, '$1:***@').replace(/\?[^#]*/, '?***');
+}
+
 /** A base URL without a trailing slash; throws `message` when it is not http(s). */
 export function normalizeApiUrl(value: string, what: string): string {
   let url: URL;
@@ -24,11 +29,13 @@ export function normalizeApiUrl(value: string, what: string): string {
     url = new URL(value);
   } catch {
     throw new UsageError(
-      `${what} must be an http(s) URL such as https://abc.execute-api.us-west-2.amazonaws.com/dev, got '${value}'`,
+      `${what} must be an http(s) URL such as https://abc.execute-api.us-west-2.amazonaws.com/dev, got '${redactUrl(value)}'`,
     );
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
-    throw new UsageError(`${what} must be an http(s) URL without query or credentials, got '${value}'`);
+    throw new UsageError(
+      `${what} must be an http(s) URL without query or credentials, got '${redactUrl(value)}'`,
+    );
   }
   if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new UsageError(

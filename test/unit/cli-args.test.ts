@@ -75,6 +75,15 @@ describe('usage errors: exit 2, one-line reason, no HTTP call', () => {
       'pulsar-ami: --api-url must be an http(s) URL without query or credentials',
     ],
     [['--api-url', 'not a url', 'latest'], 'pulsar-ami: --api-url must be an http(s) URL such as'],
+    // A password or a query (a signature, a token) in the URL is never echoed.
+    [
+      ['--api-url', 'http://user:s3cret@127.0.0.1:4566', 'latest'],
+      "pulsar-ami: --api-url must be an http(s) URL without query or credentials, got 'http://user:***@127.0.0.1:4566'",
+    ],
+    [
+      ['--api-url', 'https://api.example.com/dev?X-Amz-Signature=abc123', 'latest'],
+      "pulsar-ami: --api-url must be an http(s) URL without query or credentials, got 'https://api.example.com/dev?***'",
+    ],
   ])('%j', async (argv, message) => {
     const h = new Harness({ routes: listRoute(AMIS) });
     const r = await h.run(...argv);
