@@ -6,16 +6,22 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions, lambdaFunctions } from '../../bench/lambda-bundles';
 import { sandboxCredentials } from '../../sandbox/credentials';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { loadServerlessApp } from '../../sandbox/serverless-config';
 import { apiEvent, lambdaContext } from '../support/api-event';
 
 let sandbox: Sandbox;
 let dir: string;
+const deployEnvironment = loadServerlessApp(resolve(import.meta.dirname, '../../serverless.yml'), {
+  stage: 'dev',
+  region: 'us-west-2',
+  accountId: '123456789012',
+}).environment;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ port: 0, log: () => undefined });
@@ -49,6 +55,9 @@ async function invoke(
        .then((r) => require('node:fs').writeFileSync(${JSON.stringify(answer)}, JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
   );
   const env = {
+    // What Lambda gives every function: serverless.yml's provider environment (the legacy
+    // cutoff, the cleanup settings, …), as the deployment resolves it.
+    ...deployEnvironment,
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'us-west-2',
     AWS_ENDPOINT_URL: sandbox.url,
