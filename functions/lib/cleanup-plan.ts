@@ -68,15 +68,13 @@ export interface CleanupSettings {
   buildStateMachineName: string;
 }
 
-export interface CleanupDecision {
-  imageId: string;
-  name: string;
-  version: string | null;
-  architecture?: string;
-  createdAt: string | null;
-  /** available | disabled | … */
-  state: string;
-  validated: boolean | null;
+/** What the plan says of every image: the catalogue's view of it (ami.ts `Ami`), these fields. */
+type ImageFacts = Pick<
+  Ami,
+  'imageId' | 'name' | 'version' | 'architecture' | 'createdAt' | 'state' | 'validated'
+>;
+
+export interface CleanupDecision extends ImageFacts {
   deprecationTime?: string | null;
   action: CleanupAction;
   /**
@@ -138,14 +136,7 @@ export interface CleanupPlan {
 }
 
 /** What the rules need of an image: a compact summary, so 10,000 of them stay small. */
-export interface CleanupImage {
-  imageId: string;
-  name: string;
-  version: string | null;
-  architecture?: string;
-  createdAt: string | null;
-  state: string;
-  validated: boolean | null;
+export interface CleanupImage extends ImageFacts {
   /** What protects it, in words (ami.ts protectionOf), or null. */
   protection: string | null;
   snapshotIds: string[];
